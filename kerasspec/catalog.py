@@ -1,0 +1,197 @@
+"""What the installed Keras accepts (layer classes, their keywords, initializers, losses, ...).
+
+The facts come from the installed Keras itself: `kerasspec._catalog_gen` reads them in a
+subprocess, and the result is cached per Keras/TensorFlow version (and generator version)
+under the user's cache directory. Reading the catalog never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+# Layers and callbacks that run code or reach outside the process; refused unless --allow-code.
+CODE_RUNNING = {
+    "layers": {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"},
+    "callbacks": {"LambdaCallback", "RemoteMonitor"},
+}
+
+# Which catalog a parameter's `{type: ...}` or name belongs to, from the parameter's name.
+KIND_OF_PARAMETER = {
+    "layer": "layers",
+    "backward_layer": "layers",
+    "cell": "layers",
+    "cells": "layers",
+    "optimizer": "optimizers",
+    "inner_optimizer": "optimizers",
+    "learning_rate": "schedules",
+    "loss": "losses",
+    "metrics": "metrics",
+    "weighted_metrics": "metrics",
+    "callbacks": "callbacks",
+}
+KIND_OF_SUFFIX = {
+    "_initializer": "initializers",
+    "_regularizer": "regularizers",
+    "_constraint": "constraints",
+}
+
+KIND_NOUN = {
+    "layers": "layer type",
+    "initializers": "initializer",
+    "regularizers": "regularizer",
+    "constraints": "constraint",
+    "optimizers": "optimizer",
+    "schedules": "learning-rate schedule",
+    "losses": "loss",
+    "metrics": "metric",
+    "callbacks": "callback",
+    "activations": "activation",
+}
+
+
+def kind_of_parameter(name: str) -> str | None:
+    """The catalog a keyword's objects come from (`kernel_initializer` -> initializers)."""
+    if name in KIND_OF_PARAMETER:
+        return KIND_OF_PARAMETER[name]
+    if name == "activation" or name.endswith("_activation"):
+        return "activations"
+    for suffix, kind in KIND_OF_SUFFIX.items():
+        if name.endswith(suffix):
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    kind: str
+    name: str
+    params: frozenset[str]
+    required: tuple[str, ...]
+    open: bool  # accepts keywords we could not enumerate (checked only when built)
+
+    @property
+    def runs_code(self) -> bool:
+        return self.name in CODE_RUNNING.get(self.kind, set())
+
+
+class Catalog:
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
+        self.versions: dict[str, str] = data["versions"]
+        self._classes: dict[str, dict[str, ClassInfo]] = {
+            kind: {
+                name: ClassInfo(kind, name, frozenset(info["params"]), tuple(info["required"]), info["open"])
+                for name, info in entries.items()
+            }
+            for kind, entries in data["classes"].items()
+        }
+        self._names: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in data["names"].items()}
+        self.functions = {
+            name: ClassInfo("functions", name, frozenset(i["params"]), tuple(i["required"]), i["open"])
+            for name, i in data["functions"].items()
+        }
+        self.dtypes: frozenset[str] = frozenset(data["dtypes"])
+
+    @property
+    def kinds(self) -> list[str]:
+        return list(self._classes)
+
+    def classes(self, kind: str) -> dict[str, ClassInfo]:
+        return self._classes.get(kind, {})
+
+    def get_class(self, kind: str, name: str) -> ClassInfo | None:
+        return self._classes.get(kind, {}).get(name)
+
+    def names(self, kind: str) -> frozenset[str]:
+        """Strings accepted where an object of this kind is expected (`he_normal`, `adam`...)."""
+        return self._names.get(kind, frozenset()) | frozenset(self.classes(kind))
+
+    def find_class(self, name: str) -> list[ClassInfo]:
+        """Every kind that has a class of this name (for parameters whose kind is unknown)."""
+        return [entries[name] for entries in self._classes.values() if name in entries]
+
+    def all_class_names(self) -> set[str]:
+        return {n for entries in self._classes.values() for n in entries}
+
+
+def _cache_dir() -> Path:
+    if os.environ.get("KERASSPEC_CACHE_DIR"):
+        return Path(os.environ["KERASSPEC_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kerasspec"
+
+
+def _installed_version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
+def cache_path() -> Path:
+    """Where the catalog of the installed Keras lives: one file per Keras/TF/generator version."""
+    generator = Path(__file__).with_name("_catalog_gen.py").read_bytes()
+    digest = hashlib.sha256(generator).hexdigest()[:12]
+    keras_version = _installed_version("keras")
+    tf_version = _installed_version("tensorflow")
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return _cache_dir() / f"catalog-keras{keras_version}-tf{tf_version}-py{py}-{digest}.json"
+
+
+class CatalogUnavailable(RuntimeError):
+    """The installed Keras could not be read (not installed, or broken)."""
+
+
+def generate_catalog_data() -> dict[str, Any]:
+    """Run the generator against the installed Keras in a subprocess (a few seconds)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kerasspec._catalog_gen"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise CatalogUnavailable(f"could not read the installed Keras: {last}")
+    return json.loads(proc.stdout)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@lru_cache(maxsize=1)
+def get_catalog(refresh: bool = False) -> Catalog:
+    """The catalog of the installed Keras, generated once per version and cached on disk."""
+    path = cache_path()
+    if not refresh:
+        try:
+            return Catalog(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError):
+            pass
+    data = generate_catalog_data()
+    try:
+        _write_atomically(path, json.dumps(data, sort_keys=True))
+    except OSError:
+        pass  # an unwritable cache costs speed, not correctness
+    return Catalog(data)

@@ -1,0 +1,141 @@
+"""The `kerasspec` command: parse options, call the library, print, choose the exit code.
+
+Nothing here imports TensorFlow at import time; commands that build models import it
+inside their own code paths.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import typer
+
+from . import __version__
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, SpecError, SpecErrors
+
+app = typer.Typer(
+    name="kerasspec",
+    help="Turn version-controlled YAML model specs into real Keras 3 models, and run them.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+SET_HELP = "Override a spec value before vars are interpolated, e.g. --set train.epochs=3 (value read as YAML). Repeatable."
+ALLOW_CODE_HELP = "Let specs name Python code (Lambda layers, package.module:Name). Only for specs you trust."
+DEBUG_HELP = "Show the Python traceback of internal errors."
+
+
+def _stderr(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+def print_spec_errors(errors: list[SpecError]) -> None:
+    for error in errors:
+        _stderr(error.render())
+
+
+@contextmanager
+def reported_errors(debug: bool) -> Iterator[None]:
+    """Turn every failure into a located message and an exit code; never a bare traceback."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except SpecErrors as exc:
+        print_spec_errors(exc.errors)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except SpecError as exc:
+        print_spec_errors([exc])
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:
+        _stderr("kerasspec: interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # noqa: BLE001 - the one place internal errors are turned into a message
+        if debug:
+            traceback.print_exc()
+        _stderr(
+            f"kerasspec: internal error: {type(exc).__name__}: {exc}. This is a bug in kerasspec; "
+            "please report it with the spec and the output of the same command with --debug."
+        )
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"kerasspec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Turn version-controlled YAML model specs into real Keras 3 models, and run them."""
+
+
+@app.command()
+def validate(
+    files: List[Path] = typer.Argument(..., help="Spec files to check.", show_default=False),
+    overrides: List[str] = typer.Option([], "--set", help=SET_HELP, metavar="KEY=VALUE"),
+    allow_code: bool = typer.Option(False, "--allow-code", help=ALLOW_CODE_HELP),
+    output_format: str = typer.Option("text", "--format", help="text, or json (one document listing every file and error)."),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+) -> None:
+    """Check spec files statically (never imports TensorFlow): `PATH: ok`, or every error as PATH:LINE:COL."""
+    from .spec import load
+
+    with reported_errors(debug):
+        if output_format not in ("text", "json"):
+            raise SpecError(None, f"unknown --format '{output_format}'; use text or json", source="--format")
+        results = []
+        for file in files:
+            try:
+                load(file, overrides, allow_code=allow_code)
+                errors: list[SpecError] = []
+            except SpecErrors as exc:
+                errors = exc.errors
+            except SpecError as exc:
+                errors = [exc]
+            results.append((str(file), errors))
+            if output_format == "text":
+                if errors:
+                    print_spec_errors(errors)
+                else:
+                    typer.echo(f"{file}: ok")
+        if output_format == "json":
+            document = [{"path": path, "ok": not errors, "errors": [e.as_dict() for e in errors]} for path, errors in results]
+            typer.echo(json.dumps(document, indent=2))
+        if any(errors for _, errors in results):
+            raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def catalog(
+    refresh: bool = typer.Option(False, "--refresh", help="Read the installed Keras again, even if a cached catalog exists."),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+) -> None:
+    """Show (and cache) what the installed Keras accepts: layer types, losses, metrics, ..."""
+    from .catalog import cache_path, get_catalog
+
+    with reported_errors(debug):
+        found = get_catalog(refresh=refresh)
+        typer.echo(f"keras {found.versions['keras']}, tensorflow {found.versions['tensorflow']}")
+        for kind in found.kinds:
+            typer.echo(f"  {kind}: {len(found.classes(kind))} classes")
+        typer.echo(f"cached at {cache_path()}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("kerasspec: interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)

@@ -1,0 +1,86 @@
+"""The one error type users see: a message at a position in a file, with an optional hint."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+# Exit codes, kept in one place (pip's status_codes.py does the same).
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A 1-based position in a source: a file path, or a pseudo-source such as `--set a=b`."""
+
+    source: str
+    line: int = 1
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.col}"
+
+
+@dataclass
+class SpecError(Exception):
+    """A problem with user input, reported as `PATH:LINE:COL: error: MESSAGE` (+ `hint:`)."""
+
+    mark: Mark | None
+    message: str
+    hint: str | None = None
+    code: str = "spec-error"
+    source: str | None = None  # used when there is no position (a missing file)
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, self.message)
+
+    def location(self) -> str:
+        if self.mark is not None:
+            return str(self.mark)
+        return self.source or "<input>"
+
+    def render(self) -> str:
+        text = f"{self.location()}: error: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.mark.source if self.mark else self.source,
+            "line": self.mark.line if self.mark else None,
+            "col": self.mark.col if self.mark else None,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class SpecErrors(Exception):
+    """Several spec errors found in one pass, in source order."""
+
+    def __init__(self, errors: list[SpecError]):
+        super().__init__("\n".join(e.render() for e in errors))
+        self.errors = errors
+
+
+def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The candidate closest to `word` (case-insensitive), or None when nothing is close."""
+    pool = [c for c in candidates if isinstance(c, str)]
+    by_lower: dict[str, str] = {}
+    for c in pool:
+        by_lower.setdefault(c.lower(), c)
+    if word.lower() in by_lower and by_lower[word.lower()] != word:
+        return by_lower[word.lower()]
+    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=cutoff)
+    return by_lower[found[0]] if found else None
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`; did you mean 'x'?` when something is close, else an empty string."""
+    match = closest(word, candidates)
+    return f"; did you mean '{match}'?" if match else ""

@@ -1,0 +1,439 @@
+"""Safe YAML -> plain values that remember where they were written.
+
+Mappings load as `PMap` (a dict) and sequences as `PList` (a list); both keep the 1-based
+position of every key and item, so any later stage can point at the exact text it is
+unhappy with. Scalars stay plain Python values.
+
+The document is built from PyYAML's event stream by an iterative composer rather than
+`yaml.compose`: nesting depth and alias expansion are counted as events arrive, so a
+"billion laughs" file or a 10,000-deep list is refused at once, without recursion, and no
+tag that constructs an object is ever honoured.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Mark, SpecError
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 100
+MAX_VALUES = 250_000  # values in the document once every alias is expanded
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, reading `1e-4` as a float as YAML 1.2 does (YAML 1.1 wants `1.0e-4`)."""
+
+
+_Loader.yaml_implicit_resolvers = {k: list(v) for k, v in _BaseLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
+_TIMESTAMP = _TAG + "timestamp"
+_MERGE = _TAG + "merge"
+_MAP_TAGS = {None, "!", _TAG + "map"}
+_SEQ_TAGS = {None, "!", _TAG + "seq"}
+
+
+class PMap(dict):
+    """A mapping that knows where it, each of its keys, and each of its values were written."""
+
+    __slots__ = ("mark", "key_marks", "value_marks")
+
+    def __init__(self, mark: Mark):
+        super().__init__()
+        self.mark = mark
+        self.key_marks: dict[Any, Mark] = {}
+        self.value_marks: dict[Any, Mark] = {}
+
+    def put(self, key: Any, value: Any, key_mark: Mark, value_mark: Mark) -> None:
+        self[key] = value
+        self.key_marks[key] = key_mark
+        self.value_marks[key] = value_mark
+
+    def key_mark(self, key: Any) -> Mark:
+        return self.key_marks.get(key, self.mark)
+
+    def value_mark(self, key: Any) -> Mark:
+        return self.value_marks.get(key, self.mark)
+
+    def __deepcopy__(self, memo: dict) -> "PMap":
+        new = PMap(self.mark)
+        for k, v in self.items():
+            new.put(k, copy.deepcopy(v, memo), self.key_marks.get(k, self.mark), self.value_marks.get(k, self.mark))
+        return new
+
+
+class PList(list):
+    """A list that knows where it and each of its items were written."""
+
+    __slots__ = ("mark", "item_marks")
+
+    def __init__(self, mark: Mark):
+        super().__init__()
+        self.mark = mark
+        self.item_marks: list[Mark] = []
+
+    def add(self, value: Any, mark: Mark) -> None:
+        self.append(value)
+        self.item_marks.append(mark)
+
+    def value_mark(self, index: int) -> Mark:
+        return self.item_marks[index] if 0 <= index < len(self.item_marks) else self.mark
+
+    def __deepcopy__(self, memo: dict) -> "PList":
+        new = PList(self.mark)
+        for v, m in zip(self, self.item_marks):
+            new.add(copy.deepcopy(v, memo), m)
+        return new
+
+
+def value_mark(container: Any, key: Any) -> Mark | None:
+    """Where `container[key]` was written, if the container knows."""
+    if isinstance(container, (PMap, PList)):
+        return container.value_mark(key)
+    return None
+
+
+def _mark(source: str, yaml_mark: Any, line_offset: int = 0, col_offset: int = 0) -> Mark:
+    line = yaml_mark.line + 1 + line_offset
+    col = yaml_mark.column + 1 + (col_offset if yaml_mark.line == 0 else 0)
+    return Mark(source, line, col)
+
+
+def _show_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+
+
+class _Frame:
+    __slots__ = ("value", "anchor", "size", "key", "key_mark", "has_key", "merges", "explicit_keys")
+
+    def __init__(self, value: PMap | PList, anchor: str | None):
+        self.value = value
+        self.anchor = anchor
+        self.size = 1
+        self.key: Any = None
+        self.key_mark: Mark | None = None
+        self.has_key = False
+        self.merges: list[tuple[PMap, Mark]] = []
+        self.explicit_keys: set = set()
+
+
+def load_text(text: str, source: str, *, col_offset: int = 0) -> Any:
+    """Parse one YAML document into positioned values. Raises SpecError on any problem."""
+    loader = _Loader(text)
+    try:
+        return _compose(loader, source, col_offset)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            message = f"{exc.problem} ({exc.context})"
+        raise SpecError(
+            _mark(source, mark, col_offset=col_offset) if mark else Mark(source),
+            f"YAML syntax error: {message}",
+            code="yaml-syntax",
+        ) from None
+    except yaml.reader.ReaderError as exc:
+        raise SpecError(
+            _position_of(text, exc.position, source),
+            f"YAML syntax error: character {_show_char(exc.character)} is not allowed in a YAML file",
+            code="yaml-syntax",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(Mark(source), f"YAML error: {exc}", code="yaml-syntax") from None
+    finally:
+        loader.dispose()
+
+
+def _show_char(character: Any) -> str:
+    code = character if isinstance(character, int) else ord(str(character)[:1] or "\0")
+    return f"U+{code:04X}"
+
+
+def _position_of(text: str, index: int, source: str) -> Mark:
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return Mark(source, line, col)
+
+
+def _compose(loader: Any, source: str, col_offset: int) -> Any:
+    anchors: dict[str, tuple[Any, int]] = {}
+    stack: list[_Frame] = []
+    total = 0
+    document: Any = None
+    documents = 0
+
+    def mark_of(event: Any) -> Mark:
+        return _mark(source, event.start_mark, col_offset=col_offset)
+
+    def attach(value: Any, size: int, mark: Mark, anchor: str | None) -> None:
+        nonlocal document
+        if anchor is not None:
+            anchors[anchor] = (value, size)
+        if not stack:
+            document = value
+            return
+        frame = stack[-1]
+        frame.size += size
+        parent = frame.value
+        if isinstance(parent, PList):
+            parent.add(value, mark)
+            return
+        if not frame.has_key:
+            if isinstance(value, (PMap, PList)):
+                raise SpecError(mark, "a mapping key must be a plain value, not a list or mapping", code="yaml-key")
+            frame.key, frame.key_mark, frame.has_key = value, mark, True
+            return
+        key, key_mark = frame.key, frame.key_mark
+        frame.has_key = False
+        if key is _MergeKey:
+            sources = value if isinstance(value, PList) else [value]
+            for item in sources:
+                if not isinstance(item, PMap):
+                    raise SpecError(mark, "'<<' merges mappings only", code="yaml-merge")
+                frame.merges.append((item, mark))
+            return
+        if key in frame.explicit_keys:
+            first = parent.key_mark(key)
+            raise SpecError(
+                key_mark,
+                f"duplicate key '{key}' (first written at line {first.line})",
+                hint="YAML would silently keep only the last one; remove one of them",
+                code="duplicate-key",
+            )
+        frame.explicit_keys.add(key)
+        parent.put(key, value, key_mark, mark)
+
+    while loader.check_event():
+        event = loader.get_event()
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise SpecError(mark_of(event), "a spec is one YAML document; a second one starts here", code="yaml-documents")
+            continue
+        if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+            continue
+
+        if isinstance(event, yaml.AliasEvent):
+            mark = mark_of(event)
+            if event.anchor not in anchors:
+                raise SpecError(mark, f"unknown alias '*{event.anchor}'", code="yaml-alias")
+            value, size = anchors[event.anchor]
+            total += size
+            if total > MAX_VALUES:
+                raise SpecError(
+                    mark,
+                    f"the document expands past {MAX_VALUES:,} values through aliases",
+                    hint="anchors and aliases are allowed, but not to multiply a document (a 'billion laughs' file)",
+                    code="yaml-too-large",
+                )
+            attach(copy.deepcopy(value) if isinstance(value, (PMap, PList)) else value, size, mark, None)
+            continue
+
+        tag = getattr(event, "tag", None)
+        mark = mark_of(event)
+        if isinstance(event, yaml.ScalarEvent):
+            total += 1
+            if total > MAX_VALUES:
+                raise SpecError(mark, f"the document has more than {MAX_VALUES:,} values", code="yaml-too-large")
+            if tag in (None, "!"):
+                tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            if tag == _MERGE and stack and isinstance(stack[-1].value, PMap) and not stack[-1].has_key:
+                stack[-1].key, stack[-1].key_mark, stack[-1].has_key = _MergeKey, mark, True
+                continue
+            if tag == _TIMESTAMP:
+                tag = _TAG + "str"  # a date in a spec is text; no datetime objects
+            if tag not in _SCALAR_TAGS:
+                raise _tag_error(mark, tag)
+            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+            attach(loader.yaml_constructors[tag](loader, node), 1, mark, event.anchor)
+            continue
+
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            is_map = isinstance(event, yaml.MappingStartEvent)
+            if tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+                raise _tag_error(mark, tag)
+            total += 1
+            if len(stack) >= MAX_DEPTH:
+                raise SpecError(
+                    mark,
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    hint="a spec never needs this depth; the file is probably generated wrong or hostile",
+                    code="yaml-too-deep",
+                )
+            stack.append(_Frame(PMap(mark) if is_map else PList(mark), event.anchor))
+            continue
+
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            frame = stack.pop()
+            if isinstance(frame.value, PMap):
+                _apply_merges(frame)
+            attach(frame.value, frame.size, frame.value.mark, frame.anchor)
+            continue
+
+    if documents == 0:
+        return None
+    return document
+
+
+class _MergeKeyType:
+    def __repr__(self) -> str:
+        return "<<"
+
+
+_MergeKey = _MergeKeyType()
+
+
+def _apply_merges(frame: _Frame) -> None:
+    """`<<: *base` fills in keys the mapping does not set itself (YAML merge-key semantics)."""
+    target = frame.value
+    assert isinstance(target, PMap)
+    for source, _mark_ in frame.merges:
+        for key, value in source.items():
+            if key not in target:
+                target.put(key, copy.deepcopy(value), source.key_mark(key), source.value_mark(key))
+
+
+def _tag_error(mark: Mark, tag: str) -> SpecError:
+    return SpecError(
+        mark,
+        f"YAML tag '{_show_tag(tag)}' is not allowed",
+        hint="specs are data: no tag may construct an object; write the value plainly",
+        code="yaml-tag",
+    )
+
+
+def read_spec_text(path: Path, shown: str) -> str:
+    """The file's text, refusing what is not a readable, reasonably sized UTF-8 file."""
+    try:
+        if path.is_dir():
+            raise SpecError(None, "is a directory, not a spec file", source=shown, code="not-a-file")
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise SpecError(None, "no such file", source=shown, code="no-such-file") from None
+    except OSError as exc:
+        raise SpecError(None, f"cannot read: {exc.strerror}", source=shown, code="unreadable") from None
+    if size > MAX_FILE_BYTES:
+        raise SpecError(
+            Mark(shown),
+            f"file is {size:,} bytes; a spec may be at most {MAX_FILE_BYTES:,}",
+            code="file-too-large",
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(None, f"cannot read: {exc.strerror}", source=shown, code="unreadable") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start
+        line = data.count(b"\n", 0, start) + 1
+        col = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        raise SpecError(
+            Mark(shown, line, col),
+            f"file is not UTF-8 text: byte 0x{data[start]:02x} cannot be decoded",
+            hint="save the spec as UTF-8",
+            code="not-utf8",
+        ) from None
+
+
+def load_file(path: Path, shown: str | None = None) -> PMap:
+    """Load a spec file into a positioned mapping (the top level of a spec must be one)."""
+    shown = shown if shown is not None else str(path)
+    text = read_spec_text(path, shown)
+    value = load_text(text, shown)
+    if value is None:
+        raise SpecError(
+            Mark(shown),
+            "the spec is empty",
+            hint="a spec needs at least `name:` and `layers:`",
+            code="empty-spec",
+        )
+    if not isinstance(value, PMap):
+        where = value.mark if isinstance(value, PList) else Mark(shown)
+        found = "a list" if isinstance(value, PList) else f"a {type(value).__name__} value"
+        raise SpecError(
+            where,
+            f"the top level of a spec must be a mapping (name:, layers:, ...), found {found}",
+            code="top-level-not-mapping",
+        )
+    return value
+
+
+# --- --set overrides -------------------------------------------------------------------------
+
+_INDEX_SUFFIX = re.compile(r"\[(-?\d+)\]")
+
+
+def apply_override(tree: PMap, item: str) -> None:
+    """Apply one `--set a.b.c=value` to the tree; the value is read as YAML.
+
+    A list is indexed by number (`layers.0.units`) or by an entry's `name`
+    (`layers.hidden.units`); missing mapping keys are created.
+    """
+    source = f"--set {item}"
+    if "=" not in item:
+        raise SpecError(Mark(source), f"--set expects KEY=VALUE, got '{item}'", code="bad-set")
+    dotted, _, raw = item.partition("=")
+    if not dotted.strip():
+        raise SpecError(Mark(source), "--set is missing the key before '='", code="bad-set")
+    value_col = len(dotted) + 1  # 0-based offset of the value inside `item`
+    value = load_text(raw, source, col_offset=value_col) if raw.strip() else ""
+    value_mark = Mark(source, 1, value_col + 1)
+    segments = _INDEX_SUFFIX.sub(r".\1", dotted).split(".")
+    node: Any = tree
+    walked: list[str] = []
+    for position, segment in enumerate(segments):
+        last = position == len(segments) - 1
+        key_mark = Mark(source, 1, 1 + len(".".join(walked)) + (1 if walked else 0))
+        where = ".".join(walked) or "the spec"
+        if isinstance(node, PMap):
+            if last:
+                node.put(segment, value, key_mark, value_mark)
+                return
+            if segment not in node:
+                node.put(segment, PMap(key_mark), key_mark, key_mark)
+            node = node[segment]
+        elif isinstance(node, PList):
+            index = _list_index(node, segment)
+            if index is None:
+                names = [e.get("name") for e in node if isinstance(e, dict) and isinstance(e.get("name"), str)]
+                raise SpecError(
+                    key_mark,
+                    f"{where} has no item '{segment}' (it has {len(node)} items)",
+                    hint=("items can be picked by index or by name: " + ", ".join(names)) if names else None,
+                    code="bad-set",
+                )
+            if last:
+                node[index] = value
+                node.item_marks[index] = value_mark
+                return
+            node = node[index]
+        else:
+            raise SpecError(key_mark, f"cannot set '{segment}' inside {where}: it is a single value, not a mapping or list", code="bad-set")
+        walked.append(segment)
+
+
+def _list_index(items: PList, segment: str) -> int | None:
+    if re.fullmatch(r"-?\d+", segment):
+        index = int(segment)
+        if -len(items) <= index < len(items):
+            return index % len(items)
+        return None
+    for i, entry in enumerate(items):
+        if isinstance(entry, dict) and entry.get("name") == segment:
+            return i
+    return None

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One entry point for set-up: creates .venv (once, or again when pyproject.toml changes),
+# installs kerasspec with its pinned dependencies, then runs what was asked:
+#   bash scripts/dev.sh demo   -> the main job on a bundled spec
+#   bash scripts/dev.sh test   -> the test suite (what CI runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+STAMP="$VENV/.kerasspec-installed"
+
+need_install() {
+    [ ! -x "$VENV/bin/python" ] && return 0
+    [ ! -f "$STAMP" ] && return 0
+    [ "$(cat "$STAMP")" != "$(sha256sum pyproject.toml | cut -d' ' -f1)" ] && return 0
+    return 1
+}
+
+if need_install; then
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+        echo "kerasspec needs Python 3.11 or newer; $PYTHON is $("$PYTHON" --version 2>&1)" >&2
+        exit 2
+    }
+    echo "setting up $VENV (first run takes about a minute)..." >&2
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+    sha256sum pyproject.toml | cut -d' ' -f1 > "$STAMP"
+fi
+
+case "${1:-}" in
+    demo)
+        shift
+        set -x
+        "$VENV/bin/kerasspec" validate specs/*.yaml
+        ;;
+    test)
+        shift
+        exec "$VENV/bin/python" -m pytest "$@"
+        ;;
+    *)
+        echo "usage: bash scripts/dev.sh demo|test [pytest args]" >&2
+        exit 2
+        ;;
+esac
