@@ -69,15 +69,24 @@ class SpecErrors(Exception):
 
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
-    """The candidate closest to `word` (case-insensitive), or None when nothing is close."""
-    pool = [c for c in candidates if isinstance(c, str)]
-    by_lower: dict[str, str] = {}
-    for c in pool:
-        by_lower.setdefault(c.lower(), c)
-    if word.lower() in by_lower and by_lower[word.lower()] != word:
-        return by_lower[word.lower()]
-    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=cutoff)
-    return by_lower[found[0]] if found else None
+    """The candidate closest to `word`, or None when nothing is close.
+
+    Matching ignores case; among candidates equal but for case (`adam`, `Adam`) the one
+    written most like `word` wins, so the answer is the same on every run.
+    """
+    groups: dict[str, list[str]] = {}
+    for c in sorted(c for c in candidates if isinstance(c, str)):
+        groups.setdefault(c.lower(), []).append(c)
+    lowered = word.lower()
+    if lowered in groups:
+        match_group = groups[lowered]
+    else:
+        found = difflib.get_close_matches(lowered, list(groups), n=1, cutoff=cutoff)
+        if not found:
+            return None
+        match_group = groups[found[0]]
+    best = max(match_group, key=lambda c: (difflib.SequenceMatcher(None, word, c).ratio(), c == word))
+    return None if best == word else best
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

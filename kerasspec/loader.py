@@ -391,7 +391,12 @@ def apply_override(tree: PMap, item: str) -> None:
     if not dotted.strip():
         raise SpecError(Mark(source), "--set is missing the key before '='", code="bad-set")
     value_col = len(dotted) + 1  # 0-based offset of the value inside `item`
-    value = load_text(raw, source, col_offset=value_col) if raw.strip() else ""
+    try:
+        value = load_text(raw, source, col_offset=value_col) if raw.strip() else ""
+    except SpecError as exc:
+        if exc.mark is not None and exc.mark.line != 1:  # "unexpected end": point past the value
+            exc.mark = Mark(source, 1, len(item) + 1)
+        raise
     value_mark = Mark(source, 1, value_col + 1)
     segments = _INDEX_SUFFIX.sub(r".\1", dotted).split(".")
     node: Any = tree

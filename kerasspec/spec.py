@@ -592,7 +592,8 @@ class _Checker:
         given = len(entry.inputs) if isinstance(entry.inputs, list) else 1
         if given != wanted and not isinstance(entry.inputs, dict):
             self.error(entry.raw.value_mark("inputs"),
-                       f"the included spec '{included.name}' takes {wanted} input(s) ({', '.join(included.input_names) or 'one'}), given {given}",
+                       f"the included spec '{included.name}' takes {wanted} input{'s' if wanted != 1 else ''}"
+                       + (f" ({', '.join(included.input_names)})" if wanted > 1 else "") + f", given {given}",
                        code="include-arity")
 
     # --- references -------------------------------------------------------------------------
