@@ -127,6 +127,10 @@ def generate() -> dict[str, Any]:
         "metrics": sorted(set(_accepted_names(keras.metrics)) | set(COMPILE_METRIC_NAMES)),
         "activations": _accepted_names(keras.activations),
     }
+    # Callbacks have no get(): kerasspec builds a bare name itself, so only argument-free ones count.
+    names["callbacks"] = sorted(
+        n for n, c in kinds["callbacks"].items() if not constructor(c)["required"]
+    )
     from keras.src.backend.common import dtypes
 
     return {

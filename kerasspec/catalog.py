@@ -114,7 +114,7 @@ class Catalog:
 
     def names(self, kind: str) -> frozenset[str]:
         """Strings accepted where an object of this kind is expected (`he_normal`, `adam`...)."""
-        return self._names.get(kind, frozenset()) | frozenset(self.classes(kind))
+        return self._names.get(kind, frozenset())
 
     def find_class(self, name: str) -> list[ClassInfo]:
         """Every kind that has a class of this name (for parameters whose kind is unknown)."""

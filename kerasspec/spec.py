@@ -810,6 +810,11 @@ class _Checker:
         if not names or value in names or kind == "schedules":
             return  # (learning_rate is a number or a schedule object, never a bare name)
         noun = KIND_NOUN.get(kind, kind)
+        if info is not None:
+            needs = f" (it needs {', '.join(info.required)})" if info.required else ""
+            self.error(mark, f"{noun} '{value}' cannot be made from its name alone{needs}",
+                       hint=f"write it as an object: {{type: {value}, ...}}", code="needs-arguments")
+            return
         self.error(mark, f"unknown {noun} '{value}'" + did_you_mean(value, names), code=f"unknown-{noun.replace(' ', '-')}")
 
     # --- compile / data / train -------------------------------------------------------------

@@ -120,3 +120,11 @@ def test_missing_file_and_directory(cli, tmp_path):
     assert result.exit_code == 2
     assert f"{tmp_path / 'nope.yaml'}: error: no such file" in result.stderr
     assert f"{tmp_path}: error: is a directory, not a spec file" in result.stderr
+
+
+def test_class_that_needs_arguments_named_bare(cli, write_spec):
+    text = "name: x\nlayers:\n  - {type: Dense, units: 2, kernel_initializer: Constant}\ntrain:\n  callbacks: [CSVLogger]\n"
+    path = write_spec(text)
+    result = cli("validate", path)
+    assert_located_error(result, path, 5, column_of(text, 5, "CSVLogger"), "callback 'CSVLogger' cannot be made from its name alone (it needs filename)")
+    assert "  hint: write it as an object: {type: CSVLogger, ...}" in result.stderr.splitlines()

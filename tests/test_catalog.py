@@ -1,0 +1,130 @@
+"""The catalog validate relies on is what the installed Keras really accepts."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+
+from kerasspec import _catalog_gen
+from kerasspec.catalog import Catalog, cache_path, get_catalog, kind_of_parameter
+
+keras = pytest.importorskip("keras")
+
+KIND_BASES = {
+    "layers": (keras.layers, keras.layers.Layer),
+    "initializers": (keras.initializers, keras.initializers.Initializer),
+    "regularizers": (keras.regularizers, keras.regularizers.Regularizer),
+    "constraints": (keras.constraints, keras.constraints.Constraint),
+    "optimizers": (keras.optimizers, keras.optimizers.Optimizer),
+    "schedules": (keras.optimizers.schedules, keras.optimizers.schedules.LearningRateSchedule),
+    "losses": (keras.losses, keras.losses.Loss),
+    "metrics": (keras.metrics, keras.metrics.Metric),
+    "callbacks": (keras.callbacks, keras.callbacks.Callback),
+}
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return get_catalog()
+
+
+def test_cached_catalog_equals_a_fresh_reading_of_live_keras(catalog):
+    fresh = json.loads(json.dumps(_catalog_gen.generate(), sort_keys=True))
+    assert catalog.data == fresh
+    assert cache_path().name.startswith(f"catalog-keras{keras.__version__}-")
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_BASES))
+def test_every_public_class_is_in_the_catalog_and_nothing_else(catalog, kind):
+    module, base = KIND_BASES[kind]
+    live = {
+        n for n in dir(module)
+        if not n.startswith("_") and inspect.isclass(getattr(module, n)) and issubclass(getattr(module, n), base)
+    }
+    live.discard("CallbackList")
+    assert set(catalog.classes(kind)) == live
+
+
+def test_layer_arguments_match_what_keras_accepts(catalog):
+    dense = catalog.get_class("layers", "Dense")
+    assert {"units", "activation", "kernel_initializer", "name", "dtype", "trainable", "input_shape"} <= dense.params
+    assert dense.required == ("units",) and not dense.open
+    # Every keyword the catalog lists is taken by the real constructor...
+    keras.layers.Dense(units=2, name="d", dtype="float32", trainable=False, use_bias=False, activity_regularizer="l2")
+    # ...and one it does not list is refused by Keras too.
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments"):
+        keras.layers.Dense(units=2, unit=3)
+    assert "unit" not in dense.params
+
+
+@pytest.mark.parametrize(
+    "name, required",
+    [
+        ("Conv2D", ("filters", "kernel_size")),
+        ("LSTM", ("units",)),
+        ("Embedding", ("input_dim", "output_dim")),
+        ("MultiHeadAttention", ("num_heads", "key_dim")),
+        ("Bidirectional", ("layer",)),
+        ("TimeDistributed", ("layer",)),
+        ("Dropout", ("rate",)),
+        ("Concatenate", ()),
+        ("BatchNormalization", ()),
+    ],
+)
+def test_required_arguments_are_those_without_defaults(catalog, name, required):
+    info = catalog.get_class("layers", name)
+    assert info.required == required
+    own = inspect.signature(getattr(keras.layers, name).__init__).parameters
+    assert {p for p in own if p not in ("self", "args", "kwargs")} <= info.params
+
+
+@pytest.mark.parametrize("kind", ["activations", "initializers", "regularizers", "constraints", "optimizers", "losses"])
+def test_every_accepted_name_resolves_in_keras(catalog, kind):
+    module = getattr(keras, kind)
+    for name in catalog.names(kind):
+        assert module.get(name) is not None, name
+
+
+def test_bare_callback_names_construct_without_arguments(catalog):
+    assert "TerminateOnNaN" in catalog.names("callbacks") and "CSVLogger" not in catalog.names("callbacks")
+    for name in catalog.names("callbacks"):
+        if name not in ("OrbaxCheckpoint", "RemoteMonitor", "LambdaCallback"):  # optional package / network / code
+            getattr(keras.callbacks, name)()
+
+
+def test_metric_names_resolve_in_keras_or_compile(catalog):
+    compile_only = set(_catalog_gen.COMPILE_METRIC_NAMES)
+    for name in catalog.names("metrics") - compile_only:
+        assert keras.metrics.get(name) is not None, name
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", metrics=sorted(compile_only))
+
+
+def test_dtypes_and_call_signatures(catalog):
+    from keras.src.backend.common import dtypes
+
+    assert catalog.dtypes == frozenset(dtypes.ALLOWED_DTYPES)
+    assert set(inspect.signature(keras.Model.compile).parameters) - {"self"} == catalog.functions["compile"].params
+
+
+def test_parameter_kinds():
+    assert kind_of_parameter("kernel_initializer") == "initializers"
+    assert kind_of_parameter("recurrent_activation") == "activations"
+    assert kind_of_parameter("layer") == "layers"
+    assert kind_of_parameter("units") is None
+
+
+@pytest.mark.slow
+def test_catalog_is_generated_into_an_empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERASSPEC_CACHE_DIR", str(tmp_path))
+    get_catalog.cache_clear()
+    try:
+        fresh = get_catalog()
+        assert cache_path().parent == tmp_path and cache_path().is_file()
+        cache_path().write_text("{corrupt")
+        get_catalog.cache_clear()
+        assert get_catalog().data == fresh.data  # a broken cache is regenerated, not trusted
+    finally:
+        get_catalog.cache_clear()

@@ -1,0 +1,147 @@
+"""The `kerasspec` command as a user meets it: files in, lines out, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import ROOT, SPECS
+
+BUNDLED = sorted(SPECS.glob("*.yaml"))
+
+
+def test_every_bundled_spec_validates(cli):
+    result = cli("validate", *BUNDLED)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{p}: ok" for p in BUNDLED]
+    assert result.stderr == ""
+
+
+def test_good_and_bad_files_in_one_call(cli, write_spec):
+    bad = write_spec("name: x\nlayers:\n  - {type: Dens, units: 1}\n")
+    good = SPECS / "my_example_model.yaml"
+    result = cli("validate", good, bad)
+    assert result.exit_code == 2
+    assert result.stdout == f"{good}: ok\n"
+    assert result.stderr.startswith(f"{bad}:3:12: error: unknown layer type 'Dens'; did you mean 'Dense'?")
+
+
+def test_json_format(cli, write_spec):
+    bad = write_spec("name: x\nlayers:\n  - {type: Dense, unit: 1}\n")
+    result = cli("validate", "--format", "json", SPECS / "encoder.yaml", bad)
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert document[0] == {"path": str(SPECS / "encoder.yaml"), "ok": True, "errors": []}
+    assert document[1]["ok"] is False
+    assert {"line": 3, "col": 19, "code": "unknown-argument"}.items() <= document[1]["errors"][1].items()
+
+
+def test_set_on_the_command_line(cli):
+    result = cli("validate", SPECS / "ticket_classifier.yaml", "--set", "layers.hidden.units=sixty")
+    assert result.exit_code == 0  # a bad value is Keras's to judge when it builds, not validate's
+    result = cli("validate", SPECS / "ticket_classifier.yaml", "--set", "compile.loss.priorty=mse")
+    assert result.exit_code == 2
+    assert "--set compile.loss.priorty=mse:1:14: error: 'priorty' in `compile.loss` is not an output of the model; did you mean 'priority'?" in result.stderr
+
+
+def test_internal_error_asks_for_a_report_without_traceback(cli, monkeypatch):
+    import kerasspec.spec
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(kerasspec.spec, "load", broken)
+    result = cli("validate", SPECS / "encoder.yaml")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "kerasspec: internal error: RuntimeError: boom. This is a bug in kerasspec; please report it "
+        "with the spec and the output of the same command with --debug."
+    )
+    result = cli("validate", "--debug", SPECS / "encoder.yaml")
+    assert result.exit_code == 1 and "Traceback" in result.stderr and "RuntimeError: boom" in result.stderr
+
+
+def test_unknown_format_is_bad_input(cli):
+    result = cli("validate", "--format", "xml", SPECS / "encoder.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("--format: error: unknown --format 'xml'; use text or json")
+
+
+def test_version_and_help(cli):
+    assert cli("--version").stdout.startswith("kerasspec 0.")
+    result = cli("--help")
+    assert result.exit_code == 0 and "validate" in result.stdout
+
+
+SAFETY_MODULE = """
+import pathlib
+pathlib.Path("IMPORTED").write_text("module code ran")
+
+class Layer:
+    pass
+"""
+
+
+@pytest.mark.parametrize("allow_code", [False, True])
+def test_code_references_import_nothing_when_validating(cli, tmp_path, monkeypatch, allow_code):
+    (tmp_path / "sidefx.py").write_text(textwrap.dedent(SAFETY_MODULE))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: x\nlayers:\n  - {type: 'sidefx:Layer'}\n  - {type: Lambda, function: 'sidefx:double'}\n  - {type: 'os:system'}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = cli("validate", *(["--allow-code"] if allow_code else []), spec)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no file touched
+    assert "sidefx" not in sys.modules
+    if allow_code:
+        assert result.exit_code == 0, result.stderr
+    else:
+        assert result.exit_code == 2
+        assert len([l for l in result.stderr.splitlines() if "refused without --allow-code" in l]) == 3
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+
+
+@pytest.mark.slow
+def test_validate_and_help_never_import_tensorflow():
+    code = textwrap.dedent(f"""
+        import sys
+        from typer.testing import CliRunner
+        from kerasspec.cli import app
+        runner = CliRunner()
+        assert runner.invoke(app, ["--help"]).exit_code == 0
+        assert runner.invoke(app, ["validate", "--help"]).exit_code == 0
+        result = runner.invoke(app, ["validate", *{[str(p) for p in BUNDLED]!r}])
+        assert result.exit_code == 0, result.stderr
+        bad = runner.invoke(app, ["validate", "--set", "layers.0.type=Dens", {str(SPECS / 'encoder.yaml')!r}])
+        assert bad.exit_code == 2, bad.stderr
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "jax", "torch"))
+        print("HEAVY", heavy)
+    """)
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stdout
+
+
+@pytest.mark.slow
+def test_installed_console_script_end_to_end():
+    exe = os.path.join(os.path.dirname(sys.executable), "kerasspec")
+    proc = subprocess.run([exe, "validate", *map(str, BUNDLED)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    bad = subprocess.run([exe, "validate", str(ROOT / "tests" / "specs" / "bad_ticket.yaml")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr
+    bad_path = ROOT / "tests" / "specs" / "bad_ticket.yaml"
+    assert bad.stderr.splitlines()[0] == (
+        f"{bad_path}:19:5: error: 'priorty' in `compile.loss` is not an output of the model; did you mean 'priority'?"
+    )
