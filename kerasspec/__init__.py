@@ -1,6 +1,23 @@
-"""kerasspec: YAML model specs turned into real Keras 3 models."""
+"""kerasspec: YAML model specs turned into real Keras 3 models.
+
+`kerasspec.load("spec.yaml")` reads and checks a spec (see `kerasspec.spec`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
-
-from .spec import Spec, load  # noqa: E402 - re-exported: kerasspec.load("x.yaml")
-
 __all__ = ["Spec", "load", "__version__"]
+
+if TYPE_CHECKING:
+    from .spec import Spec, load
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use so that `kerasspec --help` pays only for what it shows.
+    if name in ("Spec", "load"):
+        from . import spec
+
+        return getattr(spec, name)
+    raise AttributeError(f"module 'kerasspec' has no attribute {name!r}")

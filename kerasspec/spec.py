@@ -140,6 +140,11 @@ def load(
     return spec
 
 
+def _misspelt_keys(tree: PMap) -> set[str]:
+    """Top-level keys that an unknown key in the file was probably meant to be."""
+    return {closest(str(k), TOP_LEVEL_KEYS) for k in tree if k not in TOP_LEVEL_KEYS} - {None}
+
+
 def _error_order(error: SpecError) -> tuple:
     mark = error.mark
     return (mark.source, mark.line, mark.col) if mark else (error.source or "", 0, 0)
@@ -498,6 +503,8 @@ class _Checker:
     def _layer_list(self, tree: PMap) -> list[tuple[int, PMap]]:
         layers = tree.get("layers")
         if "layers" not in tree:
+            if "layers" in _misspelt_keys(tree):
+                return []  # the unknown-key error already says `layer:` should be `layers:`
             self.error(tree.mark, "the spec has no `layers`", hint="layers: [{type: Dense, units: 10}]", code="missing-layers")
             return []
         if not isinstance(layers, PList) or not layers:
@@ -660,6 +667,8 @@ class _Checker:
     def _check_outputs(self, spec: Spec, defined: dict[str, Mark], later: dict[str, Mark]) -> None:
         tree = spec.tree
         if "outputs" not in tree:
+            if "outputs" in _misspelt_keys(tree):
+                return
             last = next((e.name for e in reversed(spec.layers) if e.name), None)
             self.error(tree.mark, "a functional spec needs `outputs`",
                        hint=f"outputs: [{last}]" if last else "name the output layer and list it: outputs: [name]", code="missing-outputs")

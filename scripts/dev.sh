@@ -26,6 +26,8 @@ if need_install; then
     "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+    # Read what the installed Keras accepts once now, so the first `validate` is fast.
+    "$VENV/bin/kerasspec" catalog --refresh >/dev/null
     sha256sum pyproject.toml | cut -d' ' -f1 > "$STAMP"
 fi
 

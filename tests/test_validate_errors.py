@@ -128,3 +128,12 @@ def test_class_that_needs_arguments_named_bare(cli, write_spec):
     result = cli("validate", path)
     assert_located_error(result, path, 5, column_of(text, 5, "CSVLogger"), "callback 'CSVLogger' cannot be made from its name alone (it needs filename)")
     assert "  hint: write it as an object: {type: CSVLogger, ...}" in result.stderr.splitlines()
+
+
+def test_a_misspelt_key_is_one_error_not_three(cli, write_spec):
+    path = write_spec("name: x\ninputs: {a: {shape: [3]}}\nlayer:\n  - {type: Dense, name: o, units: 1}\noutput: o\n")
+    result = cli("validate", path)
+    assert error_lines(result) == [
+        f"{path}:3:1: error: unknown top-level key 'layer'; did you mean 'layers'?",
+        f"{path}:5:1: error: unknown top-level key 'output'; did you mean 'outputs'?",
+    ]

@@ -1,0 +1,65 @@
+"""Wall time of `kerasspec validate` on the ticket spec, as a ratio to `import tensorflow`.
+
+Both are measured in this run, interleaved, as fresh processes (what a pre-commit hook pays),
+median of N each. Target: ratio <= 0.15. The catalog is warmed first; the one-off cost of
+generating it (first run after installing a new Keras) is printed separately.
+
+    .venv/bin/python benchmarks/validate_speed.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "specs" / "ticket_classifier.yaml"
+TARGET = 0.15
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    kerasspec = [sys.executable, "-m", "kerasspec", "validate", str(SPEC)]
+    tensorflow = [sys.executable, "-c", "import tensorflow"]
+    env = dict(os.environ)
+
+    cold_cache = tempfile.mkdtemp(prefix="kerasspec-cache-")
+    try:
+        cold = timed(kerasspec, dict(env, KERASSPEC_CACHE_DIR=cold_cache))
+    finally:
+        shutil.rmtree(cold_cache, ignore_errors=True)
+    timed(kerasspec, env)  # warm the real cache and the OS file cache
+    timed(tensorflow, env)
+
+    ours, theirs = [], []
+    for _ in range(args.runs):
+        ours.append(timed(kerasspec, env))
+        theirs.append(timed(tensorflow, env))
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    print(f"kerasspec validate {SPEC.relative_to(ROOT)}: median {statistics.median(ours):.3f} s  (runs: {', '.join(f'{t:.3f}' for t in ours)})")
+    print(f"python -c 'import tensorflow':           median {statistics.median(theirs):.3f} s  (runs: {', '.join(f'{t:.3f}' for t in theirs)})")
+    print(f"first validate with an empty catalog cache (generates it once per Keras version): {cold:.3f} s")
+    print(f"ratio validate / import tensorflow: {ratio:.3f}  (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
