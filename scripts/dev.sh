@@ -24,8 +24,12 @@ if need_install; then
     }
     echo "setting up $VENV (first run takes about a minute)..." >&2
     "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+    LOG="$VENV/install.log"
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e ".[test]"; } >"$LOG" 2>&1; then
+        tail -n 30 "$LOG" >&2
+        echo "installing kerasspec's dependencies failed; the full log is $LOG" >&2
+        exit 1
+    fi
     # Read what the installed Keras accepts once now, so the first `validate` is fast.
     "$VENV/bin/kerasspec" catalog --refresh >/dev/null
     sha256sum pyproject.toml | cut -d' ' -f1 > "$STAMP"
