@@ -32,6 +32,7 @@ def constructor(cls: type) -> dict[str, Any]:
     (`input_shape`, `implementation`, ...) are accepted too.
     """
     params: dict[str, None] = {}
+    defaults: dict[str, str] = {}  # type name of each default, to spot `units: true`
     required: list[str] = []
     first = True
     open_ended = False
@@ -51,6 +52,8 @@ def constructor(cls: type) -> dict[str, Any]:
                 params.setdefault(p.name, None)
                 if first and p.default is p.empty:
                     required.append(p.name)
+                elif p.default is not p.empty and p.name not in defaults:
+                    defaults[p.name] = type(p.default).__name__
         first = False
         try:
             source = inspect.getsource(init)
@@ -62,7 +65,7 @@ def constructor(cls: type) -> dict[str, Any]:
         if not has_var_kw or re.search(r"\n\s*if kwargs:\s*\n\s*raise", source):
             open_ended = False
             break
-    return {"params": sorted(params), "required": required, "open": open_ended}
+    return {"params": sorted(params), "required": required, "open": open_ended, "defaults": defaults}
 
 
 def _public_classes(module: Any, base: type, skip: tuple[str, ...] = ()) -> dict[str, type]:
@@ -156,6 +159,7 @@ def constructor_of_function(fn: Any) -> dict[str, Any]:
         "params": sorted(p.name for p in params),
         "required": [p.name for p in params if p.default is p.empty],
         "open": False,
+        "defaults": {p.name: type(p.default).__name__ for p in params if p.default is not p.empty},
     }
 
 

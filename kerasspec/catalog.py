@@ -78,6 +78,13 @@ class ClassInfo:
     params: frozenset[str]
     required: tuple[str, ...]
     open: bool  # accepts keywords we could not enumerate (checked only when built)
+    defaults: tuple[tuple[str, str], ...] = ()  # (param, type name of its default)
+
+    def expects_number(self, param: str) -> bool:
+        """True where true/false is surely a mistake: a required argument, or a numeric default."""
+        if param in self.required:
+            return True
+        return dict(self.defaults).get(param) in ("int", "float")
 
     @property
     def runs_code(self) -> bool:
@@ -90,7 +97,8 @@ class Catalog:
         self.versions: dict[str, str] = data["versions"]
         self._classes: dict[str, dict[str, ClassInfo]] = {
             kind: {
-                name: ClassInfo(kind, name, frozenset(info["params"]), tuple(info["required"]), info["open"])
+                name: ClassInfo(kind, name, frozenset(info["params"]), tuple(info["required"]), info["open"],
+                                tuple(sorted(info.get("defaults", {}).items())))
                 for name, info in entries.items()
             }
             for kind, entries in data["classes"].items()

@@ -140,6 +140,16 @@ def load(
     return spec
 
 
+class _LaterVars:
+    """`name in later`: a var defined below the one being resolved (not itself), in O(1)."""
+
+    def __init__(self, all_vars: PMap, resolved: dict[str, Any], current: str):
+        self.all_vars, self.resolved, self.current = all_vars, resolved, current
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.all_vars and name not in self.resolved and name != self.current
+
+
 def _misspelt_keys(tree: PMap) -> set[str]:
     """Top-level keys that an unknown key in the file was probably meant to be."""
     return {closest(str(k), TOP_LEVEL_KEYS) for k in tree if k not in TOP_LEVEL_KEYS} - {None}
@@ -237,14 +247,14 @@ class _Checker:
                 if not isinstance(key, str) or not _VAR_NAME.match(key):
                     self.error(raw_vars.key_mark(key), f"bad var name '{key}': use letters, digits and '_'", code="bad-vars")
                     continue
-                later = [k for k in raw_vars if k not in resolved and k != key]
+                later = _LaterVars(raw_vars, resolved, key)
                 raw_vars[key] = self._substitute(raw_vars, key, raw_vars[key], resolved, later)
                 resolved[key] = raw_vars[key]
         for key in list(tree):
             if key != "vars":
                 tree[key] = self._substitute(tree, key, tree[key], resolved, [])
 
-    def _substitute(self, container: Any, key: Any, value: Any, known: dict[str, Any], later: list[str]) -> Any:
+    def _substitute(self, container: Any, key: Any, value: Any, known: dict[str, Any], later: Any) -> Any:
         if isinstance(value, PMap):
             for k in list(value):
                 value[k] = self._substitute(value, k, value[k], known, later)
@@ -284,7 +294,7 @@ class _Checker:
 
         return _VAR.sub(replace, value)
 
-    def _var_known(self, name: str, known: dict[str, Any], later: list[str], mark: Mark) -> bool:
+    def _var_known(self, name: str, known: dict[str, Any], later: Any, mark: Mark) -> bool:
         if name in known:
             return True
         if name in later:
@@ -420,6 +430,9 @@ class _Checker:
                 self.error(raw.key_mark("inputs"), f"{entry.describe()} has `inputs`, but the spec is sequential",
                            hint="in a sequential spec each layer takes the one above it; for a graph, declare top-level `inputs:` and `outputs:`",
                            code="sequential-rules")
+            if "call" in raw:
+                self.error(raw.key_mark("call"), f"{entry.describe()} has `call`, but a sequential model calls each layer plainly",
+                           hint="use a functional spec (top-level `inputs:`/`outputs:`) to pass call arguments", code="sequential-rules")
             self._register_name(entry, names, {})
             if entry.reuse is not None:
                 self._check_reuse(entry, names, spec, {})
@@ -750,6 +763,10 @@ class _Checker:
                 self.error(raw.key_mark(key), f"{type_name} has no argument '{key}'" + did_you_mean(str(key), info.params),
                            hint=None if closest(str(key), info.params) else f"{type_name} takes: " + ", ".join(sorted(info.params)),
                            code="unknown-argument")
+                continue
+            if isinstance(raw[key], bool) and info.expects_number(str(key)):
+                self.error(raw.value_mark(key), f"{type_name} argument '{key}' is a number, not {str(raw[key]).lower()}",
+                           hint="Keras would silently read true as 1 and false as 0", code="bool-for-number")
                 continue
             self._check_value(str(key), raw[key], raw.value_mark(key))
         for required in info.required:

@@ -33,6 +33,7 @@ CASES = {
     "loss-keyed-by-non-output": (TICKET_HEADER + "layers:\n  - {type: Dense, name: priority, inputs: title, units: 1}\noutputs: [priority]\ncompile:\n  loss: {priorty: mse}\n", 9, 'priorty', "'priorty' in `compile.loss` is not an output of the model; did you mean 'priority'?"),
     "unknown-layer-type": ("name: x\nlayers:\n  - {type: Dens, units: 1}\n", 3, 'Dens', "unknown layer type 'Dens'; did you mean 'Dense'?"),
     "unknown-keyword": ("name: x\nlayers:\n  - {type: Dense, unit: 1}\n", 3, 'unit', "Dense has no argument 'unit'; did you mean 'units'?"),
+    "bool-for-number": ("name: x\nlayers:\n  - {type: Dense, units: true}\n", 3, 'true', "Dense argument 'units' is a number, not true"),
     "missing-required": ("name: x\nlayers:\n  - {type: Dense, activation: relu}\n", 3, 5, "Dense needs argument 'units'"),
     "unknown-activation": ("name: x\nlayers:\n  - {type: Dense, units: 2, activation: rleu}\n", 3, 'rleu', "unknown activation 'rleu'; did you mean 'relu'?"),
     "nested-object-unknown": ("name: x\nlayers:\n  - type: Dense\n    units: 2\n    kernel_initializer: {type: HeNormall}\n", 5, 'HeNormall', "unknown initializer 'HeNormall'; did you mean 'HeNormal'?"),
