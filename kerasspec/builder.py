@@ -1,0 +1,432 @@
+"""Spec -> keras.Model: the model a Keras expert would write by hand, and nothing else.
+
+Every `{type: X, ...}` mapping, wherever it appears, goes through one mechanism
+(`_Builder.instantiate`): the class is looked up in the catalog kind its parameter implies
+(or any kind), its keyword values are converted the same way, recursively, and the real
+constructor is called. Keras exceptions are turned into `SpecError`s at the entry (or the
+exact key) that caused them.
+
+Variables are created inside `keras.StatelessScope(initialize_variables=False)`, so the
+parameter count is known before any weight memory is allocated; only a model under
+`max_params` gets its variables initialised.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._keras import import_keras
+from .catalog import Catalog, get_catalog, kind_of_parameter
+from .errors import Mark, SpecError
+from .loader import PList, PMap
+from .spec import RESERVED_ENTRY_KEYS, LayerEntry, Ref, Spec
+
+DEFAULT_MAX_PARAMS = 2_000_000_000
+
+KERAS_MODULE_OF_KIND = {
+    "layers": "layers",
+    "initializers": "initializers",
+    "regularizers": "regularizers",
+    "constraints": "constraints",
+    "optimizers": "optimizers",
+    "schedules": "optimizers.schedules",
+    "losses": "losses",
+    "metrics": "metrics",
+    "callbacks": "callbacks",
+}
+
+
+@dataclass
+class BuildWarning:
+    mark: Mark
+    message: str
+
+    def render(self) -> str:
+        return f"{self.mark}: warning: {self.message}"
+
+
+@dataclass
+class Built:
+    """A built model and what the build learnt about it."""
+
+    model: Any
+    spec: Spec
+    warnings: list[BuildWarning] = field(default_factory=list)
+
+    @property
+    def is_built(self) -> bool:
+        return bool(getattr(self.model, "built", False)) and _has_inputs(self.model)
+
+
+def _has_inputs(model: Any) -> bool:
+    try:
+        return bool(model.inputs)
+    except (AttributeError, ValueError):
+        return False
+
+
+def parse_input_shape(text: str) -> tuple[int | None, ...]:
+    """`28,28,1` -> (28, 28, 1); `null,8` -> (None, 8). A SpecError names the option otherwise."""
+    dims: list[int | None] = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if part in ("null", "none", "?"):
+            dims.append(None)
+        elif part.isdigit() and int(part) > 0:
+            dims.append(int(part))
+        else:
+            raise SpecError(
+                None,
+                f"bad --input-shape '{text}': give sizes separated by commas, such as 28,28,1 (null for any size)",
+                source="--input-shape",
+                code="bad-option",
+            )
+    return tuple(dims)
+
+
+def build(
+    spec: Spec,
+    *,
+    input_shape: tuple[int | None, ...] | None = None,
+    max_params: int = DEFAULT_MAX_PARAMS,
+    catalog: Catalog | None = None,
+) -> Built:
+    """Build the spec's Keras model symbolically; raise SpecError at the entry that fails."""
+    keras = import_keras()
+    builder = _Builder(keras, spec, catalog or get_catalog(), input_shape)
+    from keras.src.backend.common.variables import initialize_all_variables
+
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            model = builder.model()
+            if getattr(model, "built", False) and _has_inputs(model):
+                builder.check_param_limit(model, max_params)
+    except BaseException:
+        keras.utils.clear_session()  # drop pending variables: a later build must start clean
+        raise
+    initialize_all_variables()
+    return Built(model, spec, builder.warnings)
+
+
+def _one_line(exc: BaseException) -> str:
+    """Keras's own explanation, on one line, without the call-context boilerplate."""
+    text = str(exc).strip() or type(exc).__name__
+    if text.startswith("Exception encountered when calling"):
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+        if len(paragraphs) > 1:
+            text = paragraphs[1]
+    text = text.split("\n\nArguments received by", 1)[0]
+    text = " ".join(text.split())
+    if isinstance(exc, IndexError) and "index out of range" in text:
+        text = f"{text} (IndexError)"
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str, tuple))
+
+
+class _Builder:
+    def __init__(self, keras: Any, spec: Spec, catalog: Catalog, input_shape: tuple | None, name: str | None = None):
+        self.keras = keras
+        self.spec = spec
+        self.catalog = catalog
+        self.input_shape = input_shape
+        self.name = name or spec.name
+        self.warnings: list[BuildWarning] = []
+        self.entry_of_layer: dict[int, LayerEntry] = {}
+        self.layer_of_name: dict[str, Any] = {}
+        self.tensors: dict[str, Any] = {}
+
+    # --- objects ----------------------------------------------------------------------------
+
+    def convert(self, value: Any, param: str) -> Any:
+        """A spec value as Keras takes it: objects built, lists of plain values as tuples."""
+        if isinstance(value, PMap):
+            if "type" in value:
+                kind = kind_of_parameter(param)
+                return self.instantiate("layers" if kind == "activations" else kind, value, value.mark)
+            return {k: self.convert(v, str(k)) for k, v in value.items()}
+        if isinstance(value, PList):
+            items = [self.convert(v, param) for v in value]
+            return tuple(items) if all(_plain(i) for i in items) else items
+        if isinstance(value, str) and ":" in value and self.spec.allow_code:
+            return self.import_code(value, None)
+        return value
+
+    def resolve_class(self, kind: str | None, type_name: str, mark: Mark) -> Any:
+        if ":" in type_name:
+            return self.import_code(type_name, mark)
+        kinds = [kind] if kind else [info.kind for info in self.catalog.find_class(type_name)]
+        for k in kinds:
+            module = self.keras
+            for part in KERAS_MODULE_OF_KIND[k].split("."):
+                module = getattr(module, part)
+            cls = getattr(module, type_name, None)
+            if cls is not None:
+                return cls
+        raise SpecError(mark, f"unknown type '{type_name}'", code="unknown-type")  # validate catches this first
+
+    def instantiate(self, kind: str | None, raw: PMap, mark: Mark, name: str | None = None, skip: tuple = ("type",)) -> Any:
+        type_name = raw["type"]
+        cls = self.resolve_class(kind, type_name, raw.value_mark("type"))
+        kwargs = {str(k): self.convert(v, str(k)) for k, v in raw.items() if k not in skip}
+        if name is not None:
+            kwargs["name"] = name
+        with self.keras_errors(raw, f"{type_name}"):
+            return cls(**kwargs)
+
+    def import_code(self, reference: str, mark: Mark | None) -> Any:
+        """`package.module:Name` from the spec's directory or the current one (only with --allow-code)."""
+        module_name, _, attribute = reference.partition(":")
+        spec_dir = str(self.spec.path.parent.resolve())
+        added = spec_dir not in sys.path
+        if added:
+            sys.path.insert(0, spec_dir)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise SpecError(mark, f"cannot import '{module_name}' for '{reference}': {exc}", code="code-import") from None
+        except Exception as exc:  # noqa: BLE001 - user code failed while importing
+            raise SpecError(mark, f"importing '{module_name}' failed: {type(exc).__name__}: {exc}", code="code-import") from None
+        finally:
+            if added:
+                sys.path.remove(spec_dir)
+        obj: Any = module
+        for part in attribute.split("."):
+            if not hasattr(obj, part):
+                raise SpecError(mark, f"module '{module_name}' has no attribute '{attribute}'", code="code-import")
+            obj = getattr(obj, part)
+        return obj
+
+    # --- errors -----------------------------------------------------------------------------
+
+    class _KerasErrors:
+        def __init__(self, builder: "_Builder", raw: PMap, what: str, hint: str | None):
+            self.builder, self.raw, self.what, self.hint = builder, raw, what, hint
+            self.catcher = warnings.catch_warnings(record=True)
+
+        def __enter__(self) -> None:
+            self.caught = self.catcher.__enter__()
+            warnings.simplefilter("always")
+
+        def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+            self.catcher.__exit__(None, None, None)
+            for warning in self.caught:
+                if issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
+                    continue
+                self.builder.warnings.append(BuildWarning(self.raw.mark, f"{self.what}: {' '.join(str(warning.message).split())}"))
+            if exc is None or isinstance(exc, SpecError) or not isinstance(exc, Exception):
+                return False
+            message = _one_line(exc)
+            raise SpecError(self.builder.mark_for(self.raw, message), f"{self.what}: {message}", hint=self.hint, code="keras-error") from None
+
+    def keras_errors(self, raw: PMap, what: str, hint: str | None = None) -> "_Builder._KerasErrors":
+        return self._KerasErrors(self, raw, what, hint)
+
+    def mark_for(self, raw: PMap, message: str) -> Mark:
+        """The key Keras's message names (`Received: units=-5`), else the entry itself."""
+        for key in raw:
+            if key in RESERVED_ENTRY_KEYS:
+                continue
+            if re.search(rf"(?<![\w.]){re.escape(str(key))}=|`{re.escape(str(key))}`", message):
+                return raw.value_mark(key)
+        return raw.mark
+
+    # --- layers -----------------------------------------------------------------------------
+
+    def layer_for(self, entry: LayerEntry) -> Any:
+        if entry.reuse is not None:
+            return self.layer_of_name[entry.reuse.name]
+        if entry.spec is not None:
+            nested = _Builder(self.keras, entry.spec, self.catalog, None, name=entry.name or entry.spec.name)
+            model = nested.model()
+            self.warnings.extend(nested.warnings)
+            return model
+        return self.instantiate("layers", entry.raw, entry.mark, name=entry.name, skip=RESERVED_ENTRY_KEYS)
+
+    def remember(self, entry: LayerEntry, layer: Any) -> None:
+        self.entry_of_layer.setdefault(id(layer), entry)
+        if entry.name:
+            self.layer_of_name[entry.name] = layer
+
+    def model(self) -> Any:
+        if self.spec.kind == "sequential":
+            return self.sequential()
+        if self.spec.kind == "functional":
+            return self.functional()
+        return self.subclassed()
+
+    def make_input(self, definition: Any, shape: tuple | None = None) -> Any:
+        holder = self.spec.tree.get("inputs") if self.spec.kind != "sequential" else self.spec.tree
+        raw = holder if isinstance(holder, PMap) else self.spec.tree
+        kwargs = dict(definition.options)
+        if definition.dtype:
+            kwargs["dtype"] = definition.dtype
+        with self.keras_errors(raw, f"input '{definition.name}'"):
+            return self.keras.Input(shape=shape if shape is not None else definition.shape, name=definition.name, **kwargs)
+
+    def sequential(self) -> Any:
+        keras = self.keras
+        layers: list[Any] = []
+        if self.input_shape is not None or self.spec.input is not None:
+            definition = self.spec.input
+            if definition is None:
+                from .spec import InputDef
+
+                definition = InputDef("input_layer", self.input_shape, None, {}, self.spec.tree.mark)
+            name = definition.name if self.spec.tree.get("input", {}).get("name") else None
+            kwargs = dict(definition.options)
+            if definition.dtype:
+                kwargs["dtype"] = definition.dtype
+            with self.keras_errors(self.spec.tree, "input"):
+                layers.append(keras.Input(shape=self.input_shape or definition.shape, name=name, **kwargs))
+        for entry in self.spec.layers:
+            layer = self.layer_for(entry)
+            self.remember(entry, layer)
+            layers.append(layer)
+        try:
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                return keras.Sequential(layers, name=self.name)
+        except SpecError:
+            raise
+        except Exception as exc:  # find the entry whose call fails, by calling them in order
+            self.locate_sequential_failure(layers, exc)
+            raise SpecError(self.spec.tree.mark, f"building the sequential model failed: {_one_line(exc)}", code="keras-error") from None
+
+    def locate_sequential_failure(self, layers: list[Any], original: Exception) -> None:
+        keras = self.keras
+        if not layers or not isinstance(layers[0], keras.KerasTensor):
+            return
+        x = keras.Input(shape=layers[0].shape[1:], dtype=layers[0].dtype)
+        for entry, layer in zip(self.spec.layers, layers[1:]):
+            with self.keras_errors(entry.raw, f"{entry.describe()} ({_type_of(entry)})"):
+                x = layer(x)
+
+    def functional(self) -> Any:
+        keras = self.keras
+        inputs = {name: self.make_input(definition) for name, definition in self.spec.inputs.items()}
+        self.tensors.update(inputs)
+        previous: Any = next(iter(inputs.values())) if len(inputs) == 1 else None
+        for entry in self.spec.layers:
+            layer = self.layer_for(entry)
+            self.remember(entry, layer)
+            args, kwargs, multi = self.call_arguments(entry, previous)
+            hint = None
+            if multi:
+                hint = f"'{multi}' has several outputs; pick one with {multi}[0], {multi}[1], ..."
+            with self.keras_errors(entry.raw, f"{entry.describe()} ({_type_of(entry)})", hint):
+                output = layer(*args, **kwargs, **{str(k): self.convert(v, str(k)) for k, v in entry.call.items()})
+            if entry.name:
+                self.tensors[entry.name] = output
+            previous = output
+        outputs = self.outputs()
+        model_inputs = list(inputs.values())
+        raw_outputs = self.spec.tree
+        with self.keras_errors(raw_outputs, "the model"):
+            return keras.Model(
+                inputs=model_inputs[0] if len(model_inputs) == 1 else model_inputs,
+                outputs=outputs,
+                name=self.name,
+            )
+
+    def subclassed(self) -> Any:
+        raise SpecError(self.spec.tree.mark, "subclassed models are not built yet (kind: subclass)", code="not-implemented")
+
+    # --- tensors ----------------------------------------------------------------------------
+
+    def tensor(self, ref: Ref) -> Any:
+        value = self.tensors[ref.name]
+        several = isinstance(value, (list, tuple))
+        if ref.index is None:
+            return value
+        if not several:
+            raise SpecError(ref.mark, f"'{ref.name}' has one output; write '{ref.name}' without [{ref.index}]", code="bad-index")
+        if ref.index >= len(value):
+            raise SpecError(
+                ref.mark,
+                f"'{ref.name}' has {len(value)} outputs ({ref.name}[0] to {ref.name}[{len(value) - 1}]); {ref} is out of range",
+                code="bad-index",
+            )
+        return value[ref.index]
+
+    def call_arguments(self, entry: LayerEntry, previous: Any) -> tuple[list, dict, str | None]:
+        multi = None
+
+        def note(ref: Ref) -> Any:
+            nonlocal multi
+            value = self.tensor(ref)
+            if ref.index is None and isinstance(value, (list, tuple)):
+                multi = ref.name
+            return value
+
+        if entry.inputs is None:
+            if isinstance(previous, (list, tuple)):
+                multi = self.spec.layers[entry.index - 1].name if entry.index else None
+            return [previous], {}, multi
+        if isinstance(entry.inputs, Ref):
+            return [note(entry.inputs)], {}, multi
+        if isinstance(entry.inputs, list):
+            return [[note(r) for r in entry.inputs]], {}, multi
+        kwargs = {
+            key: [note(r) for r in value] if isinstance(value, list) else note(value)
+            for key, value in entry.inputs.items()
+        }
+        return [], kwargs, multi
+
+    def outputs(self) -> Any:
+        resolved = [(name, self.tensor(ref)) for name, ref in self.spec.outputs]
+        if self.spec.outputs_form == "dict":
+            return dict(resolved)
+        if self.spec.outputs_form == "one":
+            return resolved[0][1]
+        return [t for _, t in resolved]
+
+    # --- the parameter limit ----------------------------------------------------------------
+
+    def check_param_limit(self, model: Any, max_params: int) -> None:
+        total = model.count_params()
+        if total <= max_params:
+            return
+        biggest = max(model.layers, key=lambda layer: layer.count_params(), default=None)
+        entry = self.entry_of_layer.get(id(biggest)) if biggest is not None else None
+        mark = entry.mark if entry else self.spec.tree.mark
+        culprit = f"; {entry.describe()} ({_type_of(entry)}) alone has {biggest.count_params():,}" if entry else ""
+        raise SpecError(
+            mark,
+            f"the model would have {total:,} parameters, more than --max-params {max_params:,}{culprit}",
+            hint="nothing was allocated; shrink the layer, or raise --max-params if you mean it",
+            code="too-many-params",
+        )
+
+
+def _type_of(entry: LayerEntry | None) -> str:
+    if entry is None:
+        return "?"
+    if entry.reuse is not None:
+        return f"reuse of {entry.reuse.name}"
+    if entry.spec is not None:
+        return f"spec {entry.spec.shown}"
+    return str(entry.type)
+
+
+def load_and_build(
+    path: str | Path,
+    overrides: tuple[str, ...] | list[str] = (),
+    *,
+    allow_code: bool = False,
+    input_shape: tuple[int | None, ...] | None = None,
+    max_params: int = DEFAULT_MAX_PARAMS,
+) -> Built:
+    """Static checks, then the symbolic build: what every model command starts with."""
+    from .spec import load
+
+    spec = load(path, overrides, allow_code=allow_code)
+    return build(spec, input_shape=input_shape, max_params=max_params)
