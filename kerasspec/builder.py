@@ -58,6 +58,7 @@ class Built:
     model: Any
     spec: Spec
     warnings: list[BuildWarning] = field(default_factory=list)
+    tensor_names: dict[int, str] = field(default_factory=dict)  # id(KerasTensor) -> spec reference
 
     @property
     def is_built(self) -> bool:
@@ -111,7 +112,7 @@ def build(
         keras.utils.clear_session()  # drop pending variables: a later build must start clean
         raise
     initialize_all_variables()
-    return Built(model, spec, builder.warnings)
+    return Built(model, spec, builder.warnings, builder.tensor_names())
 
 
 def _one_line(exc: BaseException) -> str:
@@ -341,6 +342,15 @@ class _Builder:
         raise SpecError(self.spec.tree.mark, "subclassed models are not built yet (kind: subclass)", code="not-implemented")
 
     # --- tensors ----------------------------------------------------------------------------
+
+    def tensor_names(self) -> dict[int, str]:
+        names: dict[int, str] = {}
+        for name, value in self.tensors.items():
+            if isinstance(value, (list, tuple)):
+                names.update({id(t): f"{name}[{i}]" for i, t in enumerate(value)})
+            else:
+                names[id(value)] = name
+        return names
 
     def tensor(self, ref: Ref) -> Any:
         value = self.tensors[ref.name]

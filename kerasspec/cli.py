@@ -67,6 +67,48 @@ def reported_errors(debug: bool) -> Iterator[None]:
         raise typer.Exit(EXIT_INTERNAL) from None
 
 
+INPUT_SHAPE_HELP = "Input shape for a sequential spec without `input:`, e.g. 3 or 28,28,1 (null for any size)."
+MAX_PARAMS_HELP = "Refuse models with more parameters than this, before allocating any weights."
+
+
+def parse_max_params(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 1 or value != value or value == float("inf"):
+        raise SpecError(None, f"bad --max-params '{text}': give a positive number such as 2e9", source="--max-params", code="bad-option")
+    return int(value)
+
+
+def build_spec(path: Path, overrides: list[str], allow_code: bool, input_shape: Optional[str], max_params: str):
+    """Load, check and build one spec; build warnings go to stderr, located like errors."""
+    from .builder import load_and_build, parse_input_shape
+
+    shape = parse_input_shape(input_shape) if input_shape else None
+    built = load_and_build(path, overrides, allow_code=allow_code, input_shape=shape, max_params=parse_max_params(max_params))
+    for warning in built.warnings:
+        _stderr(warning.render())
+    return built
+
+
+def require_built(built) -> None:
+    if not built.is_built:
+        spec = built.spec
+        raise SpecError(
+            spec.tree.key_mark("layers") if "layers" in spec.tree else spec.tree.mark,
+            "the model has no input shape, so it cannot be built",
+            hint="add `input: {shape: [...]}` to the spec, or pass --input-shape (e.g. --input-shape 3)",
+            code="not-built",
+        )
+
+
+def stdout_console():
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"kerasspec {__version__}")
@@ -86,18 +128,25 @@ def validate(
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP, metavar="KEY=VALUE"),
     allow_code: bool = typer.Option(False, "--allow-code", help=ALLOW_CODE_HELP),
     output_format: str = typer.Option("text", "--format", help="text, or json (one document listing every file and error)."),
+    build: bool = typer.Option(False, "--build", help="Also build each model symbolically (imports Keras): shapes, values, the parameter limit."),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape", help=INPUT_SHAPE_HELP),
+    max_params: str = typer.Option("2e9", "--max-params", help=MAX_PARAMS_HELP),
     debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
 ) -> None:
-    """Check spec files statically (never imports TensorFlow): `PATH: ok`, or every error as PATH:LINE:COL."""
+    """Check spec files (statically; never imports TensorFlow unless --build): `PATH: ok`, or every error as PATH:LINE:COL."""
     from .spec import load
 
     with reported_errors(debug):
         if output_format not in ("text", "json"):
             raise SpecError(None, f"unknown --format '{output_format}'; use text or json", source="--format")
+        parse_max_params(max_params)
         results = []
         for file in files:
             try:
-                load(file, overrides, allow_code=allow_code)
+                if build:
+                    build_spec(file, overrides, allow_code, input_shape, max_params)
+                else:
+                    load(file, overrides, allow_code=allow_code)
                 errors: list[SpecError] = []
             except SpecErrors as exc:
                 errors = exc.errors
@@ -114,6 +163,38 @@ def validate(
             typer.echo(json.dumps(document, indent=2))
         if any(errors for _, errors in results):
             raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def summary(
+    spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Print a stable JSON document instead of the table."),
+    expand_nested: bool = typer.Option(False, "--expand-nested", help="Show the layers of nested models too."),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Show one layer's input and output tensors (nested: outer/inner)."),
+    overrides: List[str] = typer.Option([], "--set", help=SET_HELP, metavar="KEY=VALUE"),
+    allow_code: bool = typer.Option(False, "--allow-code", help=ALLOW_CODE_HELP),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape", help=INPUT_SHAPE_HELP),
+    max_params: str = typer.Option("2e9", "--max-params", help=MAX_PARAMS_HELP),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+) -> None:
+    """Build the model and show its layers, output shapes, parameters and connections."""
+    with reported_errors(debug):
+        built = build_spec(spec, overrides, allow_code, input_shape, max_params)
+        require_built(built)
+        from .render.summary import inspect_layer, render_layer, render_summary, summary_document
+
+        if layer is not None:
+            info = inspect_layer(built.model, layer, built.tensor_names)
+            if as_json:
+                typer.echo(json.dumps(info, indent=2))
+            else:
+                render_layer(info, stdout_console())
+            return
+        document = summary_document(built.model, built.spec.kind, expand_nested, built.tensor_names)
+        if as_json:
+            typer.echo(json.dumps(document, indent=2))
+        else:
+            render_summary(document, stdout_console())
 
 
 @app.command()

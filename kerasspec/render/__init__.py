@@ -1,0 +1,1 @@
+"""Renderers: what commands show of a built model (tables, JSON; plots later)."""

@@ -1,0 +1,206 @@
+"""`kerasspec summary`: the document behind the table and `--json`, and the Rich table.
+
+Counts and sizes come from the built Keras model with the same helpers `model.summary()`
+uses, so the two always agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..errors import SpecError
+
+
+def _shape(tensor: Any) -> list[int | None]:
+    return [None if d is None else int(d) for d in tuple(tensor.shape)[1:]]
+
+
+def _batch_shape(tensor: Any) -> list[int | None]:
+    return [None if d is None else int(d) for d in tuple(tensor.shape)]
+
+
+def _weights_count(weights: Iterable[Any]) -> int:
+    unique = {id(w): w for w in weights}.values()
+    total = 0
+    for w in unique:
+        size = 1
+        for d in w.shape:
+            size *= int(d)
+        total += size
+    return total
+
+
+def _memory(weights: Iterable[Any]) -> float:
+    from keras.src.utils.summary_utils import weight_memory_size
+
+    return float(weight_memory_size(list(weights)))
+
+
+def readable_size(size: float) -> str:
+    from keras.src.utils.summary_utils import readable_memory_size
+
+    return readable_memory_size(size)
+
+
+def _relevant_nodes(model: Any) -> set[int] | None:
+    by_depth = getattr(model, "_nodes_by_depth", None)
+    if not by_depth:
+        return None
+    return {id(node) for nodes in by_depth.values() for node in nodes}
+
+
+def _source_name(tensor: Any, names: dict[int, str] | None = None) -> str:
+    if names and id(tensor) in names:
+        return names[id(tensor)]
+    history = getattr(tensor, "_keras_history", None)
+    if history is None:
+        return "?"
+    operation = history.operation
+    node = operation._inbound_nodes[history.node_index] if operation._inbound_nodes else None
+    several = node is not None and len(node.output_tensors) > 1
+    return f"{operation.name}[{history.tensor_index}]" if several else operation.name
+
+
+def _layer_record(layer: Any, relevant: set[int] | None, prefix: str, names: dict[int, str] | None) -> dict[str, Any]:
+    nodes = [n for n in layer._inbound_nodes if relevant is None or id(n) in relevant]
+    shapes: list[list[int | None]] = []
+    inbound: list[str] = []
+    for node in nodes:
+        shapes.extend(_batch_shape(t) for t in node.output_tensors)
+        inbound.extend(_source_name(t, names) for t in node.input_tensors)
+    if not shapes:
+        try:
+            outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
+            shapes = [_batch_shape(t) for t in outputs]
+        except (AttributeError, ValueError):
+            shapes = []
+    return {
+        "name": prefix + layer.name,
+        "type": type(layer).__name__,
+        "output_shapes": shapes,
+        "params": int(layer.count_params()) if layer.built else 0,
+        "trainable_params": _weights_count(layer.trainable_weights),
+        "calls": len(nodes),
+        "inbound": inbound,
+    }
+
+
+def _layer_records(model: Any, expand_nested: bool, names: dict[int, str] | None, prefix: str = "") -> list[dict[str, Any]]:
+    relevant = _relevant_nodes(model)
+    records = []
+    for layer in model.layers if not _is_functional(model) else _functional_layers(model):
+        records.append(_layer_record(layer, relevant, prefix, names))
+        if expand_nested and hasattr(layer, "layers") and layer.layers is not None and _is_model(layer):
+            records.extend(_layer_records(layer, True, None, prefix + layer.name + "/"))
+    return records
+
+
+def _is_model(obj: Any) -> bool:
+    import keras
+
+    return isinstance(obj, keras.Model)
+
+
+def _is_functional(model: Any) -> bool:
+    import keras
+
+    return isinstance(model, keras.Model) and not isinstance(model, keras.Sequential) and hasattr(model, "_nodes_by_depth")
+
+
+def _functional_layers(model: Any) -> list[Any]:
+    """Input layers first, then layers in the order they were added (what Keras shows)."""
+    return list(model._operations) if hasattr(model, "_operations") else list(model.layers)
+
+
+def summary_document(model: Any, kind: str, expand_nested: bool = False, names: dict[int, str] | None = None) -> dict[str, Any]:
+    """The stable JSON of `summary --json`."""
+    trainable = _weights_count(model.trainable_weights)
+    non_trainable = _weights_count(model.non_trainable_weights)
+    outputs = model.outputs
+    output_names = list(model.output_names) if hasattr(model, "output_names") else [None] * len(outputs)
+    return {
+        "name": model.name,
+        "kind": kind,
+        "params": {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable},
+        "sizes_bytes": {
+            "total": _memory(model.weights),
+            "trainable": _memory(model.trainable_weights),
+            "non_trainable": _memory(model.non_trainable_weights),
+        },
+        "inputs": [{"name": t.name, "shape": _shape(t), "dtype": str(t.dtype)} for t in model.inputs],
+        "outputs": [{"name": n, "shape": _shape(t)} for n, t in zip(output_names, outputs)],
+        "layers": _layer_records(model, expand_nested, names),
+    }
+
+
+def inspect_layer(model: Any, name: str, names: dict[int, str] | None = None) -> dict[str, Any]:
+    """`--layer NAME`: the tensors a layer was called on and produced (`layer.input` / `.output`)."""
+    layer = _find_layer(model, name)
+    relevant = _relevant_nodes(model)
+    nodes = [n for n in layer._inbound_nodes if relevant is None or id(n) in relevant] or list(layer._inbound_nodes)
+
+    def describe(tensors: Iterable[Any]) -> list[dict[str, Any]]:
+        return [{"name": (names or {}).get(id(t)), "shape": _batch_shape(t), "dtype": str(t.dtype), "from": _source_name(t, names)} for t in tensors]
+
+    return {
+        "name": layer.name,
+        "type": type(layer).__name__,
+        "params": int(layer.count_params()) if layer.built else 0,
+        "calls": [{"inputs": describe(n.input_tensors), "outputs": describe(n.output_tensors)} for n in nodes],
+    }
+
+
+def _find_layer(model: Any, name: str) -> Any:
+    parts = name.split("/")
+    current = model
+    for depth, part in enumerate(parts):
+        layers = {layer.name: layer for layer in getattr(current, "layers", [])}
+        if hasattr(current, "_operations"):
+            layers.update({op.name: op for op in current._operations})
+        if part not in layers:
+            from ..errors import did_you_mean
+
+            raise SpecError(None, f"the model has no layer '{name}'" + did_you_mean(part, layers),
+                            hint="layers: " + ", ".join(layers), source="--layer", code="unknown-layer")
+        current = layers[part]
+    return current
+
+
+def _format_shape(shape: list[int | None]) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def render_summary(document: dict[str, Any], console: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    functional = document["kind"] == "functional"
+    table = Table(title=f'Model: "{escape(document["name"])}"', title_justify="left", show_lines=False)
+    table.add_column("Layer (type)", overflow="fold")
+    table.add_column("Output shape", overflow="fold")
+    table.add_column("Param #", justify="right")
+    if functional:
+        table.add_column("Connected to", overflow="fold")
+    for row in document["layers"]:
+        shapes = ", ".join(_format_shape(s) for s in row["output_shapes"]) or "?"
+        cells = [f"{escape(row['name'])} ({escape(row['type'])})", shapes, f"{row['params']:,}"]
+        if functional:
+            cells.append(escape(", ".join(row["inbound"])) or "-")
+        table.add_row(*cells)
+    console.print(table)
+    params, sizes = document["params"], document["sizes_bytes"]
+    console.print(f" Total params: {params['total']:,} ({readable_size(sizes['total'])})", highlight=False)
+    console.print(f" Trainable params: {params['trainable']:,} ({readable_size(sizes['trainable'])})", highlight=False)
+    console.print(f" Non-trainable params: {params['non_trainable']:,} ({readable_size(sizes['non_trainable'])})", highlight=False)
+
+
+def render_layer(info: dict[str, Any], console: Any) -> None:
+    from rich.markup import escape
+
+    console.print(f"{escape(info['name'])} ({escape(info['type'])}), {info['params']:,} params", highlight=False)
+    for index, call in enumerate(info["calls"]):
+        label = f"call {index}: " if len(info["calls"]) > 1 else ""
+        for role in ("inputs", "outputs"):
+            for t in call[role]:
+                named = f" {escape(t['from'] if role == 'inputs' else (t['name'] or ''))}".rstrip()
+                console.print(f"  {label}{role[:-1]}{named}: shape={_format_shape(t['shape'])} dtype={t['dtype']}", highlight=False)
