@@ -124,6 +124,7 @@ def _one_line(exc: BaseException) -> str:
             text = paragraphs[1]
     text = text.split("\n\nArguments received by", 1)[0]
     text = " ".join(text.split())
+    text = re.sub(r"<KerasTensor shape=(\([^)]*\))[^>]*>", r"\1", text)
     if isinstance(exc, IndexError) and "index out of range" in text:
         text = f"{text} (IndexError)"
     return text if len(text) <= 400 else text[:397] + "..."
@@ -237,6 +238,9 @@ class _Builder:
             if key in RESERVED_ENTRY_KEYS:
                 continue
             if re.search(rf"(?<![\w.]){re.escape(str(key))}=|`{re.escape(str(key))}`", message):
+                return raw.value_mark(key)
+        for key, value in raw.items():  # else a value Keras quotes back ('flaot32')
+            if key not in RESERVED_ENTRY_KEYS and isinstance(value, str) and f"'{value}'" in message:
                 return raw.value_mark(key)
         return raw.mark
 

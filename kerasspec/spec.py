@@ -116,6 +116,13 @@ class Spec:
             return [self.layers[-1].name]
         return None
 
+    def build(self, *, input_shape: tuple[int | None, ...] | None = None, max_params: int | None = None) -> Any:
+        """The Keras model (imports Keras): `kerasspec.load("spec.yaml").build()`."""
+        from .builder import DEFAULT_MAX_PARAMS, build
+
+        limit = DEFAULT_MAX_PARAMS if max_params is None else max_params
+        return build(self, input_shape=input_shape, max_params=limit).model
+
     @property
     def input_names(self) -> list[str]:
         if self.kind == "sequential":
@@ -764,6 +771,11 @@ class _Checker:
                            hint=None if closest(str(key), info.params) else f"{type_name} takes: " + ", ".join(sorted(info.params)),
                            code="unknown-argument")
                 continue
+            if key == "dtype" and kind == "layers" and isinstance(raw[key], str) and not self._known_dtype(raw[key]):
+                self.error(raw.value_mark(key), f"unknown dtype '{raw[key]}'" + did_you_mean(raw[key], self.catalog.dtypes),
+                           hint="a dtype (float32, int64, ...) or a mixed-precision policy (mixed_float16, mixed_bfloat16)",
+                           code="bad-dtype")
+                continue
             if isinstance(raw[key], bool) and info.expects_number(str(key)):
                 self.error(raw.value_mark(key), f"{type_name} argument '{key}' is a number, not {str(raw[key]).lower()}",
                            hint="Keras would silently read true as 1 and false as 0", code="bool-for-number")
@@ -773,6 +785,9 @@ class _Checker:
             if required not in arg_keys and required != "name":
                 self.error(raw.mark, f"{type_name} needs argument '{required}'", code="missing-argument")
         return info
+
+    def _known_dtype(self, value: str) -> bool:
+        return value in self.catalog.dtypes or value.startswith("mixed_")
 
     def _lookup_class(self, kind: str | None, type_name: str, mark: Mark) -> ClassInfo | None:
         if kind is not None:

@@ -112,12 +112,20 @@ def _functional_layers(model: Any) -> list[Any]:
     return list(model._operations) if hasattr(model, "_operations") else list(model.layers)
 
 
+def _named_outputs(model: Any) -> list[tuple[str | None, Any]]:
+    """Outputs with the names losses and metrics use: a dict output's keys, else Keras's names."""
+    struct = getattr(model, "_outputs_struct", None)
+    if isinstance(struct, dict):
+        return list(struct.items())
+    names = list(getattr(model, "output_names", None) or [None] * len(model.outputs))
+    return list(zip(names, model.outputs))
+
+
 def summary_document(model: Any, kind: str, expand_nested: bool = False, names: dict[int, str] | None = None) -> dict[str, Any]:
     """The stable JSON of `summary --json`."""
     trainable = _weights_count(model.trainable_weights)
     non_trainable = _weights_count(model.non_trainable_weights)
-    outputs = model.outputs
-    output_names = list(model.output_names) if hasattr(model, "output_names") else [None] * len(outputs)
+    named_outputs = _named_outputs(model)
     return {
         "name": model.name,
         "kind": kind,
@@ -128,7 +136,7 @@ def summary_document(model: Any, kind: str, expand_nested: bool = False, names: 
             "non_trainable": _memory(model.non_trainable_weights),
         },
         "inputs": [{"name": t.name, "shape": _shape(t), "dtype": str(t.dtype)} for t in model.inputs],
-        "outputs": [{"name": n, "shape": _shape(t)} for n, t in zip(output_names, outputs)],
+        "outputs": [{"name": n, "shape": _shape(t)} for n, t in named_outputs],
         "layers": _layer_records(model, expand_nested, names),
     }
 

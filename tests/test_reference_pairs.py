@@ -1,0 +1,226 @@
+"""Each spec builds exactly the model a Keras expert writes by hand.
+
+Every pair: the spec through the real CLI (`summary --json`) against the same model in plain
+Keras, written here from the seed and from keras.io examples. Total, trainable and
+non-trainable parameter counts, output names and output shapes must be equal.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import SPECS, TEST_SPECS
+
+keras = pytest.importorskip("keras")
+layers = keras.layers
+
+
+def my_example_model():
+    return keras.Sequential(
+        [keras.Input(shape=(3,)), layers.Dense(64, activation="relu", name="my_first_layer"),
+         layers.Dense(10, activation="softmax", name="my_last_layer")],
+        name="my_example_model",
+    )
+
+
+def ticket_classifier():
+    vocabulary_size, num_tags, num_departments = 10000, 100, 4
+    title = keras.Input(shape=(vocabulary_size,), name="title")
+    text_body = keras.Input(shape=(vocabulary_size,), name="text_body")
+    tags = keras.Input(shape=(num_tags,), name="tags")
+    features = layers.Concatenate()([title, text_body, tags])
+    features = layers.Dense(64, activation="relu")(features)
+    priority = layers.Dense(1, activation="sigmoid", name="priority")(features)
+    department = layers.Dense(num_departments, activation="softmax", name="department")(features)
+    return keras.Model(inputs=[title, text_body, tags], outputs=[priority, department])
+
+
+def mnist_convnet():
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax", name="class_probabilities"),
+    ])
+
+
+def text_cnn():
+    inputs = keras.Input(shape=(None,), dtype="int64")
+    x = layers.Embedding(20000, 128)(inputs)
+    x = layers.Dropout(0.5)(x)
+    x = layers.Conv1D(128, 7, padding="valid", activation="relu", strides=3)(x)
+    x = layers.Conv1D(128, 7, padding="valid", activation="relu", strides=3)(x)
+    x = layers.GlobalMaxPooling1D()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    predictions = layers.Dense(1, activation="sigmoid", name="predictions")(x)
+    return keras.Model(inputs, predictions)
+
+
+def bidirectional_lstm():
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(20000, 128)(inputs)
+    x = layers.Bidirectional(layers.LSTM(64, return_sequences=True))(x)
+    x = layers.Bidirectional(layers.LSTM(64))(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    return keras.Model(inputs, outputs)
+
+
+def toy_resnet():
+    inputs = keras.Input(shape=(32, 32, 3), name="img")
+    x = layers.Conv2D(32, 3, activation="relu")(inputs)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    block_1_output = layers.MaxPooling2D(3)(x)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_1_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_2_output = layers.add([x, block_1_output])
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_2_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_3_output = layers.add([x, block_2_output])
+    x = layers.Conv2D(64, 3, activation="relu")(block_3_output)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(10, name="logits")(x)
+    return keras.Model(inputs, outputs, name="toy_resnet")
+
+
+def seq2seq():
+    latent_dim, num_encoder_tokens, num_decoder_tokens = 256, 71, 93
+    encoder_inputs = keras.Input(shape=(None, num_encoder_tokens))
+    encoder = layers.LSTM(latent_dim, return_state=True)
+    _, state_h, state_c = encoder(encoder_inputs)
+    decoder_inputs = keras.Input(shape=(None, num_decoder_tokens))
+    decoder_lstm = layers.LSTM(latent_dim, return_sequences=True, return_state=True)
+    decoder_outputs, _, _ = decoder_lstm(decoder_inputs, initial_state=[state_h, state_c])
+    decoder_outputs = layers.Dense(num_decoder_tokens, activation="softmax", name="decoder_dense")(decoder_outputs)
+    return keras.Model([encoder_inputs, decoder_inputs], decoder_outputs)
+
+
+def transformer_block():
+    maxlen, vocab_size, embed_dim, num_heads, ff_dim = 200, 20000, 32, 2, 32
+    inputs = layers.Input(shape=(maxlen,))
+    x = layers.Embedding(input_dim=vocab_size, output_dim=embed_dim)(inputs)
+    attn_output = layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)(x, x)
+    attn_output = layers.Dropout(0.1)(attn_output)
+    out1 = layers.LayerNormalization(epsilon=1e-6)(x + attn_output)
+    ffn_output = keras.Sequential([layers.Dense(ff_dim, activation="relu"), layers.Dense(embed_dim)])(out1)
+    ffn_output = layers.Dropout(0.1)(ffn_output)
+    x = layers.LayerNormalization(epsilon=1e-6)(out1 + ffn_output)
+    x = layers.GlobalAveragePooling1D()(x)
+    x = layers.Dropout(0.1)(x)
+    x = layers.Dense(20, activation="relu")(x)
+    x = layers.Dropout(0.1)(x)
+    outputs = layers.Dense(2, activation="softmax", name="classes")(x)
+    return keras.Model(inputs=inputs, outputs=outputs)
+
+
+def ticket_ranker():
+    num_tags, num_words, num_departments = 12, 10000, 4
+    title_input = keras.Input(shape=(None,), name="title")
+    body_input = keras.Input(shape=(None,), name="body")
+    tags_input = keras.Input(shape=(num_tags,), name="tags")
+    title_features = layers.LSTM(128)(layers.Embedding(num_words, 64)(title_input))
+    body_features = layers.LSTM(32)(layers.Embedding(num_words, 64)(body_input))
+    x = layers.concatenate([title_features, body_features, tags_input])
+    priority_pred = layers.Dense(1, name="priority")(x)
+    department_pred = layers.Dense(num_departments, name="department")(x)
+    return keras.Model(
+        inputs=[title_input, body_input, tags_input],
+        outputs={"priority": priority_pred, "department": department_pred},
+    )
+
+
+def batchnorm_convnet():
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, 3, use_bias=False),
+        layers.BatchNormalization(),
+        layers.Activation("relu"),
+        layers.Conv2D(64, 3, use_bias=False),
+        layers.BatchNormalization(momentum=0.9),
+        layers.Activation("relu"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+def autoencoder():
+    encoder = keras.Sequential([keras.Input(shape=(784,)), layers.Dense(128, activation="relu"),
+                                layers.Dense(32, activation="relu")], name="encoder")
+    decoder = keras.Sequential([keras.Input(shape=(32,)), layers.Dense(128, activation="relu"),
+                                layers.Dense(784, activation="sigmoid", name="reconstruction")], name="decoder")
+    image = keras.Input(shape=(784,), name="image")
+    return keras.Model(image, decoder(encoder(image)))
+
+
+def siamese_similarity():
+    left = keras.Input(shape=(20,), dtype="int32", name="left")
+    right = keras.Input(shape=(20,), dtype="int32", name="right")
+    embed = layers.Embedding(5000, 64)
+    encode = layers.LSTM(32)
+    pair = layers.Concatenate()([encode(embed(left)), encode(embed(right))])
+    similar = layers.Dense(1, activation="sigmoid", name="similar")(pair)
+    return keras.Model([left, right], similar)
+
+
+PAIRS = {
+    "my_example_model": (SPECS / "my_example_model.yaml", my_example_model),
+    "ticket_classifier": (SPECS / "ticket_classifier.yaml", ticket_classifier),
+    "mnist_convnet": (SPECS / "mnist_convnet.yaml", mnist_convnet),
+    "text_cnn": (TEST_SPECS / "text_cnn.yaml", text_cnn),
+    "bidirectional_lstm": (TEST_SPECS / "bidirectional_lstm.yaml", bidirectional_lstm),
+    "toy_resnet": (TEST_SPECS / "toy_resnet.yaml", toy_resnet),
+    "seq2seq": (SPECS / "seq2seq.yaml", seq2seq),
+    "transformer_block": (TEST_SPECS / "transformer_block.yaml", transformer_block),
+    "multi_io_dict": (TEST_SPECS / "multi_io_dict.yaml", ticket_ranker),
+    "batchnorm_convnet": (TEST_SPECS / "batchnorm_convnet.yaml", batchnorm_convnet),
+    "nested_autoencoder": (SPECS / "autoencoder.yaml", autoencoder),
+    "shared_siamese": (SPECS / "siamese_similarity.yaml", siamese_similarity),
+}
+
+
+def hand_written_figures(model) -> dict:
+    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+    non_trainable = sum(int(w.numpy().size) for w in model.non_trainable_weights)
+    outputs = model.outputs
+    return {
+        "params": {"total": model.count_params(), "trainable": trainable, "non_trainable": non_trainable},
+        "outputs": sorted(([list(o.shape)[1:] for o in outputs]), key=str),
+        "output_names": sorted(model.output_names) if len(outputs) > 1 else None,
+    }
+
+
+def spec_figures(document: dict) -> dict:
+    return {
+        "params": document["params"],
+        "outputs": sorted((o["shape"] for o in document["outputs"]), key=str),
+        "output_names": sorted(o["name"] for o in document["outputs"]) if len(document["outputs"]) > 1 else None,
+    }
+
+
+@pytest.mark.parametrize("pair", sorted(PAIRS))
+def test_spec_equals_hand_written_keras(cli, pair):
+    spec, hand_written = PAIRS[pair]
+    result = cli("summary", "--json", spec)
+    assert result.exit_code == 0, result.stderr
+    ours = spec_figures(json.loads(result.stdout))
+    theirs = hand_written_figures(hand_written())
+    assert ours == theirs
+    if pair == "batchnorm_convnet":
+        assert ours["params"]["non_trainable"] == 2 * (32 + 64)  # moving mean and variance
+
+
+def test_shared_layers_share_weights(cli):
+    document = json.loads(cli("summary", "--json", SPECS / "siamese_similarity.yaml").stdout)
+    rows = {row["name"]: row for row in document["layers"]}
+    assert rows["embed"]["calls"] == 2 and rows["encode"]["calls"] == 2
+    assert "embed_right" not in rows  # the reuse entry is a second call, not a second layer
+    unshared = 5000 * 64 + 4 * (32 * (64 + 32) + 32) + (64 + 1)
+    assert document["params"]["total"] == unshared  # not doubled
