@@ -100,6 +100,7 @@ def build(
 ) -> Built:
     """Build the spec's Keras model symbolically; raise SpecError at the entry that fails."""
     keras = import_keras()
+    _allow_deep_graphs(spec)
     builder = _Builder(keras, spec, catalog or get_catalog(), input_shape)
     from keras.src.backend.common.variables import initialize_all_variables
 
@@ -113,6 +114,20 @@ def build(
         raise
     initialize_all_variables()
     return Built(model, spec, builder.warnings, builder.tensor_names())
+
+
+def _count_layers(spec: Spec) -> int:
+    return sum(1 + (_count_layers(e.spec) if e.spec is not None else 0) for e in spec.layers)
+
+
+def _allow_deep_graphs(spec: Spec) -> None:
+    """Keras walks model graphs recursively (ops/function.py `_build_map_helper`), so a
+    hand-written 1,000-layer Sequential fails with RecursionError. Raise Python's limit in
+    proportion to the model (never lower it); 100,000 was measured safe on an 8 MiB stack
+    with a 10,000-layer model."""
+    wanted = min(100_000, 1_000 + 10 * _count_layers(spec))
+    if wanted > sys.getrecursionlimit():
+        sys.setrecursionlimit(wanted)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -145,3 +145,13 @@ def test_installed_console_script_end_to_end():
     assert bad.stderr.splitlines()[0] == (
         f"{bad_path}:19:5: error: 'priorty' in `compile.loss` is not an output of the model; did you mean 'priority'?"
     )
+
+
+@pytest.mark.slow
+def test_summary_prints_no_tensorflow_noise_without_any_settings():
+    exe = os.path.join(os.path.dirname(sys.executable), "kerasspec")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "KERAS_", "ABSL"))}
+    proc = subprocess.run([exe, "summary", str(SPECS / "ticket_classifier.yaml")], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert "Total params: 1,286,789" in proc.stdout
