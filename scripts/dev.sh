@@ -40,6 +40,7 @@ case "${1:-}" in
         shift
         set -x
         "$VENV/bin/kerasspec" validate specs/*.yaml
+        "$VENV/bin/kerasspec" summary specs/ticket_classifier.yaml
         ;;
     test)
         shift

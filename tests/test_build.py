@@ -214,3 +214,27 @@ def test_keras_warnings_are_reported_at_the_entry(cli, write_spec):
     result = cli("summary", path)
     assert result.exit_code == 0
     assert f"{path}:3:5: warning: Dense: Do not pass an `input_shape`/`input_dim` argument to a layer." in result.stderr
+
+
+def test_nested_spec_is_renamed_by_its_entry(write_spec):
+    write_spec("name: block\ninput: {shape: [4]}\nlayers:\n  - {type: Dense, units: 4}\n", "block.yaml")
+    outer = write_spec(
+        "name: twice\ninputs: {x: {shape: [4]}}\nlayers:\n"
+        "  - {spec: block.yaml, name: first, inputs: x}\n  - {spec: block.yaml, name: second}\noutputs: second\n",
+        "outer.yaml",
+    )
+    model = kerasspec.load(outer).build()
+    assert [layer.name for layer in model.layers[1:]] == ["first", "second"]
+    assert model.get_layer("first") is not model.get_layer("second")  # two models, two sets of weights
+    assert model.count_params() == 2 * (4 * 4 + 4)
+
+
+def test_sparse_and_typed_inputs(write_spec):
+    model = kerasspec.load(write_spec(
+        "name: s\ninputs:\n  ids: {shape: [null], dtype: int32}\n  bag: {shape: [50], sparse: true}\nlayers:\n"
+        "  - {type: Embedding, name: e, inputs: ids, input_dim: 50, output_dim: 3}\n  - {type: GlobalAveragePooling1D, name: pooled}\n"
+        "  - {type: Dense, name: dense_bag, inputs: bag, units: 3}\n  - {type: Add, name: o, inputs: [pooled, dense_bag]}\noutputs: o\n"
+    )).build()
+    ids, bag = model.inputs
+    assert ids.dtype == "int32" and tuple(ids.shape) == (None, None)
+    assert bag.sparse and tuple(bag.shape) == (None, 50)
