@@ -198,6 +198,50 @@ def summary(
 
 
 @app.command()
+def plot(
+    spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="File to write (.png .svg .pdf .dot .mmd); '-' prints text formats. Default: <model name>.png here."),
+    output_format: Optional[str] = typer.Option(None, "--format", help="png, svg, pdf, dot or mermaid; overrides the extension."),
+    show_shapes: bool = typer.Option(True, "--show-shapes/--hide-shapes", help="Show output shapes."),
+    show_dtype: bool = typer.Option(False, "--show-dtype", help="Show dtypes."),
+    show_layer_names: bool = typer.Option(True, "--show-layer-names/--hide-layer-names", help="Show layer names."),
+    show_layer_activations: bool = typer.Option(False, "--show-layer-activations", help="Show activations of layers that have one."),
+    show_trainable: bool = typer.Option(False, "--show-trainable", help="Show whether each layer is trainable."),
+    expand_nested: bool = typer.Option(False, "--expand-nested", help="Draw nested models' layers (clusters / subgraphs)."),
+    rankdir: str = typer.Option("TB", "--rankdir", help="TB (top to bottom) or LR (left to right)."),
+    dpi: int = typer.Option(200, "--dpi", help="Resolution of PNG output."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the output file if it exists."),
+    overrides: List[str] = typer.Option([], "--set", help=SET_HELP, metavar="KEY=VALUE"),
+    allow_code: bool = typer.Option(False, "--allow-code", help=ALLOW_CODE_HELP),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape", help=INPUT_SHAPE_HELP),
+    max_params: str = typer.Option("2e9", "--max-params", help=MAX_PARAMS_HELP),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+) -> None:
+    """Draw the model: PNG/SVG/PDF/DOT through Keras's plot_model, or a Mermaid flowchart for GitHub."""
+    from .render.plot import EXTENSION, GRAPHVIZ_FORMATS, PlotOptions, choose_format, render_text, write_plot
+
+    with reported_errors(debug):
+        fmt = choose_format(output, output_format)
+        if rankdir.upper() not in ("TB", "LR"):
+            raise SpecError(None, f"bad --rankdir '{rankdir}': use TB or LR", source="--rankdir", code="bad-option")
+        if dpi < 1:
+            raise SpecError(None, f"bad --dpi {dpi}: give a positive number", source="--dpi", code="bad-option")
+        if output == "-" and fmt in GRAPHVIZ_FORMATS:
+            raise SpecError(None, f"{fmt.upper()} cannot go to standard output; give -o FILE, or use --format dot or mermaid",
+                            source="-o", code="bad-option")
+        built = build_spec(spec, overrides, allow_code, input_shape, max_params)
+        require_built(built)
+        options = PlotOptions(show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable,
+                              expand_nested, rankdir.upper(), dpi)
+        if output == "-":
+            typer.echo(render_text(built.model, fmt, options), nl=False)
+            return
+        target = Path(output) if output else Path(built.model.name + EXTENSION[fmt])
+        write_plot(built.model, target, fmt, options, force=force)
+        typer.echo(f"wrote {target} ({fmt}, {target.stat().st_size:,} bytes)")
+
+
+@app.command()
 def catalog(
     refresh: bool = typer.Option(False, "--refresh", help="Read the installed Keras again, even if a cached catalog exists."),
     debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),

@@ -35,6 +35,19 @@ if need_install; then
     sha256sum pyproject.toml | cut -d' ' -f1 > "$STAMP"
 fi
 
+# Graphviz's `dot` draws PNG/SVG/PDF plots. Install it where it is missing and we can
+# (root with apt-get, as on the project's machines); elsewhere say how.
+if ! command -v dot >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Graphviz (for PNG/SVG/PDF plots)..." >&2
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz; } >"$VENV/graphviz-install.log" 2>&1; then
+            echo "warning: installing Graphviz failed (see $VENV/graphviz-install.log); plot can still write .dot and Mermaid" >&2
+        fi
+    else
+        echo "note: Graphviz's dot is missing; install the 'graphviz' package for PNG/SVG/PDF plots" >&2
+    fi
+fi
+
 case "${1:-}" in
     demo)
         shift

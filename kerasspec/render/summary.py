@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..errors import SpecError
+from .graph import calls, expandable, operations, relevant_nodes
 
 
 def _shape(tensor: Any) -> list[int | None]:
@@ -42,13 +43,6 @@ def readable_size(size: float) -> str:
     return readable_memory_size(size)
 
 
-def _relevant_nodes(model: Any) -> set[int] | None:
-    by_depth = getattr(model, "_nodes_by_depth", None)
-    if not by_depth:
-        return None
-    return {id(node) for nodes in by_depth.values() for node in nodes}
-
-
 def _source_name(tensor: Any, names: dict[int, str] | None = None) -> str:
     if names and id(tensor) in names:
         return names[id(tensor)]
@@ -62,18 +56,12 @@ def _source_name(tensor: Any, names: dict[int, str] | None = None) -> str:
 
 
 def _layer_record(layer: Any, relevant: set[int] | None, prefix: str, names: dict[int, str] | None) -> dict[str, Any]:
-    nodes = [n for n in layer._inbound_nodes if relevant is None or id(n) in relevant]
+    nodes = calls(layer, relevant)
     shapes: list[list[int | None]] = []
     inbound: list[str] = []
     for node in nodes:
         shapes.extend(_batch_shape(t) for t in node.output_tensors)
         inbound.extend(_source_name(t, names) for t in node.input_tensors)
-    if not shapes:
-        try:
-            outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
-            shapes = [_batch_shape(t) for t in outputs]
-        except (AttributeError, ValueError):
-            shapes = []
     return {
         "name": prefix + layer.name,
         "type": type(layer).__name__,
@@ -86,30 +74,17 @@ def _layer_record(layer: Any, relevant: set[int] | None, prefix: str, names: dic
 
 
 def _layer_records(model: Any, expand_nested: bool, names: dict[int, str] | None, prefix: str = "") -> list[dict[str, Any]]:
-    relevant = _relevant_nodes(model)
+    """Rows as `model.summary()` lists them: a Sequential without its input layer."""
+    import keras
+
+    relevant = relevant_nodes(model)
+    layers = model.layers if isinstance(model, keras.Sequential) else operations(model)
     records = []
-    for layer in model.layers if not _is_functional(model) else _functional_layers(model):
+    for layer in layers:
         records.append(_layer_record(layer, relevant, prefix, names))
-        if expand_nested and hasattr(layer, "layers") and layer.layers is not None and _is_model(layer):
+        if expand_nested and expandable(layer):
             records.extend(_layer_records(layer, True, None, prefix + layer.name + "/"))
     return records
-
-
-def _is_model(obj: Any) -> bool:
-    import keras
-
-    return isinstance(obj, keras.Model)
-
-
-def _is_functional(model: Any) -> bool:
-    import keras
-
-    return isinstance(model, keras.Model) and not isinstance(model, keras.Sequential) and hasattr(model, "_nodes_by_depth")
-
-
-def _functional_layers(model: Any) -> list[Any]:
-    """Input layers first, then layers in the order they were added (what Keras shows)."""
-    return list(model._operations) if hasattr(model, "_operations") else list(model.layers)
 
 
 def _named_outputs(model: Any) -> list[tuple[str | None, Any]]:
@@ -144,8 +119,7 @@ def summary_document(model: Any, kind: str, expand_nested: bool = False, names: 
 def inspect_layer(model: Any, name: str, names: dict[int, str] | None = None) -> dict[str, Any]:
     """`--layer NAME`: the tensors a layer was called on and produced (`layer.input` / `.output`)."""
     layer = _find_layer(model, name)
-    relevant = _relevant_nodes(model)
-    nodes = [n for n in layer._inbound_nodes if relevant is None or id(n) in relevant] or list(layer._inbound_nodes)
+    nodes = calls(layer, relevant_nodes(model)) or list(layer._inbound_nodes)
 
     def describe(tensors: Iterable[Any]) -> list[dict[str, Any]]:
         return [{"name": (names or {}).get(id(t)), "shape": _batch_shape(t), "dtype": str(t.dtype), "from": _source_name(t, names)} for t in tensors]

@@ -1,0 +1,44 @@
+"""Writing outputs safely: through a temporary sibling, moved into place in one step, and
+never over an existing file unless asked."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from .errors import SpecError
+
+
+def write_new_file(path: Path, write: Callable[[Path], None], *, force: bool = False) -> None:
+    """Call `write(tmp)` to produce the content, then put it at `path` atomically.
+
+    The temporary file keeps `path`'s suffix (tools such as Graphviz pick the format from
+    it). Without `force` an existing `path` is an error, checked again at the final link so a
+    file that appears meanwhile is not replaced either.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise SpecError(None, f"directory '{path.parent}' does not exist", source=str(path), code="no-directory")
+    if path.exists() and not force:
+        raise SpecError(None, "file exists; pass --force to overwrite it", source=str(path), code="file-exists")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        if force:
+            os.replace(tmp, path)
+            return
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise SpecError(None, "file exists; pass --force to overwrite it", source=str(path), code="file-exists") from None
+        except OSError:  # no hard links on this filesystem: check, then rename
+            if path.exists():
+                raise SpecError(None, "file exists; pass --force to overwrite it", source=str(path), code="file-exists") from None
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_new_text(path: Path, text: str, *, force: bool = False) -> None:
+    write_new_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
