@@ -18,6 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import timed  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 1.3
 
@@ -36,15 +39,6 @@ department = layers.Dense(num_departments, activation="softmax", name="departmen
 model = keras.Model(inputs=[title, text_body, tags], outputs=[priority, department], name="ticket_classifier")
 model.summary()
 '''
-
-
-def timed(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=dict(os.environ))
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr}")
-    return elapsed
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import sys
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Annotated, Iterator, List, Optional
 
 import typer
 
@@ -30,6 +30,12 @@ app = typer.Typer(
 SET_HELP = "Override a spec value before vars are interpolated, e.g. --set train.epochs=3 (value read as YAML). Repeatable."
 ALLOW_CODE_HELP = "Let specs name Python code (Lambda layers, package.module:Name). Only for specs you trust."
 DEBUG_HELP = "Show the Python traceback of internal errors."
+
+
+# Options every model-building command takes, declared once.
+SetOpt = Annotated[List[str], typer.Option("--set", help=SET_HELP, metavar="KEY=VALUE")]
+AllowCodeOpt = Annotated[bool, typer.Option("--allow-code", help=ALLOW_CODE_HELP)]
+DebugOpt = Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)]
 
 
 def _stderr(text: str) -> None:
@@ -69,6 +75,8 @@ def reported_errors(debug: bool) -> Iterator[None]:
 
 INPUT_SHAPE_HELP = "Input shape for a sequential spec without `input:`, e.g. 3 or 28,28,1 (null for any size)."
 MAX_PARAMS_HELP = "Refuse models with more parameters than this, before allocating any weights."
+InputShapeOpt = Annotated[Optional[str], typer.Option("--input-shape", help=INPUT_SHAPE_HELP)]
+MaxParamsOpt = Annotated[str, typer.Option("--max-params", help=MAX_PARAMS_HELP)]
 
 
 def parse_max_params(text: str) -> int:
@@ -125,13 +133,13 @@ def _root(
 @app.command()
 def validate(
     files: List[Path] = typer.Argument(..., help="Spec files to check.", show_default=False),
-    overrides: List[str] = typer.Option([], "--set", help=SET_HELP, metavar="KEY=VALUE"),
-    allow_code: bool = typer.Option(False, "--allow-code", help=ALLOW_CODE_HELP),
+    overrides: SetOpt = [],
+    allow_code: AllowCodeOpt = False,
     output_format: str = typer.Option("text", "--format", help="text, or json (one document listing every file and error)."),
     build: bool = typer.Option(False, "--build", help="Also build each model symbolically (imports Keras): shapes, values, the parameter limit."),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", help=INPUT_SHAPE_HELP),
-    max_params: str = typer.Option("2e9", "--max-params", help=MAX_PARAMS_HELP),
-    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+    input_shape: InputShapeOpt = None,
+    max_params: MaxParamsOpt = "2e9",
+    debug: DebugOpt = False,
 ) -> None:
     """Check spec files (statically; never imports TensorFlow unless --build): `PATH: ok`, or every error as PATH:LINE:COL."""
     from .spec import load
@@ -171,11 +179,11 @@ def summary(
     as_json: bool = typer.Option(False, "--json", help="Print a stable JSON document instead of the table."),
     expand_nested: bool = typer.Option(False, "--expand-nested", help="Show the layers of nested models too."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Show one layer's input and output tensors (nested: outer/inner)."),
-    overrides: List[str] = typer.Option([], "--set", help=SET_HELP, metavar="KEY=VALUE"),
-    allow_code: bool = typer.Option(False, "--allow-code", help=ALLOW_CODE_HELP),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", help=INPUT_SHAPE_HELP),
-    max_params: str = typer.Option("2e9", "--max-params", help=MAX_PARAMS_HELP),
-    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+    overrides: SetOpt = [],
+    allow_code: AllowCodeOpt = False,
+    input_shape: InputShapeOpt = None,
+    max_params: MaxParamsOpt = "2e9",
+    debug: DebugOpt = False,
 ) -> None:
     """Build the model and show its layers, output shapes, parameters and connections."""
     with reported_errors(debug):
@@ -211,11 +219,11 @@ def plot(
     rankdir: str = typer.Option("TB", "--rankdir", help="TB (top to bottom) or LR (left to right)."),
     dpi: int = typer.Option(200, "--dpi", help="Resolution of PNG output."),
     force: bool = typer.Option(False, "--force", help="Overwrite the output file if it exists."),
-    overrides: List[str] = typer.Option([], "--set", help=SET_HELP, metavar="KEY=VALUE"),
-    allow_code: bool = typer.Option(False, "--allow-code", help=ALLOW_CODE_HELP),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", help=INPUT_SHAPE_HELP),
-    max_params: str = typer.Option("2e9", "--max-params", help=MAX_PARAMS_HELP),
-    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+    overrides: SetOpt = [],
+    allow_code: AllowCodeOpt = False,
+    input_shape: InputShapeOpt = None,
+    max_params: MaxParamsOpt = "2e9",
+    debug: DebugOpt = False,
 ) -> None:
     """Draw the model: PNG/SVG/PDF/DOT through Keras's plot_model, or a Mermaid flowchart for GitHub."""
     from .render.plot import EXTENSION, GRAPHVIZ_FORMATS, PlotOptions, choose_format, render_text, write_plot
@@ -244,7 +252,7 @@ def plot(
 @app.command()
 def catalog(
     refresh: bool = typer.Option(False, "--refresh", help="Read the installed Keras again, even if a cached catalog exists."),
-    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+    debug: DebugOpt = False,
 ) -> None:
     """Show (and cache) what the installed Keras accepts: layer types, losses, metrics, ..."""
     from .catalog import cache_path, get_catalog
