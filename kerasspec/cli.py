@@ -249,6 +249,150 @@ def plot(
         typer.echo(f"wrote {target} ({fmt}, {target.stat().st_size:,} bytes)")
 
 
+SamplesOpt = Annotated[Optional[int], typer.Option("--samples", min=1, help="Rows of synthetic data (default: data.samples, else 1280).")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for data and weights (default: data.seed, else 0).")]
+BatchOpt = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Batch size (default: train.batch_size, else 32).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def print_metrics(title: str, values: dict[str, float]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in values.items():
+        table.add_row(key, f"{value:.4f}")
+    stdout_console().print(table)
+
+
+def _saved_model_path(model: Optional[Path], run: Optional[Path]) -> Path:
+    if (model is None) == (run is None):
+        raise SpecError(None, "give the trained model with --model RUN/model.keras or --run RUN", source="--model", code="bad-option")
+    return model if model is not None else run / "model.keras"  # type: ignore[operator]
+
+
+@app.command()
+def train(
+    spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs (default: train.epochs, else 1)."),
+    batch_size: BatchOpt = None,
+    samples: SamplesOpt = None,
+    seed: SeedOpt = None,
+    out: Optional[Path] = typer.Option(None, "--out", help="Run directory (new or empty). Default: runs/<name>-<time>/."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    overrides: SetOpt = [],
+    allow_code: AllowCodeOpt = False,
+    input_shape: InputShapeOpt = None,
+    max_params: MaxParamsOpt = "2e9",
+    debug: DebugOpt = False,
+) -> None:
+    """Compile and fit the model on the spec's data; write a run directory."""
+    with reported_errors(debug):
+        from .runner import data_settings
+        from .runner import train as run_training
+
+        spec_obj = _load_for_run(spec, overrides, allow_code)
+        settings = data_settings(spec_obj, samples, batch_size, seed)
+        keras = _seeded_keras(settings.seed)
+        built = build_spec(spec, overrides, allow_code, input_shape, max_params)
+        require_built(built)
+        run_dir, _history, final = run_training(built, keras, epochs=epochs, settings=settings, out=out, quiet=quiet)
+        if not quiet:
+            print_metrics(f"{built.spec.name}: final metrics", final)
+        typer.echo(f"run directory: {run_dir}")
+
+
+def _load_for_run(spec: Path, overrides: List[str], allow_code: bool):
+    from .spec import load
+
+    return load(spec, overrides, allow_code=allow_code)
+
+
+def _seeded_keras(seed: int):
+    from ._keras import import_keras
+
+    keras = import_keras()
+    keras.utils.set_random_seed(seed)
+    return keras
+
+
+@app.command()
+def evaluate(
+    spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
+    model: Optional[Path] = typer.Option(None, "--model", help="A saved model (RUN/model.keras)."),
+    run: Optional[Path] = typer.Option(None, "--run", help="A run directory written by `train`."),
+    batch_size: BatchOpt = None,
+    samples: SamplesOpt = None,
+    seed: SeedOpt = None,
+    as_json: JsonOpt = False,
+    overrides: SetOpt = [],
+    allow_code: AllowCodeOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Evaluate a trained model (loaded in Keras's safe mode) on the spec's data."""
+    with reported_errors(debug):
+        from .builder import Built
+        from .runner import data_settings, datasets, load_saved_model
+
+        spec_obj = _load_for_run(spec, overrides, allow_code)
+        settings = data_settings(spec_obj, samples, batch_size, seed)
+        keras = _seeded_keras(settings.seed)
+        loaded = load_saved_model(spec_obj, keras, _saved_model_path(model, run))
+        settings.validation_split = 0.0
+        kwargs = datasets(Built(loaded, spec_obj), keras, settings)
+        results = loaded.evaluate(**kwargs, verbose=0, return_dict=True)
+        values = {k: float(v) for k, v in results.items()}
+        if as_json:
+            typer.echo(json.dumps(values, indent=2))
+        else:
+            print_metrics(f"{spec_obj.name}: evaluation on {settings.samples} samples", values)
+
+
+@app.command()
+def predict(
+    spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
+    model: Optional[Path] = typer.Option(None, "--model", help="A saved model (RUN/model.keras)."),
+    run: Optional[Path] = typer.Option(None, "--run", help="A run directory written by `train`."),
+    out: Path = typer.Option(Path("predictions.npz"), "--out", help="Where to write the predictions (.npz, one array per output)."),
+    outputs: Optional[str] = typer.Option(None, "--outputs", help="Comma-separated layer names: their outputs instead (feature extraction)."),
+    batch_size: BatchOpt = None,
+    samples: SamplesOpt = None,
+    seed: SeedOpt = None,
+    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    overrides: SetOpt = [],
+    allow_code: AllowCodeOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Predict on the spec's inputs; write one array per output (or per --outputs layer) to an .npz."""
+    with reported_errors(debug):
+        import numpy as np
+
+        from .builder import Built
+        from .data import named_outputs
+        from .files import write_new_file
+        from .runner import data_settings, datasets, feature_model, load_saved_model
+
+        if out.suffix != ".npz":
+            raise SpecError(None, "predictions are written as .npz; name the file *.npz", source=str(out), code="bad-option")
+        spec_obj = _load_for_run(spec, overrides, allow_code)
+        settings = data_settings(spec_obj, samples, batch_size, seed)
+        keras = _seeded_keras(settings.seed)
+        loaded = load_saved_model(spec_obj, keras, _saved_model_path(model, run))
+        kwargs = datasets(Built(loaded, spec_obj), keras, settings, with_targets=False)
+        target = feature_model(keras, loaded, [n.strip() for n in outputs.split(",") if n.strip()]) if outputs else loaded
+        predictions = target.predict(**kwargs, verbose=0)
+        if isinstance(predictions, dict):
+            arrays = dict(predictions)
+        elif isinstance(predictions, (list, tuple)):
+            arrays = {name: p for (name, _), p in zip(named_outputs(loaded), predictions)}
+        else:
+            arrays = {named_outputs(target)[0][0]: predictions}
+        write_new_file(out, lambda tmp: np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()}), force=force)
+        shapes = ", ".join(f"{k} {tuple(np.asarray(v).shape)}" for k, v in arrays.items())
+        typer.echo(f"wrote {out}: {shapes}")
+
+
 @app.command()
 def catalog(
     refresh: bool = typer.Option(False, "--refresh", help="Read the installed Keras again, even if a cached catalog exists."),

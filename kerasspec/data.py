@@ -1,0 +1,251 @@
+"""Data that fits the model: synthetic (seeded, streamed batch by batch) or from a file.
+
+Synthetic data is inferred from the built model and the spec, as the contract says: an
+integer input feeding `Embedding(input_dim=V)` draws from [0, V); a target follows its loss
+(one-hot for categorical crossentropy, class ids for the sparse kind, 0/1 for binary,
+floats for regression); `null` dimensions become `data.sequence_length`; explicit
+`distribution`s in `data.inputs` / `data.targets` win. Each batch is drawn from its own
+generator seeded with (seed, stream, batch index), so the same seed gives the same data in
+any order, and memory does not grow with the number of samples.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import SpecError
+from .loader import PMap
+from .spec import Spec
+
+DEFAULT_SAMPLES = 1280
+DEFAULT_SEQUENCE_LENGTH = 16
+
+
+@dataclass
+class Column:
+    """One input or target: its name, per-sample shape, dtype and how to draw it."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    distribution: dict[str, Any]
+
+    def draw(self, rng: np.random.Generator, rows: int) -> np.ndarray:
+        d = self.distribution
+        kind = d["distribution"]
+        shape = (rows, *self.shape)
+        if kind == "binary":
+            values = rng.integers(0, 2, size=shape)
+        elif kind == "integers":
+            values = rng.integers(int(d.get("low", 0)), int(d.get("high", 2)), size=shape)
+        elif kind == "uniform":
+            values = rng.uniform(float(d.get("low", 0.0)), float(d.get("high", 1.0)), size=shape)
+        elif kind == "normal":
+            values = rng.normal(float(d.get("mean", 0.0)), float(d.get("std", 1.0)), size=shape)
+        elif kind == "onehot":
+            classes = self.shape[-1] if self.shape else 1
+            ids = rng.integers(0, classes, size=shape[:-1])
+            values = np.eye(classes)[ids]
+        elif kind == "constant":
+            values = np.full(shape, d.get("value", 0))
+        else:  # pragma: no cover - the spec checks distributions statically
+            raise ValueError(kind)
+        return values.astype(self.dtype)
+
+
+def _concrete(shape: tuple, sequence_length: int) -> tuple[int, ...]:
+    return tuple(sequence_length if d is None else int(d) for d in shape)
+
+
+def _loss_for(spec: Spec, output_name: str, position: int, count: int) -> Any:
+    loss = (spec.compile or {}).get("loss")
+    if isinstance(loss, PMap) and "type" not in loss:
+        return loss.get(output_name)
+    if isinstance(loss, list):
+        return loss[position] if position < len(loss) else None
+    return loss
+
+
+def target_distribution(loss: Any, shape: tuple[int, ...]) -> tuple[dict[str, Any], tuple[int, ...], str]:
+    """What a target must look like for its loss: (distribution, per-sample shape, dtype)."""
+    name = loss.get("type", "") if isinstance(loss, dict) else (loss or "")
+    key = str(name).lower().replace("_", "")
+    classes = shape[-1] if shape else 1
+    if "sparsecategorical" in key:
+        return {"distribution": "integers", "low": 0, "high": classes}, shape[:-1], "int32"
+    if "categorical" in key or key in ("kldivergence", "kld", "kullbackleiblerdivergence"):
+        return {"distribution": "onehot"}, shape, "float32"
+    if "binary" in key or key in ("bce", "hinge", "squaredhinge"):
+        return {"distribution": "binary"}, shape, "float32"
+    return {"distribution": "uniform", "low": 0.0, "high": 1.0}, shape, "float32"
+
+
+def _embedding_vocabulary(model: Any) -> dict[str, int]:
+    """Input name -> input_dim of the Embedding that input feeds directly."""
+    import keras
+
+    from .render.graph import calls, operations, relevant_nodes, source_layer
+
+    found: dict[str, int] = {}
+
+    def walk(current: Any) -> None:
+        relevant = relevant_nodes(current)
+        for layer in operations(current):
+            if isinstance(layer, keras.layers.Embedding):
+                for node in calls(layer, relevant):
+                    for tensor in node.input_tensors:
+                        source = source_layer(tensor)
+                        if isinstance(source, keras.layers.InputLayer):
+                            found[source.name] = int(layer.input_dim)
+
+    walk(model)
+    if isinstance(model, keras.Sequential) and model.layers and isinstance(model.layers[0], keras.layers.Embedding):
+        found[model.inputs[0].name] = int(model.layers[0].input_dim)
+    return found
+
+
+def named_outputs(model: Any) -> list[tuple[str, Any]]:
+    from .render.summary import _named_outputs
+
+    return [(name or f"output_{i}", t) for i, (name, t) in enumerate(_named_outputs(model))]
+
+
+def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
+    data = spec.data or {}
+    sequence_length = int(data.get("sequence_length", DEFAULT_SEQUENCE_LENGTH))
+    explicit_inputs = data.get("inputs") or {}
+    explicit_targets = data.get("targets") or {}
+    vocabulary = _embedding_vocabulary(model)
+    inputs = []
+    for tensor in model.inputs:
+        name = tensor.name
+        shape = _concrete(tuple(tensor.shape)[1:], sequence_length)
+        dtype = str(tensor.dtype)
+        if name in explicit_inputs:
+            distribution = dict(explicit_inputs[name])
+        elif name in vocabulary:
+            distribution = {"distribution": "integers", "low": 0, "high": vocabulary[name]}
+        elif "int" in dtype:
+            distribution = {"distribution": "integers", "low": 0, "high": 2}
+        else:
+            distribution = {"distribution": "uniform", "low": 0.0, "high": 1.0}
+        inputs.append(Column(name, shape, dtype, distribution))
+    outputs = named_outputs(model)
+    targets = []
+    for position, (name, tensor) in enumerate(outputs):
+        shape = _concrete(tuple(tensor.shape)[1:], sequence_length)
+        distribution, target_shape, dtype = target_distribution(_loss_for(spec, name, position, len(outputs)), shape)
+        if name in explicit_targets:
+            distribution, target_shape, dtype = dict(explicit_targets[name]), shape, "float32"
+        targets.append(Column(name, target_shape, dtype, distribution))
+    return inputs, targets
+
+
+def structure(model: Any, columns: list[Column], arrays: dict[str, np.ndarray], *, outputs: bool) -> Any:
+    """Arrays keyed by name, as the model takes them (one array for a single plain output)."""
+    if outputs and len(columns) == 1 and not isinstance(getattr(model, "_outputs_struct", None), dict):
+        return arrays[columns[0].name]
+    return {c.name: arrays[c.name] for c in columns}
+
+
+def make_synthetic(keras: Any, model: Any, inputs: list[Column], targets: list[Column] | None,
+                   samples: int, batch_size: int, seed: int, stream: int = 0) -> Any:
+    """A `keras.utils.PyDataset` drawing each batch on demand (nothing is held in memory)."""
+
+    class SyntheticData(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+
+        def __len__(self) -> int:
+            return max(1, math.ceil(samples / batch_size))
+
+        def __getitem__(self, index: int) -> Any:
+            rows = min(batch_size, samples - index * batch_size)
+            rng = np.random.default_rng([seed, stream, index])
+            x = structure(model, inputs, {c.name: c.draw(rng, rows) for c in inputs}, outputs=False)
+            if targets is None:
+                return (x,)
+            y = structure(model, targets, {c.name: c.draw(rng, rows) for c in targets}, outputs=True)
+            return x, y
+
+    return SyntheticData()
+
+
+def data_file(spec: Spec) -> tuple[Path, Any] | None:
+    data = spec.data or {}
+    if "file" not in data:
+        return None
+    return spec.path.parent / data["file"], data.value_mark("file")
+
+
+def load_file_arrays(spec: Spec, inputs: list[Column], targets: list[Column] | None) -> tuple[dict, dict | None]:
+    """Arrays from `data.file` (.npz named after inputs/outputs, or .csv columns), shape-checked."""
+    path, mark = data_file(spec)  # type: ignore[misc]
+    shown = str(path)
+    if not path.is_file():
+        raise SpecError(mark, f"data file '{shown}' not found", code="data-file")
+    if path.suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {k: archive[k] for k in archive.files}
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
+            raise SpecError(mark, f"cannot read '{shown}' as .npz: {exc}", code="data-file") from None
+    else:
+        arrays = _csv_arrays(path, mark, inputs + (targets or []))
+    wanted = inputs + (targets or [])
+    rows = None
+    for column in wanted:
+        if column.name not in arrays:
+            raise SpecError(mark, f"'{shown}' has no array '{column.name}' (it has: {', '.join(sorted(arrays)) or 'none'})",
+                            hint=f"the model needs {', '.join(c.name for c in wanted)}", code="data-file")
+        array = arrays[column.name]
+        expected = column.shape
+        got = tuple(array.shape[1:])
+        if got != expected and not _fits_with_nulls(spec, column, got):
+            raise SpecError(mark, f"array '{column.name}' in '{shown}' has shape {tuple(array.shape)}, but the model takes "
+                            f"(N, {', '.join(map(str, expected))})", code="data-shape")
+        if rows is not None and array.shape[0] != rows:
+            raise SpecError(mark, f"arrays in '{shown}' have different numbers of rows ({rows} and {array.shape[0]} in '{column.name}')",
+                            code="data-shape")
+        rows = array.shape[0]
+    x = {c.name: arrays[c.name] for c in inputs}
+    y = {c.name: arrays[c.name] for c in targets} if targets is not None else None
+    return x, y
+
+
+def _fits_with_nulls(spec: Spec, column: Column, got: tuple) -> bool:
+    """A dimension the spec leaves `null` may have any size in a file."""
+    declared = spec.inputs.get(column.name) if spec.kind != "sequential" else spec.input
+    if declared is None or len(declared.shape) != len(got):
+        return False
+    return all(d is None or d == g for d, g in zip(declared.shape, got))
+
+
+def _csv_arrays(path: Path, mark: Any, columns: list[Column]) -> dict[str, np.ndarray]:
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SpecError(mark, f"cannot read '{path}' as CSV: {exc}", code="data-file") from None
+    arrays: dict[str, np.ndarray] = {}
+    for column in columns:
+        width = int(np.prod(column.shape)) if column.shape else 1
+        names = [column.name] if width == 1 and column.name in header else [f"{column.name}_{i}" for i in range(width)]
+        missing = [n for n in names if n not in header]
+        if missing:
+            continue  # reported as a missing array by the caller
+        try:
+            values = np.array([[float(row[n]) for n in names] for row in rows])
+        except ValueError as exc:
+            raise SpecError(mark, f"'{path}' column for '{column.name}' is not numeric: {exc}", code="data-file") from None
+        arrays[column.name] = values.reshape((len(rows), *column.shape)).astype(column.dtype)
+    return arrays

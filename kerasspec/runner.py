@@ -1,0 +1,251 @@
+"""train / evaluate / predict with Keras's built-in loop, and the run directory they write.
+
+A run directory holds model.keras, history.json, metrics.json, spec.resolved.yaml and
+history.png. It must be new (or empty); every file is written atomically, so an interrupted
+run leaves no half-written model.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import data as data_module
+from .builder import Built, _Builder
+from .catalog import get_catalog
+from .errors import Mark, SpecError
+from .files import write_new_file, write_new_text
+from .loader import PList, PMap
+from .spec import Spec
+
+# Callback arguments that name files: kept inside the run directory.
+CALLBACK_PATH_ARGUMENTS = ("filename", "filepath", "log_dir", "backup_dir")
+
+
+def plain(value: Any) -> Any:
+    """Positioned values as plain dicts and lists (for YAML/JSON output)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def new_run_directory(spec: Spec, out: Path | None) -> Path:
+    if out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{spec.name}-{stamp}"
+        suffix = 2
+        while out.exists():
+            out = Path("runs") / f"{spec.name}-{stamp}-{suffix}"
+            suffix += 1
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SpecError(None, "run directory exists and is not empty; a run never overwrites an earlier run's files",
+                        hint="choose another --out, or leave it out for a new runs/<name>-<time>/", source=str(out), code="run-exists")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _convert(spec: Spec, keras: Any, value: Any, param: str) -> Any:
+    return _Builder(keras, spec, get_catalog(), None).convert(value, param)
+
+
+def compile_model(built: Built, keras: Any) -> None:
+    spec = built.spec
+    if not spec.compile:
+        raise SpecError(spec.tree.mark, "the spec has no `compile` section, so the model cannot be trained or evaluated",
+                        hint="add e.g. `compile: {optimizer: adam, loss: mean_squared_error}`", code="no-compile")
+    kwargs = {str(k): _convert(spec, keras, v, str(k)) for k, v in spec.compile.items()}
+    try:
+        built.model.compile(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - Keras judges the compile arguments
+        from .builder import _one_line
+
+        raise SpecError(spec.tree.key_mark("compile"), f"compile: {_one_line(exc)}", code="keras-error") from None
+
+
+def build_callbacks(spec: Spec, keras: Any, run_dir: Path) -> list[Any]:
+    callbacks = (spec.train or {}).get("callbacks")
+    if not isinstance(callbacks, PList):
+        return []
+    result = []
+    for index, item in enumerate(callbacks):
+        if isinstance(item, str):
+            item_map = PMap(callbacks.value_mark(index))
+            item_map.put("type", item, callbacks.value_mark(index), callbacks.value_mark(index))
+            item = item_map
+        item = copy.deepcopy(item)
+        for key in CALLBACK_PATH_ARGUMENTS:
+            if key in item and isinstance(item[key], str):
+                item[key] = str(_inside(run_dir, item[key], item.value_mark(key)))
+        result.append(_convert(spec, keras, item, "callbacks"))
+    return result
+
+
+def _inside(run_dir: Path, name: str, mark: Mark) -> Path:
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise SpecError(mark, f"callback file '{name}' must be a path inside the run directory",
+                        hint="write a relative name such as best.keras; it is placed in the run directory", code="bad-path")
+    return run_dir / relative
+
+
+@dataclass
+class DataSettings:
+    samples: int
+    batch_size: int
+    seed: int
+    validation_split: float
+
+
+def data_settings(spec: Spec, samples: int | None, batch_size: int | None, seed: int | None) -> DataSettings:
+    data = spec.data or {}
+    train = spec.train or {}
+    return DataSettings(
+        samples=samples or int(data.get("samples", data_module.DEFAULT_SAMPLES)),
+        batch_size=batch_size or int(train.get("batch_size", 32)),
+        seed=seed if seed is not None else int(data.get("seed", train.get("seed", 0))),
+        validation_split=float(train.get("validation_split", 0.0)),
+    )
+
+
+def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: bool = True) -> dict[str, Any]:
+    """fit/evaluate/predict arguments for the spec's data: streamed synthetic, or the file's arrays."""
+    spec, model = built.spec, built.model
+    inputs, targets = data_module.plan_columns(spec, model)
+    wanted_targets = targets if with_targets else None
+    if data_module.data_file(spec) is not None:
+        x, y = data_module.load_file_arrays(spec, inputs, wanted_targets)
+        xs = data_module.structure(model, inputs, x, outputs=False)
+        result: dict[str, Any] = {"x": xs, "batch_size": settings.batch_size}
+        if y is not None:
+            result["y"] = data_module.structure(model, targets, y, outputs=True)
+            if settings.validation_split:
+                result["validation_split"] = settings.validation_split
+        return result
+    validation = int(round(settings.samples * settings.validation_split)) if with_targets else 0
+    train_rows = settings.samples - validation
+    result = {"x": data_module.make_synthetic(keras, model, inputs, wanted_targets, train_rows, settings.batch_size, settings.seed)}
+    if validation:
+        result["validation_data"] = data_module.make_synthetic(keras, model, inputs, wanted_targets, validation,
+                                                               settings.batch_size, settings.seed, stream=1)
+    return result
+
+
+def verbosity(quiet: bool) -> int:
+    if quiet:
+        return 0
+    return 1 if sys.stdout.isatty() else 2
+
+
+def _floats(logs: dict[str, Any]) -> dict[str, float]:
+    return {k: float(np.asarray(v)) for k, v in logs.items()}
+
+
+def save_model(model: Any, path: Path) -> None:
+    write_new_file(path, lambda tmp: model.save(tmp))
+
+
+def plot_history(history: dict[str, list[float]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted({k[4:] if k.startswith("val_") else k for k in history})
+    figure, axes = plt.subplots(len(names), 1, figsize=(7, 2.6 * len(names)), squeeze=False)
+    for axis, name in zip(axes[:, 0], names):
+        for key, style in ((name, "-o"), (f"val_{name}", "--s")):
+            if key in history:
+                values = history[key]
+                axis.plot(range(1, len(values) + 1), values, style, label=key)
+        axis.set_ylabel(name)
+        axis.legend(loc="best")
+        axis.grid(True, alpha=0.3)
+    axes[-1, 0].set_xlabel("epoch")
+    figure.suptitle(title)
+    figure.tight_layout()
+
+    def draw(tmp: Path) -> None:
+        figure.savefig(tmp, format="png", dpi=96)
+
+    try:
+        write_new_file(path, draw)
+    finally:
+        plt.close(figure)
+
+
+def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSettings, out: Path | None,
+          quiet: bool) -> tuple[Path, dict[str, list[float]], dict[str, float]]:
+    spec = built.spec
+    compile_model(built, keras)
+    run_dir = new_run_directory(spec, out)
+    fit_kwargs = datasets(built, keras, settings)
+    train_section = spec.train or {}
+    passthrough = {k: plain(v) for k, v in train_section.items()
+                   if k not in ("epochs", "batch_size", "validation_split", "loop", "step", "seed", "callbacks")}
+    history = built.model.fit(
+        **fit_kwargs,
+        epochs=epochs or int(train_section.get("epochs", 1)),
+        callbacks=build_callbacks(spec, keras, run_dir),
+        verbose=verbosity(quiet),
+        **passthrough,
+    )
+    logs = {k: [float(v) for v in values] for k, values in history.history.items()}
+    final = {k: values[-1] for k, values in logs.items() if values}
+    save_model(built.model, run_dir / "model.keras")
+    write_new_text(run_dir / "history.json", json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n")
+    write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
+    import yaml
+
+    write_new_text(run_dir / "spec.resolved.yaml", yaml.safe_dump(plain(spec.tree), sort_keys=False))
+    if logs:
+        plot_history(logs, run_dir / "history.png", f"{spec.name}: training history")
+    return run_dir, logs, final
+
+
+def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
+    if not path.is_file():
+        raise SpecError(None, "no such model file", source=str(path), code="no-model")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - a model Keras cannot load is bad input
+        from .builder import _one_line
+
+        raise SpecError(None, f"cannot load the model: {_one_line(exc)}", source=str(path), code="bad-model") from None
+    spec_inputs = spec.input_names
+    model_inputs = [t.name for t in model.inputs]
+    if spec.kind != "sequential" and sorted(spec_inputs) != sorted(model_inputs):
+        raise SpecError(None, f"the model's inputs ({', '.join(model_inputs)}) do not match the spec's ({', '.join(spec_inputs)})",
+                        hint="evaluate a model trained from this spec", source=str(path), code="model-mismatch")
+    names = spec.output_names
+    model_outputs = [n for n, _ in data_module.named_outputs(model)]
+    if names is not None and sorted(names) != sorted(model_outputs):
+        raise SpecError(None, f"the model's outputs ({', '.join(model_outputs)}) do not match the spec's ({', '.join(names)})",
+                        hint="evaluate a model trained from this spec", source=str(path), code="model-mismatch")
+    return model
+
+
+def feature_model(keras: Any, model: Any, names: list[str]) -> Any:
+    """A model whose outputs are the named layers' outputs (feature extraction, as the seed does)."""
+    outputs = {}
+    for name in names:
+        try:
+            layer = model.get_layer(name)
+        except ValueError:
+            from .errors import did_you_mean
+
+            raise SpecError(None, f"the model has no layer '{name}'" + did_you_mean(name, [l.name for l in model.layers]),
+                            source="--outputs", code="unknown-layer") from None
+        try:
+            outputs[name] = layer.output
+        except (AttributeError, ValueError) as exc:
+            raise SpecError(None, f"layer '{name}' has no single output to extract ({exc})", source="--outputs", code="bad-output") from None
+    return keras.Model(model.inputs, outputs)
