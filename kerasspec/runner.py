@@ -220,13 +220,19 @@ def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
         from .builder import _one_line
 
         raise SpecError(None, f"cannot load the model: {_one_line(exc)}", source=str(path), code="bad-model") from None
+    if (spec.kind == "sequential") != isinstance(model, keras.Sequential):
+        raise SpecError(None, f"the model is a {type(model).__name__} model, but the spec is {spec.kind}",
+                        hint="evaluate a model trained from this spec", source=str(path), code="model-mismatch")
     spec_inputs = spec.input_names
     model_inputs = [t.name for t in model.inputs]
     if spec.kind != "sequential" and sorted(spec_inputs) != sorted(model_inputs):
         raise SpecError(None, f"the model's inputs ({', '.join(model_inputs)}) do not match the spec's ({', '.join(spec_inputs)})",
                         hint="evaluate a model trained from this spec", source=str(path), code="model-mismatch")
     names = spec.output_names
-    model_outputs = [n for n, _ in data_module.named_outputs(model)]
+    if spec.kind == "sequential":  # a loaded Sequential names no outputs; its last layer tells
+        model_outputs = [model.layers[-1].name] if model.layers else []
+    else:
+        model_outputs = [n for n, _ in data_module.named_outputs(model)]
     if names is not None and sorted(names) != sorted(model_outputs):
         raise SpecError(None, f"the model's outputs ({', '.join(model_outputs)}) do not match the spec's ({', '.join(names)})",
                         hint="evaluate a model trained from this spec", source=str(path), code="model-mismatch")

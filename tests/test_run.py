@@ -1,0 +1,191 @@
+"""train / evaluate / predict through the CLI, on real Keras and real files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SPECS, assert_located_error, column_of
+
+keras = pytest.importorskip("keras")
+
+BUNDLED = sorted(p.name for p in SPECS.glob("*.yaml"))
+
+
+def train(cli, spec, out, *extra):
+    result = cli("train", spec, "--epochs", "1", "--samples", "64", "--batch-size", "16", "--out", out, *extra)
+    assert result.exit_code == 0, result.stderr + str(result.exception)
+    return result
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_bundled_spec_trains_evaluates_and_predicts(cli, tmp_path, name):
+    run = tmp_path / "run"
+    result = train(cli, SPECS / name, run)
+    assert f"run directory: {run}" in result.stdout
+    assert sorted(p.name for p in run.iterdir()) == ["history.json", "history.png", "metrics.json", "model.keras", "spec.resolved.yaml"]
+    history = json.loads((run / "history.json").read_text())
+    assert history["epochs"] == 1 and "loss" in history["history"]
+    assert json.loads((run / "metrics.json").read_text())["loss"] == history["history"]["loss"][-1]
+    assert (run / "history.png").read_bytes().startswith(b"\x89PNG")
+
+    evaluated = cli("evaluate", SPECS / name, "--run", run, "--samples", "32", "--json")
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert np.isfinite(json.loads(evaluated.stdout)["loss"])
+
+    predictions = tmp_path / "predictions.npz"
+    predicted = cli("predict", SPECS / name, "--run", run, "--samples", "8", "--out", predictions)
+    assert predicted.exit_code == 0, predicted.stderr
+    with np.load(predictions) as archive:
+        assert archive.files and all(archive[k].shape[0] == 8 for k in archive.files)
+
+
+def test_ticket_classifier_data_and_outputs_by_name(cli, tmp_path):
+    run = tmp_path / "run"
+    train(cli, SPECS / "ticket_classifier.yaml", run)
+    history = json.loads((run / "history.json").read_text())["history"]
+    assert {"loss", "priority_loss", "department_loss", "priority_mean_absolute_error", "department_accuracy"} <= set(history)
+    out = tmp_path / "p.npz"
+    cli("predict", SPECS / "ticket_classifier.yaml", "--run", run, "--samples", "5", "--out", out)
+    with np.load(out) as archive:
+        assert {k: archive[k].shape for k in archive.files} == {"priority": (5, 1), "department": (5, 4)}
+        assert np.allclose(archive["department"].sum(axis=1), 1, atol=1e-5)  # softmax rows
+
+
+def test_feature_extraction_from_intermediate_layers(cli, tmp_path):
+    run = tmp_path / "run"
+    train(cli, SPECS / "ticket_classifier.yaml", run)
+    out = tmp_path / "features.npz"
+    result = cli("predict", SPECS / "ticket_classifier.yaml", "--run", run, "--samples", "4", "--out", out, "--outputs", "hidden,features")
+    assert result.exit_code == 0, result.stderr
+    with np.load(out) as archive:
+        assert {k: archive[k].shape for k in archive.files} == {"hidden": (4, 64), "features": (4, 20100)}
+    bad = cli("predict", SPECS / "ticket_classifier.yaml", "--run", run, "--out", tmp_path / "x.npz", "--outputs", "hiden")
+    assert bad.exit_code == 2 and "--outputs: error: the model has no layer 'hiden'; did you mean 'hidden'?" in bad.stderr
+
+
+def test_same_seed_same_history(cli, tmp_path):
+    histories = []
+    for index, seed in enumerate(["7", "7", "8"]):
+        run = tmp_path / f"run{index}"
+        train(cli, SPECS / "ticket_classifier.yaml", run, "--seed", seed, "--quiet")
+        histories.append(json.loads((run / "history.json").read_text()))
+    assert histories[0] == histories[1]
+    assert histories[0] != histories[2]
+
+
+def test_synthetic_data_fits_the_model():
+    from kerasspec import load
+    from kerasspec.data import plan_columns, target_distribution
+
+    spec = load(SPECS / "siamese_similarity.yaml")
+    inputs, targets = plan_columns(spec, spec.build())
+    assert {c.name: c.distribution for c in inputs} == {
+        "left": {"distribution": "integers", "low": 0, "high": 5000},
+        "right": {"distribution": "integers", "low": 0, "high": 5000},  # feeds the shared Embedding too
+    }
+    assert targets[0].distribution == {"distribution": "binary"}
+    seq = load(SPECS / "seq2seq.yaml")
+    seq_inputs, seq_targets = plan_columns(seq, seq.build())
+    assert [c.shape for c in seq_inputs] == [(16, 71), (16, 93)]  # null -> data.sequence_length
+    assert seq_targets[0].distribution == {"distribution": "onehot"}
+    drawn = seq_targets[0].draw(np.random.default_rng(0), 3)
+    assert drawn.shape == (3, 16, 93) and np.all(drawn.sum(axis=-1) == 1)
+    assert target_distribution("sparse_categorical_crossentropy", (10,)) == ({"distribution": "integers", "low": 0, "high": 10}, (), "int32")
+    assert target_distribution({"type": "CategoricalCrossentropy", "from_logits": True}, (4,))[0] == {"distribution": "onehot"}
+    assert target_distribution("mse", (1,))[0]["distribution"] == "uniform"
+
+
+def test_a_run_never_overwrites_an_earlier_one(cli, tmp_path):
+    run = tmp_path / "run"
+    train(cli, SPECS / "my_example_model.yaml", run)
+    before = (run / "model.keras").read_bytes()
+    result = cli("train", SPECS / "my_example_model.yaml", "--out", run, "--samples", "16")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{run}: error: run directory exists and is not empty")
+    assert (run / "model.keras").read_bytes() == before
+
+
+def test_spec_without_compile_cannot_train(cli, write_spec, tmp_path):
+    path = write_spec("name: bare\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\n")
+    result = cli("train", path, "--out", tmp_path / "run")
+    assert_located_error(result, path, 1, 1, "the spec has no `compile` section, so the model cannot be trained or evaluated")
+    assert not (tmp_path / "run").exists()
+
+
+def test_callback_files_stay_inside_the_run(cli, write_spec, tmp_path):
+    text = ("name: cb\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile: {optimizer: sgd, loss: mse}\n"
+            "train:\n  callbacks:\n    - {type: CSVLogger, filename: log.csv}\n    - {type: ModelCheckpoint, filepath: best.keras}\n")
+    run = tmp_path / "run"
+    train(cli, write_spec(text), run)
+    assert (run / "log.csv").read_text().startswith("epoch,loss")
+    assert (run / "best.keras").is_file()
+    escaping = write_spec(text.replace("log.csv", "../outside.csv"), "escape.yaml")
+    result = cli("train", escaping, "--out", tmp_path / "run2", "--samples", "8")
+    assert_located_error(result, escaping, 8, column_of(text.replace("log.csv", "../outside.csv"), 8, "../outside.csv"),
+                         "callback file '../outside.csv' must be a path inside the run directory")
+    assert not (tmp_path / "outside.csv").exists()
+
+
+def npz_spec(write_spec, file_name="data.npz"):
+    return write_spec(
+        "name: filed\ninputs:\n  a: {shape: [3]}\n  b: {shape: [null, 2]}\nlayers:\n"
+        "  - {type: Dense, name: h, inputs: a, units: 2}\n  - {type: GlobalAveragePooling1D, name: g, inputs: b}\n"
+        "  - {type: Add, name: out, inputs: [h, g]}\noutputs: out\ncompile: {optimizer: sgd, loss: mse}\n"
+        f"data:\n  file: {file_name}\n"
+    )
+
+
+def test_npz_file_data(cli, write_spec, tmp_path):
+    np.savez(tmp_path / "data.npz", a=np.ones((20, 3)), b=np.ones((20, 5, 2)), out=np.zeros((20, 2)))
+    path = npz_spec(write_spec)
+    result = cli("train", path, "--out", tmp_path / "run", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    evaluated = cli("evaluate", path, "--run", tmp_path / "run", "--json")
+    assert evaluated.exit_code == 0 and "loss" in json.loads(evaluated.stdout)
+
+
+def test_npz_missing_array_and_bad_shape(cli, write_spec, tmp_path):
+    path = npz_spec(write_spec)
+    text = path.read_text()
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "data.npz" in row)
+    where = column_of(text, line, "data.npz")
+    np.savez(tmp_path / "data.npz", a=np.ones((20, 3)), out=np.zeros((20, 2)))
+    result = cli("train", path, "--out", tmp_path / "r1")
+    assert_located_error(result, path, line, where, f"'{tmp_path / 'data.npz'}' has no array 'b' (it has: a, out)")
+    np.savez(tmp_path / "data.npz", a=np.ones((20, 4)), b=np.ones((20, 5, 2)), out=np.zeros((20, 2)))
+    result = cli("train", path, "--out", tmp_path / "r2")
+    assert_located_error(result, path, line, where, f"array 'a' in '{tmp_path / 'data.npz'}' has shape (20, 4), but the model takes (N, 3)")
+
+
+def test_csv_file_data(cli, write_spec, tmp_path):
+    rows = ["x_0,x_1,y"] + [f"{i},{i + 1},{i % 2}" for i in range(12)]
+    (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
+    path = write_spec("name: csvmodel\ninputs:\n  x: {shape: [2]}\nlayers:\n  - {type: Dense, name: y, units: 1, activation: sigmoid}\n"
+                      "outputs: y\ncompile: {optimizer: sgd, loss: binary_crossentropy}\ndata: {file: table.csv}\n")
+    assert cli("train", path, "--out", tmp_path / "run", "--quiet").exit_code == 0
+    (tmp_path / "table.csv").write_text("x_0,y\n1,0\n")
+    result = cli("train", path, "--out", tmp_path / "run2")
+    assert result.exit_code == 2 and "has no array 'x'" in result.stderr
+
+
+def test_evaluate_refuses_a_model_of_another_spec(cli, tmp_path):
+    run = tmp_path / "run"
+    train(cli, SPECS / "ticket_classifier.yaml", run)
+    result = cli("evaluate", SPECS / "my_example_model.yaml", "--run", run)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{run / 'model.keras'}: error: the model is a Functional model, but the spec is sequential")
+    other = cli("evaluate", SPECS / "autoencoder.yaml", "--run", run)
+    assert other.exit_code == 2
+    assert other.stderr.startswith(f"{run / 'model.keras'}: error: the model's inputs (title, text_body, tags) do not match the spec's (image)")
+
+
+def test_resolved_spec_repeats_the_run(cli, tmp_path):
+    run = tmp_path / "run"
+    train(cli, SPECS / "ticket_classifier.yaml", run, "--set", "layers.hidden.units=32")
+    resolved = run / "spec.resolved.yaml"
+    text = resolved.read_text()
+    assert "${" not in text and "units: 32" in text
+    assert cli("validate", resolved).exit_code == 0
