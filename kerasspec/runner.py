@@ -29,6 +29,14 @@ from .spec import Spec
 CALLBACK_PATH_ARGUMENTS = ("filename", "filepath", "log_dir", "backup_dir")
 
 
+def quiet_structure_warning() -> None:
+    """Data goes in by input name (as the seed's second form does); Keras then warns that the
+    dict does not match its list of inputs, although it maps names correctly. Say nothing."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match the expected structure")
+
+
 def plain(value: Any) -> Any:
     """Positioned values as plain dicts and lists (for YAML/JSON output)."""
     if isinstance(value, dict):
@@ -187,6 +195,7 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     spec = built.spec
     compile_model(built, keras)
     run_dir = new_run_directory(spec, out)
+    quiet_structure_warning()
     fit_kwargs = datasets(built, keras, settings)
     train_section = spec.train or {}
     passthrough = {k: plain(v) for k, v in train_section.items()
@@ -212,6 +221,7 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
 
 
 def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
+    quiet_structure_warning()
     if not path.is_file():
         raise SpecError(None, "no such model file", source=str(path), code="no-model")
     try:
