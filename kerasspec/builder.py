@@ -444,18 +444,3 @@ def _type_of(entry: LayerEntry | None) -> str:
     if entry.spec is not None:
         return f"spec {entry.spec.shown}"
     return str(entry.type)
-
-
-def load_and_build(
-    path: str | Path,
-    overrides: tuple[str, ...] | list[str] = (),
-    *,
-    allow_code: bool = False,
-    input_shape: tuple[int | None, ...] | None = None,
-    max_params: int = DEFAULT_MAX_PARAMS,
-) -> Built:
-    """Static checks, then the symbolic build: what every model command starts with."""
-    from .spec import load
-
-    spec = load(path, overrides, allow_code=allow_code)
-    return build(spec, input_shape=input_shape, max_params=max_params)

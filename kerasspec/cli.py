@@ -89,12 +89,16 @@ def parse_max_params(text: str) -> int:
     return int(value)
 
 
-def build_spec(path: Path, overrides: list[str], allow_code: bool, input_shape: Optional[str], max_params: str):
-    """Load, check and build one spec; build warnings go to stderr, located like errors."""
-    from .builder import load_and_build, parse_input_shape
+def build_spec(path: Path, overrides: list[str], allow_code: bool, input_shape: Optional[str], max_params: str, spec=None):
+    """Load and check one spec (unless given one already loaded), then build it; build warnings go
+    to stderr, located like errors."""
+    from .builder import build, parse_input_shape
+    from .spec import load
 
     shape = parse_input_shape(input_shape) if input_shape else None
-    built = load_and_build(path, overrides, allow_code=allow_code, input_shape=shape, max_params=parse_max_params(max_params))
+    limit = parse_max_params(max_params)
+    loaded = spec if spec is not None else load(path, overrides, allow_code=allow_code)
+    built = build(loaded, input_shape=shape, max_params=limit)
     for warning in built.warnings:
         _stderr(warning.render())
     return built
@@ -295,7 +299,7 @@ def train(
         spec_obj = _load_for_run(spec, overrides, allow_code)
         settings = data_settings(spec_obj, samples, batch_size, seed)
         keras = _seeded_keras(settings.seed)
-        built = build_spec(spec, overrides, allow_code, input_shape, max_params)
+        built = build_spec(spec, overrides, allow_code, input_shape, max_params, spec=spec_obj)
         require_built(built)
         run_dir, _history, final = run_training(built, keras, epochs=epochs, settings=settings, out=out, quiet=quiet)
         if not quiet:

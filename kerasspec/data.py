@@ -153,8 +153,44 @@ def structure(model: Any, columns: list[Column], arrays: dict[str, np.ndarray], 
     return {c.name: arrays[c.name] for c in columns}
 
 
+IN_MEMORY_BYTES = 256 * 1024 * 1024  # below this, synthetic data is drawn up front
+
+
+def _row_bytes(columns: list[Column]) -> int:
+    return sum(int(np.prod(c.shape or (1,))) * np.dtype(c.dtype).itemsize for c in columns)
+
+
+def _batch(model: Any, inputs: list[Column], targets: list[Column] | None, samples: int, batch_size: int,
+           seed: int, stream: int, index: int) -> tuple:
+    rows = min(batch_size, samples - index * batch_size)
+    rng = np.random.default_rng([seed, stream, index])
+    x = {c.name: c.draw(rng, rows) for c in inputs}
+    y = {c.name: c.draw(rng, rows) for c in targets} if targets is not None else None
+    return x, y
+
+
 def make_synthetic(keras: Any, model: Any, inputs: list[Column], targets: list[Column] | None,
-                   samples: int, batch_size: int, seed: int, stream: int = 0) -> Any:
+                   samples: int, batch_size: int, seed: int, stream: int = 0) -> dict[str, Any]:
+    """fit/evaluate/predict arguments for synthetic data.
+
+    Batch `i` is always drawn from the generator seeded with (seed, stream, i). Data that fits in
+    `IN_MEMORY_BYTES` is drawn up front and handed to Keras as arrays (Keras's fastest path);
+    larger data is a `keras.utils.PyDataset` drawing each batch on demand, so memory stays flat.
+    """
+    batches = max(1, math.ceil(samples / batch_size))
+    if _row_bytes(inputs + (targets or [])) * samples <= IN_MEMORY_BYTES:
+        drawn = [_batch(model, inputs, targets, samples, batch_size, seed, stream, i) for i in range(batches)]
+        x = {c.name: np.concatenate([b[0][c.name] for b in drawn]) for c in inputs}
+        result = {"x": structure(model, inputs, x, outputs=False), "batch_size": batch_size}
+        if targets is not None:
+            y = {c.name: np.concatenate([b[1][c.name] for b in drawn]) for c in targets}
+            result["y"] = structure(model, targets, y, outputs=True)
+        return result
+    return {"x": _streamed(keras, model, inputs, targets, samples, batch_size, seed, stream)}
+
+
+def _streamed(keras: Any, model: Any, inputs: list[Column], targets: list[Column] | None,
+              samples: int, batch_size: int, seed: int, stream: int) -> Any:
     """A `keras.utils.PyDataset` drawing each batch on demand (nothing is held in memory)."""
 
     class SyntheticData(keras.utils.PyDataset):
@@ -165,13 +201,10 @@ def make_synthetic(keras: Any, model: Any, inputs: list[Column], targets: list[C
             return max(1, math.ceil(samples / batch_size))
 
         def __getitem__(self, index: int) -> Any:
-            rows = min(batch_size, samples - index * batch_size)
-            rng = np.random.default_rng([seed, stream, index])
-            x = structure(model, inputs, {c.name: c.draw(rng, rows) for c in inputs}, outputs=False)
-            if targets is None:
-                return (x,)
-            y = structure(model, targets, {c.name: c.draw(rng, rows) for c in targets}, outputs=True)
-            return x, y
+            x, y = _batch(model, inputs, targets, samples, batch_size, seed, stream, index)
+            if y is None:
+                return (structure(model, inputs, x, outputs=False),)
+            return structure(model, inputs, x, outputs=False), structure(model, targets, y, outputs=True)
 
     return SyntheticData()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,10 +141,13 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
         return result
     validation = int(round(settings.samples * settings.validation_split)) if with_targets else 0
     train_rows = settings.samples - validation
-    result = {"x": data_module.make_synthetic(keras, model, inputs, wanted_targets, train_rows, settings.batch_size, settings.seed)}
+    result = data_module.make_synthetic(keras, model, inputs, wanted_targets, train_rows, settings.batch_size, settings.seed)
     if validation:
-        result["validation_data"] = data_module.make_synthetic(keras, model, inputs, wanted_targets, validation,
-                                                               settings.batch_size, settings.seed, stream=1)
+        held_out = data_module.make_synthetic(keras, model, inputs, wanted_targets, validation,
+                                              settings.batch_size, settings.seed, stream=1)
+        result["validation_data"] = held_out["x"] if "y" not in held_out else (held_out["x"], held_out["y"])
+        if "batch_size" in held_out:
+            result["validation_batch_size"] = settings.batch_size
     return result
 
 
@@ -161,33 +165,43 @@ def save_model(model: Any, path: Path) -> None:
     write_new_file(path, lambda tmp: model.save(tmp))
 
 
-def plot_history(history: dict[str, list[float]], path: Path, title: str) -> None:
-    import matplotlib
+def _import_matplotlib() -> None:
+    from matplotlib.backends import backend_agg  # noqa: F401
+    from matplotlib import figure, ticker  # noqa: F401
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def preload_matplotlib() -> threading.Thread:
+    """Import matplotlib (about 0.5 s) in a thread while `fit` runs: TensorFlow releases the GIL
+    while it trains, so the import costs the run almost nothing."""
+    thread = threading.Thread(target=_import_matplotlib, name="kerasspec-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def plot_history(history: dict[str, list[float]], path: Path, title: str) -> None:
+    """Loss and metrics per epoch (validation dashed), one panel each. Uses matplotlib's
+    object API with the Agg canvas: no pyplot, no global state, no display needed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     names = sorted({k[4:] if k.startswith("val_") else k for k in history})
-    figure, axes = plt.subplots(len(names), 1, figsize=(7, 2.6 * len(names)), squeeze=False)
+    figure = Figure(figsize=(7, 2.6 * len(names)))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(len(names), 1, squeeze=False)
     for axis, name in zip(axes[:, 0], names):
         for key, style in ((name, "-o"), (f"val_{name}", "--s")):
             if key in history:
                 values = history[key]
                 axis.plot(range(1, len(values) + 1), values, style, label=key)
         axis.set_ylabel(name)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.legend(loc="best")
         axis.grid(True, alpha=0.3)
     axes[-1, 0].set_xlabel("epoch")
     figure.suptitle(title)
     figure.tight_layout()
-
-    def draw(tmp: Path) -> None:
-        figure.savefig(tmp, format="png", dpi=96)
-
-    try:
-        write_new_file(path, draw)
-    finally:
-        plt.close(figure)
+    write_new_file(path, lambda tmp: figure.savefig(tmp, format="png", dpi=96))
 
 
 def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSettings, out: Path | None,
@@ -196,6 +210,7 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     compile_model(built, keras)
     run_dir = new_run_directory(spec, out)
     quiet_structure_warning()
+    preloading = preload_matplotlib()
     fit_kwargs = datasets(built, keras, settings)
     train_section = spec.train or {}
     passthrough = {k: plain(v) for k, v in train_section.items()
@@ -215,6 +230,7 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     import yaml
 
     write_new_text(run_dir / "spec.resolved.yaml", yaml.safe_dump(plain(spec.tree), sort_keys=False))
+    preloading.join()
     if logs:
         plot_history(logs, run_dir / "history.png", f"{spec.name}: training history")
     return run_dir, logs, final
