@@ -262,12 +262,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 def print_metrics(title: str, values: dict[str, float]) -> None:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in values.items():
         table.add_row(key, f"{value:.4f}")
-    stdout_console().print(table)
+    console = stdout_console()
+    console.print(title, highlight=False)
+    console.print(table)
 
 
 def _saved_model_path(model: Optional[Path], run: Optional[Path]) -> Path:

@@ -54,6 +54,7 @@ case "${1:-}" in
         set -x
         "$VENV/bin/kerasspec" validate specs/*.yaml
         "$VENV/bin/kerasspec" summary specs/ticket_classifier.yaml
+        "$VENV/bin/kerasspec" train specs/ticket_classifier.yaml --epochs 1
         ;;
     test)
         shift
