@@ -40,7 +40,7 @@ class Column:
         kind = d["distribution"]
         shape = (rows, *self.shape)
         if kind == "binary":
-            values = rng.integers(0, 2, size=shape)
+            values = rng.integers(0, 2, size=shape, dtype=np.uint8)
         elif kind == "integers":
             values = rng.integers(int(d.get("low", 0)), int(d.get("high", 2)), size=shape)
         elif kind == "uniform":
@@ -179,12 +179,15 @@ def make_synthetic(keras: Any, model: Any, inputs: list[Column], targets: list[C
     """
     batches = max(1, math.ceil(samples / batch_size))
     if _row_bytes(inputs + (targets or [])) * samples <= IN_MEMORY_BYTES:
-        drawn = [_batch(model, inputs, targets, samples, batch_size, seed, stream, i) for i in range(batches)]
-        x = {c.name: np.concatenate([b[0][c.name] for b in drawn]) for c in inputs}
-        result = {"x": structure(model, inputs, x, outputs=False), "batch_size": batch_size}
+        columns = inputs + (targets or [])
+        arrays = {c.name: np.empty((samples, *c.shape), dtype=c.dtype) for c in columns}
+        for i in range(batches):
+            x, y = _batch(model, inputs, targets, samples, batch_size, seed, stream, i)
+            for name, values in {**x, **(y or {})}.items():
+                arrays[name][i * batch_size:i * batch_size + len(values)] = values
+        result = {"x": structure(model, inputs, arrays, outputs=False), "batch_size": batch_size}
         if targets is not None:
-            y = {c.name: np.concatenate([b[1][c.name] for b in drawn]) for c in targets}
-            result["y"] = structure(model, targets, y, outputs=True)
+            result["y"] = structure(model, targets, arrays, outputs=True)
         return result
     return {"x": _streamed(keras, model, inputs, targets, samples, batch_size, seed, stream)}
 

@@ -106,6 +106,18 @@ def _inside(run_dir: Path, name: str, mark: Mark) -> Path:
     return run_dir / relative
 
 
+def refuse_unbuilt_training_features(spec: Spec) -> None:
+    """`train.loop: custom` and `train.step` are in the contract but not built yet: say so
+    at the key rather than silently training with `fit`."""
+    section = spec.train or {}
+    if section.get("loop", "fit") != "fit":
+        raise SpecError(section.value_mark("loop"), "the GradientTape loop (`loop: custom`) is not available in this version yet",
+                        hint="remove `loop:` (or write `loop: fit`) to train with model.fit", code="not-implemented")
+    if "step" in section:
+        raise SpecError(section.key_mark("step"), "custom train steps (`train.step`) are not available in this version yet",
+                        hint="remove `step:` to train with Keras's own train step", code="not-implemented")
+
+
 @dataclass
 class DataSettings:
     samples: int
@@ -207,6 +219,7 @@ def plot_history(history: dict[str, list[float]], path: Path, title: str) -> Non
 def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSettings, out: Path | None,
           quiet: bool) -> tuple[Path, dict[str, list[float]], dict[str, float]]:
     spec = built.spec
+    refuse_unbuilt_training_features(spec)
     compile_model(built, keras)
     run_dir = new_run_directory(spec, out)
     quiet_structure_warning()
