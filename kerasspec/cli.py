@@ -323,6 +323,18 @@ def _seeded_keras(seed: int):
     return keras
 
 
+def _trained(spec: Path, overrides: List[str], allow_code: bool, samples, batch_size, seed, model, run):
+    """What evaluate and predict start from: the checked spec, data settings, seeded Keras, the
+    saved model (loaded in safe mode and matched against the spec)."""
+    from .runner import data_settings, load_saved_model
+
+    spec_obj = _load_for_run(spec, overrides, allow_code)
+    settings = data_settings(spec_obj, samples, batch_size, seed)
+    keras = _seeded_keras(settings.seed)
+    loaded = load_saved_model(spec_obj, keras, _saved_model_path(model, run))
+    return spec_obj, settings, keras, loaded
+
+
 @app.command()
 def evaluate(
     spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
@@ -339,12 +351,9 @@ def evaluate(
     """Evaluate a trained model (loaded in Keras's safe mode) on the spec's data."""
     with reported_errors(debug):
         from .builder import Built
-        from .runner import data_settings, datasets, load_saved_model
+        from .runner import datasets
 
-        spec_obj = _load_for_run(spec, overrides, allow_code)
-        settings = data_settings(spec_obj, samples, batch_size, seed)
-        keras = _seeded_keras(settings.seed)
-        loaded = load_saved_model(spec_obj, keras, _saved_model_path(model, run))
+        spec_obj, settings, keras, loaded = _trained(spec, overrides, allow_code, samples, batch_size, seed, model, run)
         settings.validation_split = 0.0
         kwargs = datasets(Built(loaded, spec_obj), keras, settings)
         results = loaded.evaluate(**kwargs, verbose=0, return_dict=True)
@@ -377,14 +386,11 @@ def predict(
         from .builder import Built
         from .data import named_outputs
         from .files import write_new_file
-        from .runner import data_settings, datasets, feature_model, load_saved_model
+        from .runner import datasets, feature_model
 
         if out.suffix != ".npz":
             raise SpecError(None, "predictions are written as .npz; name the file *.npz", source=str(out), code="bad-option")
-        spec_obj = _load_for_run(spec, overrides, allow_code)
-        settings = data_settings(spec_obj, samples, batch_size, seed)
-        keras = _seeded_keras(settings.seed)
-        loaded = load_saved_model(spec_obj, keras, _saved_model_path(model, run))
+        spec_obj, settings, keras, loaded = _trained(spec, overrides, allow_code, samples, batch_size, seed, model, run)
         kwargs = datasets(Built(loaded, spec_obj), keras, settings, with_targets=False)
         target = feature_model(keras, loaded, [n.strip() for n in outputs.split(",") if n.strip()]) if outputs else loaded
         predictions = target.predict(**kwargs, verbose=0)
