@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,19 +176,6 @@ def save_model(model: Any, path: Path) -> None:
     write_new_file(path, lambda tmp: model.save(tmp))
 
 
-def _import_matplotlib() -> None:
-    from matplotlib.backends import backend_agg  # noqa: F401
-    from matplotlib import figure, ticker  # noqa: F401
-
-
-def preload_matplotlib() -> threading.Thread:
-    """Import matplotlib (about 0.5 s) in a thread while `fit` runs: TensorFlow releases the GIL
-    while it trains, so the import costs the run almost nothing."""
-    thread = threading.Thread(target=_import_matplotlib, name="kerasspec-preload", daemon=True)
-    thread.start()
-    return thread
-
-
 def plot_history(history: dict[str, list[float]], path: Path, title: str) -> None:
     """Loss and metrics per epoch (validation dashed), one panel each. Uses matplotlib's
     object API with the Agg canvas: no pyplot, no global state, no display needed."""
@@ -223,7 +209,6 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     compile_model(built, keras)
     run_dir = new_run_directory(spec, out)
     quiet_structure_warning()
-    preloading = preload_matplotlib()
     fit_kwargs = datasets(built, keras, settings)
     train_section = spec.train or {}
     passthrough = {k: plain(v) for k, v in train_section.items()
@@ -243,7 +228,6 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     import yaml
 
     write_new_text(run_dir / "spec.resolved.yaml", yaml.safe_dump(plain(spec.tree), sort_keys=False))
-    preloading.join()
     if logs:
         plot_history(logs, run_dir / "history.png", f"{spec.name}: training history")
     return run_dir, logs, final
