@@ -18,3 +18,15 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr}")
     return elapsed
+
+
+def report_ratio(ours_label: str, ours: list[float], theirs_label: str, theirs: list[float], target: float) -> float:
+    """Print both medians with their runs and the ratio of medians against the target."""
+    import statistics
+
+    width = max(len(ours_label), len(theirs_label))
+    for label, runs in ((ours_label, ours), (theirs_label, theirs)):
+        print(f"{label:<{width}}  median {statistics.median(runs):.3f} s  (runs: {', '.join(f'{t:.2f}' for t in runs)})")
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    print(f"ratio: {ratio:.3f}  (target <= {target}: {'met' if ratio <= target else 'NOT met'})")
+    return ratio

@@ -10,16 +10,12 @@ medians is printed. Target: <= 1.3.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import timed  # noqa: E402
+from _timing import report_ratio, timed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 1.3
@@ -55,10 +51,7 @@ def main() -> None:
         for _ in range(args.runs):
             ours.append(timed(ours_cmd))
             plain.append(timed(plain_cmd))
-    ratio = statistics.median(ours) / statistics.median(plain)
-    print(f"kerasspec summary ticket_classifier: median {statistics.median(ours):.3f} s  ({', '.join(f'{t:.2f}' for t in ours)})")
-    print(f"plain keras + model.summary():       median {statistics.median(plain):.3f} s  ({', '.join(f'{t:.2f}' for t in plain)})")
-    print(f"ratio: {ratio:.3f}  (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})")
+    report_ratio("kerasspec summary ticket_classifier:", ours, "plain keras + model.summary():", plain, TARGET)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ and checks the spec. Runs are fresh processes, interleaved; ratio of medians. Ta
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import timed  # noqa: E402
+from _timing import report_ratio, timed  # noqa: E402
 
 TARGET = 1.10
 
@@ -67,10 +66,8 @@ def main() -> None:
             if i:
                 ours.append(a)
                 plain.append(b)
-    ratio = statistics.median(ours) / statistics.median(plain)
-    print(f"kerasspec train (3 epochs, 1,280 samples, run dir): median {statistics.median(ours):.2f} s  ({', '.join(f'{t:.2f}' for t in ours)})")
-    print(f"hand-written keras (same work, NumPy in memory):     median {statistics.median(plain):.2f} s  ({', '.join(f'{t:.2f}' for t in plain)})")
-    print(f"ratio: {ratio:.3f}  (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})")
+    report_ratio("kerasspec train (3 epochs, 1,280 samples, run dir):", ours,
+                 "hand-written keras (same work, NumPy in memory):", plain, TARGET)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import timed  # noqa: E402
+from _timing import report_ratio, timed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "specs" / "ticket_classifier.yaml"
@@ -48,11 +45,8 @@ def main() -> None:
     for _ in range(args.runs):
         ours.append(timed(kerasspec, env))
         theirs.append(timed(tensorflow, env))
-    ratio = statistics.median(ours) / statistics.median(theirs)
-    print(f"kerasspec validate {SPEC.relative_to(ROOT)}: median {statistics.median(ours):.3f} s  (runs: {', '.join(f'{t:.3f}' for t in ours)})")
-    print(f"python -c 'import tensorflow':           median {statistics.median(theirs):.3f} s  (runs: {', '.join(f'{t:.3f}' for t in theirs)})")
     print(f"first validate with an empty catalog cache (generates it once per Keras version): {cold:.3f} s")
-    print(f"ratio validate / import tensorflow: {ratio:.3f}  (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})")
+    report_ratio(f"kerasspec validate {SPEC.relative_to(ROOT)}:", ours, "python -c 'import tensorflow':", theirs, TARGET)
 
 
 if __name__ == "__main__":

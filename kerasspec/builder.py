@@ -18,7 +18,6 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ._keras import import_keras
@@ -130,7 +129,7 @@ def _allow_deep_graphs(spec: Spec) -> None:
         sys.setrecursionlimit(wanted)
 
 
-def _one_line(exc: BaseException) -> str:
+def keras_message(exc: BaseException) -> str:
     """Keras's own explanation, on one line, without the call-context boilerplate."""
     text = str(exc).strip() or type(exc).__name__
     if text.startswith("Exception encountered when calling"):
@@ -241,7 +240,7 @@ class _Builder:
                 self.builder.warnings.append(BuildWarning(self.raw.mark, f"{self.what}: {' '.join(str(warning.message).split())}"))
             if exc is None or isinstance(exc, SpecError) or not isinstance(exc, Exception):
                 return False
-            message = _one_line(exc)
+            message = keras_message(exc)
             raise SpecError(self.builder.mark_for(self.raw, message), f"{self.what}: {message}", hint=self.hint, code="keras-error") from None
 
     def keras_errors(self, raw: PMap, what: str, hint: str | None = None) -> "_Builder._KerasErrors":
@@ -283,14 +282,13 @@ class _Builder:
             return self.functional()
         return self.subclassed()
 
-    def make_input(self, definition: Any, shape: tuple | None = None) -> Any:
-        holder = self.spec.tree.get("inputs") if self.spec.kind != "sequential" else self.spec.tree
-        raw = holder if isinstance(holder, PMap) else self.spec.tree
+    def make_input(self, definition: Any, raw: PMap, what: str, *, shape: tuple | None = None, name: str | None = None) -> Any:
+        """`keras.Input` for a spec input; Keras errors are reported at `raw`."""
         kwargs = dict(definition.options)
         if definition.dtype:
             kwargs["dtype"] = definition.dtype
-        with self.keras_errors(raw, f"input '{definition.name}'"):
-            return self.keras.Input(shape=shape if shape is not None else definition.shape, name=definition.name, **kwargs)
+        with self.keras_errors(raw, what):
+            return self.keras.Input(shape=shape if shape is not None else definition.shape, name=name, **kwargs)
 
     def sequential(self) -> Any:
         keras = self.keras
@@ -302,11 +300,7 @@ class _Builder:
 
                 definition = InputDef("input_layer", self.input_shape, None, {}, self.spec.tree.mark)
             name = definition.name if self.spec.tree.get("input", {}).get("name") else None
-            kwargs = dict(definition.options)
-            if definition.dtype:
-                kwargs["dtype"] = definition.dtype
-            with self.keras_errors(self.spec.tree, "input"):
-                layers.append(keras.Input(shape=self.input_shape or definition.shape, name=name, **kwargs))
+            layers.append(self.make_input(definition, self.spec.tree, "input", shape=self.input_shape, name=name))
         for entry in self.spec.layers:
             layer = self.layer_for(entry)
             self.remember(entry, layer)
@@ -318,10 +312,10 @@ class _Builder:
         except SpecError:
             raise
         except Exception as exc:  # find the entry whose call fails, by calling them in order
-            self.locate_sequential_failure(layers, exc)
-            raise SpecError(self.spec.tree.mark, f"building the sequential model failed: {_one_line(exc)}", code="keras-error") from None
+            self.locate_sequential_failure(layers)
+            raise SpecError(self.spec.tree.mark, f"building the sequential model failed: {keras_message(exc)}", code="keras-error") from None
 
-    def locate_sequential_failure(self, layers: list[Any], original: Exception) -> None:
+    def locate_sequential_failure(self, layers: list[Any]) -> None:
         keras = self.keras
         if not layers or not isinstance(layers[0], keras.KerasTensor):
             return
@@ -332,7 +326,9 @@ class _Builder:
 
     def functional(self) -> Any:
         keras = self.keras
-        inputs = {name: self.make_input(definition) for name, definition in self.spec.inputs.items()}
+        holder = self.spec.tree.get("inputs")
+        raw = holder if isinstance(holder, PMap) else self.spec.tree
+        inputs = {name: self.make_input(definition, raw, f"input '{name}'", name=name) for name, definition in self.spec.inputs.items()}
         self.tensors.update(inputs)
         previous: Any = next(iter(inputs.values())) if len(inputs) == 1 else None
         for entry in self.spec.layers:
@@ -434,6 +430,12 @@ class _Builder:
             hint="nothing was allocated; shrink the layer, or raise --max-params if you mean it",
             code="too-many-params",
         )
+
+
+def convert(keras: Any, spec: Spec, value: Any, param: str) -> Any:
+    """A spec value as Keras takes it, through the same mechanism as layer arguments
+    (used for compile arguments and callbacks)."""
+    return _Builder(keras, spec, get_catalog(), None).convert(value, param)
 
 
 def _type_of(entry: LayerEntry | None) -> str:

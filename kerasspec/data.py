@@ -110,9 +110,9 @@ def _embedding_vocabulary(model: Any) -> dict[str, int]:
 
 
 def named_outputs(model: Any) -> list[tuple[str, Any]]:
-    from .render.summary import _named_outputs
+    from .render.graph import named_outputs as graph_outputs
 
-    return [(name or f"output_{i}", t) for i, (name, t) in enumerate(_named_outputs(model))]
+    return [(name or f"output_{i}", t) for i, (name, t) in enumerate(graph_outputs(model))]
 
 
 def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
@@ -160,7 +160,7 @@ def _row_bytes(columns: list[Column]) -> int:
     return sum(int(np.prod(c.shape or (1,))) * np.dtype(c.dtype).itemsize for c in columns)
 
 
-def _batch(model: Any, inputs: list[Column], targets: list[Column] | None, samples: int, batch_size: int,
+def _batch(inputs: list[Column], targets: list[Column] | None, samples: int, batch_size: int,
            seed: int, stream: int, index: int) -> tuple:
     rows = min(batch_size, samples - index * batch_size)
     rng = np.random.default_rng([seed, stream, index])
@@ -182,7 +182,7 @@ def make_synthetic(keras: Any, model: Any, inputs: list[Column], targets: list[C
         columns = inputs + (targets or [])
         arrays = {c.name: np.empty((samples, *c.shape), dtype=c.dtype) for c in columns}
         for i in range(batches):
-            x, y = _batch(model, inputs, targets, samples, batch_size, seed, stream, i)
+            x, y = _batch(inputs, targets, samples, batch_size, seed, stream, i)
             for name, values in {**x, **(y or {})}.items():
                 arrays[name][i * batch_size:i * batch_size + len(values)] = values
         result = {"x": structure(model, inputs, arrays, outputs=False), "batch_size": batch_size}
@@ -204,7 +204,7 @@ def _streamed(keras: Any, model: Any, inputs: list[Column], targets: list[Column
             return max(1, math.ceil(samples / batch_size))
 
         def __getitem__(self, index: int) -> Any:
-            x, y = _batch(model, inputs, targets, samples, batch_size, seed, stream, index)
+            x, y = _batch(inputs, targets, samples, batch_size, seed, stream, index)
             if y is None:
                 return (structure(model, inputs, x, outputs=False),)
             return structure(model, inputs, x, outputs=False), structure(model, targets, y, outputs=True)

@@ -18,12 +18,11 @@ from typing import Any
 import numpy as np
 
 from . import data as data_module
-from .builder import Built, _Builder
-from .catalog import get_catalog
+from .builder import Built, convert, keras_message
 from .errors import Mark, SpecError
 from .files import write_new_file, write_new_text
 from .loader import PList, PMap
-from .spec import Spec
+from .spec import TRAIN_OWN_KEYS, Spec
 
 # Callback arguments that name files: kept inside the run directory.
 CALLBACK_PATH_ARGUMENTS = ("filename", "filepath", "log_dir", "backup_dir")
@@ -61,22 +60,16 @@ def new_run_directory(spec: Spec, out: Path | None) -> Path:
     return out
 
 
-def _convert(spec: Spec, keras: Any, value: Any, param: str) -> Any:
-    return _Builder(keras, spec, get_catalog(), None).convert(value, param)
-
-
 def compile_model(built: Built, keras: Any) -> None:
     spec = built.spec
     if not spec.compile:
         raise SpecError(spec.tree.mark, "the spec has no `compile` section, so the model cannot be trained or evaluated",
                         hint="add e.g. `compile: {optimizer: adam, loss: mean_squared_error}`", code="no-compile")
-    kwargs = {str(k): _convert(spec, keras, v, str(k)) for k, v in spec.compile.items()}
+    kwargs = {str(k): convert(keras, spec, v, str(k)) for k, v in spec.compile.items()}
     try:
         built.model.compile(**kwargs)
     except Exception as exc:  # noqa: BLE001 - Keras judges the compile arguments
-        from .builder import _one_line
-
-        raise SpecError(spec.tree.key_mark("compile"), f"compile: {_one_line(exc)}", code="keras-error") from None
+        raise SpecError(spec.tree.key_mark("compile"), f"compile: {keras_message(exc)}", code="keras-error") from None
 
 
 def build_callbacks(spec: Spec, keras: Any, run_dir: Path) -> list[Any]:
@@ -93,7 +86,7 @@ def build_callbacks(spec: Spec, keras: Any, run_dir: Path) -> list[Any]:
         for key in CALLBACK_PATH_ARGUMENTS:
             if key in item and isinstance(item[key], str):
                 item[key] = str(_inside(run_dir, item[key], item.value_mark(key)))
-        result.append(_convert(spec, keras, item, "callbacks"))
+        result.append(convert(keras, spec, item, "callbacks"))
     return result
 
 
@@ -212,7 +205,7 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     fit_kwargs = datasets(built, keras, settings)
     train_section = spec.train or {}
     passthrough = {k: plain(v) for k, v in train_section.items()
-                   if k not in ("epochs", "batch_size", "validation_split", "loop", "step", "seed", "callbacks")}
+                   if k not in ("epochs", "batch_size", "validation_split") + TRAIN_OWN_KEYS}
     history = built.model.fit(
         **fit_kwargs,
         epochs=epochs or int(train_section.get("epochs", 1)),
@@ -240,9 +233,7 @@ def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - a model Keras cannot load is bad input
-        from .builder import _one_line
-
-        raise SpecError(None, f"cannot load the model: {_one_line(exc)}", source=str(path), code="bad-model") from None
+        raise SpecError(None, f"cannot load the model: {keras_message(exc)}", source=str(path), code="bad-model") from None
     if (spec.kind == "sequential") != isinstance(model, keras.Sequential):
         raise SpecError(None, f"the model is a {type(model).__name__} model, but the spec is {spec.kind}",
                         hint="evaluate a model trained from this spec", source=str(path), code="model-mismatch")

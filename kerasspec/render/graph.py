@@ -46,3 +46,12 @@ def source_layer(tensor: Any) -> Any | None:
 
 def expandable(layer: Any) -> bool:
     return is_model(layer) and bool(getattr(layer, "layers", None))
+
+
+def named_outputs(model: Any) -> list[tuple[str | None, Any]]:
+    """Outputs with the names losses and metrics use: a dict output's keys, else Keras's names."""
+    struct = getattr(model, "_outputs_struct", None)
+    if isinstance(struct, dict):
+        return list(struct.items())
+    names = list(getattr(model, "output_names", None) or [None] * len(model.outputs))
+    return list(zip(names, model.outputs))

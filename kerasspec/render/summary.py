@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..errors import SpecError
-from .graph import calls, expandable, operations, relevant_nodes
+from .graph import calls, expandable, named_outputs, operations, relevant_nodes
 
 
 def _shape(tensor: Any) -> list[int | None]:
@@ -87,20 +87,11 @@ def _layer_records(model: Any, expand_nested: bool, names: dict[int, str] | None
     return records
 
 
-def _named_outputs(model: Any) -> list[tuple[str | None, Any]]:
-    """Outputs with the names losses and metrics use: a dict output's keys, else Keras's names."""
-    struct = getattr(model, "_outputs_struct", None)
-    if isinstance(struct, dict):
-        return list(struct.items())
-    names = list(getattr(model, "output_names", None) or [None] * len(model.outputs))
-    return list(zip(names, model.outputs))
-
-
 def summary_document(model: Any, kind: str, expand_nested: bool = False, names: dict[int, str] | None = None) -> dict[str, Any]:
     """The stable JSON of `summary --json`."""
     trainable = _weights_count(model.trainable_weights)
     non_trainable = _weights_count(model.non_trainable_weights)
-    named_outputs = _named_outputs(model)
+    outputs = named_outputs(model)
     return {
         "name": model.name,
         "kind": kind,
@@ -111,7 +102,7 @@ def summary_document(model: Any, kind: str, expand_nested: bool = False, names: 
             "non_trainable": _memory(model.non_trainable_weights),
         },
         "inputs": [{"name": t.name, "shape": _shape(t), "dtype": str(t.dtype)} for t in model.inputs],
-        "outputs": [{"name": n, "shape": _shape(t)} for n, t in named_outputs],
+        "outputs": [{"name": n, "shape": _shape(t)} for n, t in outputs],
         "layers": _layer_records(model, expand_nested, names),
     }
 
