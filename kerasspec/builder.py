@@ -13,7 +13,6 @@ parameter count is known before any weight memory is allocated; only a model und
 
 from __future__ import annotations
 
-import importlib
 import re
 import sys
 import warnings
@@ -25,6 +24,8 @@ from .catalog import Catalog, get_catalog, kind_of_parameter
 from .errors import Mark, SpecError
 from .loader import PList, PMap
 from .spec import RESERVED_ENTRY_KEYS, LayerEntry, Ref, Spec
+from .render.graph import record_symbolic_call
+from .usercode import check_arguments, constructor_keywords, import_object
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
 
@@ -65,10 +66,9 @@ class Built:
 
 
 def _has_inputs(model: Any) -> bool:
-    try:
-        return bool(model.inputs)
-    except (AttributeError, ValueError):
-        return False
+    from .render.graph import model_inputs
+
+    return bool(model_inputs(model))
 
 
 def parse_input_shape(text: str) -> tuple[int | None, ...]:
@@ -162,23 +162,26 @@ class _Builder:
 
     # --- objects ----------------------------------------------------------------------------
 
-    def convert(self, value: Any, param: str) -> Any:
-        """A spec value as Keras takes it: objects built, lists of plain values as tuples."""
+    def convert(self, value: Any, param: str, mark: Mark | None = None) -> Any:
+        """A spec value as Keras takes it: objects built, lists of plain values as tuples, and
+        (with --allow-code) `package.module:Name` imported where the parameter takes code."""
         if isinstance(value, PMap):
             if "type" in value:
                 kind = kind_of_parameter(param)
                 return self.instantiate("layers" if kind == "activations" else kind, value, value.mark)
-            return {k: self.convert(v, str(k)) for k, v in value.items()}
+            return {k: self.convert(v, str(k), value.value_mark(k)) for k, v in value.items()}
         if isinstance(value, PList):
-            items = [self.convert(v, param) for v in value]
+            items = [self.convert(v, param, value.value_mark(i)) for i, v in enumerate(value)]
             return tuple(items) if all(_plain(i) for i in items) else items
         if isinstance(value, str) and ":" in value and self.spec.allow_code:
-            return self.import_code(value, None)
+            kind = kind_of_parameter(param)
+            if kind is not None:  # the static checks allowed code only in these parameters
+                return import_object(value, mark, self.spec.path, kind)
         return value
 
     def resolve_class(self, kind: str | None, type_name: str, mark: Mark) -> Any:
         if ":" in type_name:
-            return self.import_code(type_name, mark)
+            return import_object(type_name, mark, self.spec.path, kind)
         kinds = [kind] if kind else [info.kind for info in self.catalog.find_class(type_name)]
         for k in kinds:
             module = self.keras
@@ -192,34 +195,13 @@ class _Builder:
     def instantiate(self, kind: str | None, raw: PMap, mark: Mark, name: str | None = None, skip: tuple = ("type",)) -> Any:
         type_name = raw["type"]
         cls = self.resolve_class(kind, type_name, raw.value_mark("type"))
-        kwargs = {str(k): self.convert(v, str(k)) for k, v in raw.items() if k not in skip}
+        if ":" in type_name:
+            check_arguments(cls, type_name, raw, skip, kind)
+        kwargs = {str(k): self.convert(v, str(k), raw.value_mark(k)) for k, v in raw.items() if k not in skip}
         if name is not None:
             kwargs["name"] = name
         with self.keras_errors(raw, f"{type_name}"):
             return cls(**kwargs)
-
-    def import_code(self, reference: str, mark: Mark | None) -> Any:
-        """`package.module:Name` from the spec's directory or the current one (only with --allow-code)."""
-        module_name, _, attribute = reference.partition(":")
-        spec_dir = str(self.spec.path.parent.resolve())
-        added = spec_dir not in sys.path
-        if added:
-            sys.path.insert(0, spec_dir)
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise SpecError(mark, f"cannot import '{module_name}' for '{reference}': {exc}", code="code-import") from None
-        except Exception as exc:  # noqa: BLE001 - user code failed while importing
-            raise SpecError(mark, f"importing '{module_name}' failed: {type(exc).__name__}: {exc}", code="code-import") from None
-        finally:
-            if added:
-                sys.path.remove(spec_dir)
-        obj: Any = module
-        for part in attribute.split("."):
-            if not hasattr(obj, part):
-                raise SpecError(mark, f"module '{module_name}' has no attribute '{attribute}'", code="code-import")
-            obj = getattr(obj, part)
-        return obj
 
     # --- errors -----------------------------------------------------------------------------
 
@@ -354,7 +336,36 @@ class _Builder:
             )
 
     def subclassed(self) -> Any:
-        raise SpecError(self.spec.tree.mark, "subclassed models are not built yet (kind: subclass)", code="not-implemented")
+        """`class: module:Name` built with `args`, then called once on symbolic inputs of the
+        spec's shapes (a dict by input name; one input: its tensor), which builds it."""
+        tree, spec = self.spec.tree, self.spec
+        class_mark = tree.value_mark("class")
+        cls = import_object(str(spec.class_ref), class_mark, spec.path, "models")
+        raw_args = tree.get("args")
+        args = raw_args if isinstance(raw_args, PMap) else PMap(tree.mark)
+        check_arguments(cls, str(spec.class_ref), args, (), "models", missing_mark=tree.value_mark("args") if "args" in tree else class_mark)
+        kwargs = {str(k): self.convert(v, str(k), args.value_mark(k)) for k, v in args.items()}
+        accepted, open_ended, _ = constructor_keywords(cls)
+        if "name" not in kwargs and (open_ended or "name" in accepted):
+            kwargs["name"] = self.name
+        what = f"model class '{spec.class_ref}'"
+        with self.keras_errors(args if args else tree, what):
+            model = cls(**kwargs)
+        self.call_on_inputs(model)
+        return model
+
+    def call_on_inputs(self, model: Any) -> None:
+        """Call a subclassed model on symbolic inputs of the spec's shapes and record them."""
+        spec, tree = self.spec, self.spec.tree
+        definitions = {spec.input.name: spec.input} if spec.input is not None else spec.inputs
+        holder = tree.get("inputs") if isinstance(tree.get("inputs"), PMap) else tree
+        inputs = {name: self.make_input(d, holder, f"input '{name}'", name=name) for name, d in definitions.items()}
+        argument = next(iter(inputs.values())) if spec.input is not None or len(inputs) == 1 else inputs
+        mark = tree.value_mark("class") if "class" in tree else tree.mark
+        with self.keras_errors(PMap(mark), f"calling model class '{spec.class_ref}' on the spec's inputs",
+                               hint="the model is called on a dict by input name (one input: its tensor)"):
+            outputs = model(argument)
+        record_symbolic_call(model, inputs, outputs)
 
     # --- tensors ----------------------------------------------------------------------------
 
@@ -430,6 +441,12 @@ class _Builder:
             hint="nothing was allocated; shrink the layer, or raise --max-params if you mean it",
             code="too-many-params",
         )
+
+
+def record_subclass_call(keras: Any, spec: Spec, model: Any) -> None:
+    """For a subclassed model loaded from a file: call it on the spec's inputs, so its inputs
+    and named outputs are known like a freshly built one's."""
+    _Builder(keras, spec, get_catalog(), None).call_on_inputs(model)
 
 
 def convert(keras: Any, spec: Spec, value: Any, param: str) -> Any:

@@ -243,6 +243,11 @@ def plot(
                             source="-o", code="bad-option")
         built = build_spec(spec, overrides, allow_code, input_shape, max_params)
         require_built(built)
+        from .render.graph import is_subclassed
+
+        if is_subclassed(built.model) and fmt != "mermaid":
+            _stderr(f"note: {built.model.name} is a subclassed model: its layers are called in Python code, so Keras has no "
+                    "layer graph to draw and shows the model as one box; `kerasspec summary` lists its layers")
         options = PlotOptions(show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable,
                               expand_nested, rankdir.upper(), dpi)
         if output == "-":
@@ -257,6 +262,7 @@ SamplesOpt = Annotated[Optional[int], typer.Option("--samples", min=1, help="Row
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for data and weights (default: data.seed, else 0).")]
 BatchOpt = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Batch size (default: train.batch_size, else 32).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+LoopOpt = Annotated[Optional[str], typer.Option("--loop", help="fit (Keras's built-in loop) or custom (a hand-written GradientTape loop). Default: train.loop, else fit.")]
 
 
 def print_metrics(title: str, values: dict[str, float]) -> None:
@@ -287,6 +293,7 @@ def train(
     seed: SeedOpt = None,
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (new or empty). Default: runs/<name>-<time>/."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    loop: LoopOpt = None,
     overrides: SetOpt = [],
     allow_code: AllowCodeOpt = False,
     input_shape: InputShapeOpt = None,
@@ -295,15 +302,16 @@ def train(
 ) -> None:
     """Compile and fit the model on the spec's data; write a run directory."""
     with reported_errors(debug):
-        from .runner import data_settings
+        from .runner import chosen_loop, data_settings
         from .runner import train as run_training
 
         spec_obj = _load_for_run(spec, overrides, allow_code)
+        chosen_loop(spec_obj, loop)
         settings = data_settings(spec_obj, samples, batch_size, seed)
         keras = _seeded_keras(settings.seed)
         built = build_spec(spec, overrides, allow_code, input_shape, max_params, spec=spec_obj)
         require_built(built)
-        run_dir, _history, final = run_training(built, keras, epochs=epochs, settings=settings, out=out, quiet=quiet)
+        run_dir, _history, final = run_training(built, keras, epochs=epochs, settings=settings, out=out, quiet=quiet, loop=loop)
         if not quiet:
             print_metrics(f"{built.spec.name}: final metrics", final)
         typer.echo(f"run directory: {run_dir}")
@@ -323,12 +331,12 @@ def _seeded_keras(seed: int):
     return keras
 
 
-def _trained(spec: Path, overrides: List[str], allow_code: bool, samples, batch_size, seed, model, run):
+def _trained(spec: Path, overrides: List[str], allow_code: bool, samples, batch_size, seed, model, run, spec_obj=None):
     """What evaluate and predict start from: the checked spec, data settings, seeded Keras, the
     saved model (loaded in safe mode and matched against the spec)."""
     from .runner import data_settings, load_saved_model
 
-    spec_obj = _load_for_run(spec, overrides, allow_code)
+    spec_obj = spec_obj or _load_for_run(spec, overrides, allow_code)
     settings = data_settings(spec_obj, samples, batch_size, seed)
     keras = _seeded_keras(settings.seed)
     loaded = load_saved_model(spec_obj, keras, _saved_model_path(model, run))
@@ -344,6 +352,7 @@ def evaluate(
     samples: SamplesOpt = None,
     seed: SeedOpt = None,
     as_json: JsonOpt = False,
+    loop: LoopOpt = None,
     overrides: SetOpt = [],
     allow_code: AllowCodeOpt = False,
     debug: DebugOpt = False,
@@ -351,12 +360,18 @@ def evaluate(
     """Evaluate a trained model (loaded in Keras's safe mode) on the spec's data."""
     with reported_errors(debug):
         from .builder import Built
-        from .runner import datasets
+        from .runner import chosen_loop, datasets, evaluate_custom
 
-        spec_obj, settings, keras, loaded = _trained(spec, overrides, allow_code, samples, batch_size, seed, model, run)
+        spec_obj = _load_for_run(spec, overrides, allow_code)
+        which = "custom" if loop == "custom" else chosen_loop(spec_obj, loop) if loop else "fit"
+        spec_obj, settings, keras, loaded = _trained(spec, overrides, allow_code, samples, batch_size, seed, model, run, spec_obj)
         settings.validation_split = 0.0
-        kwargs = datasets(Built(loaded, spec_obj), keras, settings)
-        results = loaded.evaluate(**kwargs, verbose=0, return_dict=True)
+        built = Built(loaded, spec_obj)
+        kwargs = datasets(built, keras, settings)
+        if which == "custom":
+            results = evaluate_custom(built, keras, kwargs, settings)
+        else:
+            results = loaded.evaluate(**kwargs, verbose=0, return_dict=True)
         values = {k: float(v) for k, v in results.items()}
         if as_json:
             typer.echo(json.dumps(values, indent=2))

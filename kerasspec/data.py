@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import SpecError
 from .loader import PMap
+from .render.graph import model_inputs, outputs_are_dict
 from .spec import Spec
 
 DEFAULT_SAMPLES = 1280
@@ -122,7 +123,7 @@ def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
     explicit_targets = data.get("targets") or {}
     vocabulary = _embedding_vocabulary(model)
     inputs = []
-    for tensor in model.inputs:
+    for tensor in model_inputs(model):
         name = tensor.name
         shape = _concrete(tuple(tensor.shape)[1:], sequence_length)
         dtype = str(tensor.dtype)
@@ -148,7 +149,7 @@ def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
 
 def structure(model: Any, columns: list[Column], arrays: dict[str, np.ndarray], *, outputs: bool) -> Any:
     """Arrays keyed by name, as the model takes them (one array for a single plain output)."""
-    if outputs and len(columns) == 1 and not isinstance(getattr(model, "_outputs_struct", None), dict):
+    if outputs and len(columns) == 1 and not outputs_are_dict(model):
         return arrays[columns[0].name]
     return {c.name: arrays[c.name] for c in columns}
 

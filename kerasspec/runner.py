@@ -11,18 +11,21 @@ import copy
 import json
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 from . import data as data_module
 from .builder import Built, convert, keras_message
+from .render.graph import outputs_are_dict
 from .errors import Mark, SpecError
 from .files import write_new_file, write_new_text
 from .loader import PList, PMap
-from .spec import TRAIN_OWN_KEYS, Spec
+from .spec import LOOPS, TRAIN_OWN_KEYS, Spec
+from .usercode import check_step_signature, import_object
 
 # Callback arguments that name files: kept inside the run directory.
 CALLBACK_PATH_ARGUMENTS = ("filename", "filepath", "log_dir", "backup_dir")
@@ -66,6 +69,11 @@ def compile_model(built: Built, keras: Any) -> None:
         raise SpecError(spec.tree.mark, "the spec has no `compile` section, so the model cannot be trained or evaluated",
                         hint="add e.g. `compile: {optimizer: adam, loss: mean_squared_error}`", code="no-compile")
     kwargs = {str(k): convert(keras, spec, v, str(k)) for k, v in spec.compile.items()}
+    weights = kwargs.get("loss_weights")
+    if isinstance(weights, dict) and not isinstance(kwargs.get("loss"), dict) and not outputs_are_dict(built.model):
+        # Keras 3.15 pairs a loss_weights mapping with a list of losses in sorted-name order,
+        # not by output (score gets label's weight); a list in output order is paired right.
+        kwargs["loss_weights"] = [float(weights.get(name, 1.0)) for name, _ in data_module.named_outputs(built.model)]
     try:
         built.model.compile(**kwargs)
     except Exception as exc:  # noqa: BLE001 - Keras judges the compile arguments
@@ -98,16 +106,46 @@ def _inside(run_dir: Path, name: str, mark: Mark) -> Path:
     return run_dir / relative
 
 
-def refuse_unbuilt_training_features(spec: Spec) -> None:
-    """`train.loop: custom` and `train.step` are in the contract but not built yet: say so
-    at the key rather than silently training with `fit`."""
+FIT_ONLY_TRAIN_KEYS_ALLOWED_IN_CUSTOM = ("shuffle",)
+
+
+def chosen_loop(spec: Spec, override: str | None) -> str:
+    """`--loop` wins over `train.loop`; a custom loop and a custom `train.step` exclude each other."""
     section = spec.train or {}
-    if section.get("loop", "fit") != "fit":
-        raise SpecError(section.value_mark("loop"), "the GradientTape loop (`loop: custom`) is not available in this version yet",
-                        hint="remove `loop:` (or write `loop: fit`) to train with model.fit", code="not-implemented")
-    if "step" in section:
-        raise SpecError(section.key_mark("step"), "custom train steps (`train.step`) are not available in this version yet",
-                        hint="remove `step:` to train with Keras's own train step", code="not-implemented")
+    loop = override or section.get("loop", "fit")
+    if loop not in LOOPS:
+        raise SpecError(None, f"unknown --loop '{loop}'; use fit or custom", source="--loop", code="bad-option")
+    if loop == "custom" and "step" in section:
+        raise SpecError(section.key_mark("step"), "`train.step` replaces the train step inside fit; it cannot be combined with the custom loop",
+                        hint="remove `step:`, or train with `loop: fit`", code="bad-value")
+    if loop == "custom":
+        for key in section:
+            if key not in ("epochs", "batch_size", "validation_split", *TRAIN_OWN_KEYS, *FIT_ONLY_TRAIN_KEYS_ALLOWED_IN_CUSTOM):
+                raise SpecError(section.key_mark(key), f"`train.{key}` is a model.fit argument; the custom loop does not take it",
+                                hint="the custom loop takes epochs, batch_size, validation_split, shuffle, seed and callbacks; "
+                                     "use `loop: fit` for the rest", code="bad-value")
+    return str(loop)
+
+
+def install_train_step(spec: Spec, model: Any) -> None:
+    """`train.step: package.module:function` becomes the model's train step inside fit, so a
+    user's own update keeps Keras's callbacks and progress. It is called as step(model, batch)
+    and must return a dict of logs."""
+    section = spec.train or {}
+    if "step" not in section:
+        return
+    reference, mark = str(section["step"]), section.value_mark("step")
+    step = import_object(reference, mark, spec.path, "step")
+    check_step_signature(step, reference, mark)
+
+    def train_step(data: Any) -> Any:
+        logs = step(model, data)
+        if not isinstance(logs, dict):
+            raise SpecError(mark, f"train step '{reference}' returned {type(logs).__name__}; it must return a dict of logs such as {{'loss': loss}}",
+                            code="code-signature")
+        return logs
+
+    model.train_step = train_step
 
 
 @dataclass
@@ -165,8 +203,13 @@ def _floats(logs: dict[str, Any]) -> dict[str, float]:
     return {k: float(np.asarray(v)) for k, v in logs.items()}
 
 
-def save_model(model: Any, path: Path) -> None:
-    write_new_file(path, lambda tmp: model.save(tmp))
+def save_model(model: Any, path: Path, spec: Spec) -> None:
+    try:
+        write_new_file(path, lambda tmp: model.save(tmp))
+    except NotImplementedError as exc:  # a user's class without get_config()
+        mark = spec.tree.value_mark("class") if "class" in spec.tree else spec.tree.mark
+        raise SpecError(mark, f"the model cannot be saved: {keras_message(exc)}",
+                        hint="give the class a get_config() returning its constructor arguments", code="code-not-serializable") from None
 
 
 def plot_history(history: dict[str, list[float]], path: Path, title: str) -> None:
@@ -195,27 +238,54 @@ def plot_history(history: dict[str, list[float]], path: Path, title: str) -> Non
     write_new_file(path, lambda tmp: figure.savefig(tmp, format="png", dpi=96))
 
 
+def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings, shuffle: bool) -> tuple[Any, Any]:
+    """The data `datasets` prepared for fit, as batches for the custom loop (same rows, same
+    validation split)."""
+    from .loops import Batches, split_validation
+
+    x, y = fit_kwargs["x"], fit_kwargs.get("y")
+    validation = None
+    if "validation_split" in fit_kwargs:
+        x, y, val_x, val_y = split_validation(x, y, fit_kwargs["validation_split"])
+        validation = Batches(keras, val_x, val_y, settings.batch_size, shuffle=False, seed=settings.seed)
+    elif "validation_data" in fit_kwargs:
+        held_out = fit_kwargs["validation_data"]
+        val_x, val_y = held_out if isinstance(held_out, tuple) else (held_out, None)
+        validation = Batches(keras, val_x, val_y, settings.batch_size, shuffle=False, seed=settings.seed)
+    return Batches(keras, x, y, settings.batch_size, shuffle=shuffle, seed=settings.seed), validation
+
+
+def first_batch(batches: Any) -> tuple[Any, Any]:
+    return next(iter(batches.epoch(0)))
+
+
 def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSettings, out: Path | None,
-          quiet: bool) -> tuple[Path, dict[str, list[float]], dict[str, float]]:
+          quiet: bool, loop: str | None = None) -> tuple[Path, dict[str, list[float]], dict[str, float]]:
     spec = built.spec
-    refuse_unbuilt_training_features(spec)
+    which = chosen_loop(spec, loop)
     compile_model(built, keras)
+    if which == "fit":
+        install_train_step(spec, built.model)
     run_dir = new_run_directory(spec, out)
     quiet_structure_warning()
     fit_kwargs = datasets(built, keras, settings)
     train_section = spec.train or {}
-    passthrough = {k: plain(v) for k, v in train_section.items()
-                   if k not in ("epochs", "batch_size", "validation_split") + TRAIN_OWN_KEYS}
-    history = built.model.fit(
-        **fit_kwargs,
-        epochs=epochs or int(train_section.get("epochs", 1)),
-        callbacks=build_callbacks(spec, keras, run_dir),
-        verbose=verbosity(quiet),
-        **passthrough,
-    )
-    logs = {k: [float(v) for v in values] for k, values in history.history.items()}
+    epoch_count = epochs or int(train_section.get("epochs", 1))
+    callbacks = build_callbacks(spec, keras, run_dir)
+    if which == "custom":
+        from .loops import CustomLoop
+
+        batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.get("shuffle", True)))
+        custom = CustomLoop(keras, built, first_batch(batches), jit_compile=(spec.compile or {}).get("jit_compile") is True)
+        logs = custom.fit(batches, validation, epoch_count, callbacks, verbosity(quiet))
+    else:
+        passthrough = {k: plain(v) for k, v in train_section.items()
+                       if k not in ("epochs", "batch_size", "validation_split") + TRAIN_OWN_KEYS}
+        with user_step_errors(spec):
+            history = built.model.fit(**fit_kwargs, epochs=epoch_count, callbacks=callbacks, verbose=verbosity(quiet), **passthrough)
+        logs = {k: [float(v) for v in values] for k, values in history.history.items()}
     final = {k: values[-1] for k, values in logs.items() if values}
-    save_model(built.model, run_dir / "model.keras")
+    save_model(built.model, run_dir / "model.keras", spec)
     write_new_text(run_dir / "history.json", json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n")
     write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
     import yaml
@@ -226,35 +296,107 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     return run_dir, logs, final
 
 
+@contextmanager
+def user_step_errors(spec: Spec) -> Iterator[None]:
+    """A failure inside a user's train step is reported at `train.step`, not as a kerasspec bug."""
+    section = spec.train or {}
+    if "step" not in section:
+        yield
+        return
+    try:
+        yield
+    except SpecError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's step raised
+        raise SpecError(section.value_mark("step"), f"train step '{section['step']}' failed: {keras_message(exc)}",
+                        code="code-error") from None
+
+
+def evaluate_custom(built: Built, keras: Any, kwargs: dict[str, Any], settings: DataSettings) -> dict[str, float]:
+    """`evaluate --loop custom`: the hand-written evaluation loop over the same data."""
+    from .loops import CustomLoop
+
+    batches, _ = loop_batches(keras, kwargs, settings, shuffle=False)
+    custom = CustomLoop(keras, built, first_batch(batches), jit_compile=(built.spec.compile or {}).get("jit_compile") is True)
+    return custom.evaluate(batches)
+
+
+def custom_objects(spec: Spec) -> dict[str, Any]:
+    """The user code a saved model of this spec may name (its class, custom layers, losses,
+    metrics), for `load_model`; safe mode stays on for everything else."""
+    if not spec.allow_code:
+        return {}
+    import keras
+
+    from .catalog import kind_of_parameter
+    from .spec import is_code_reference
+
+    found: dict[str, Any] = {}
+
+    def walk(node: Any, param: str | None, owner: PMap | PList | None, key: Any) -> None:
+        if isinstance(node, PMap):
+            for k, v in node.items():
+                walk(v, str(k), node, k)
+        elif isinstance(node, PList):
+            for i, v in enumerate(node):
+                walk(v, param, node, i)
+        elif isinstance(node, str) and is_code_reference(node) and param is not None:
+            kind = "models" if param == "class" else "layers" if param == "type" else kind_of_parameter(param)
+            if kind is None or kind == "callbacks":
+                return
+            obj = import_object(node, owner.value_mark(key), spec.path, None)
+            found[getattr(obj, "__name__", node.split(":")[1])] = obj
+            found[keras.saving.get_registered_name(obj)] = obj
+
+    walk(spec.tree, None, None, None)
+    for entry in spec.layers:
+        if entry.spec is not None:
+            found.update(custom_objects(entry.spec))
+    return found
+
+
 def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
     quiet_structure_warning()
     if not path.is_file():
         raise SpecError(None, "no such model file", source=str(path), code="no-model")
+    objects = custom_objects(spec)
     try:
-        model = keras.saving.load_model(path, safe_mode=True)
+        model = keras.saving.load_model(path, safe_mode=True, custom_objects=objects or None)
     except Exception as exc:  # noqa: BLE001 - a model Keras cannot load is bad input
-        raise SpecError(None, f"cannot load the model: {keras_message(exc)}", source=str(path), code="bad-model") from None
+        hint = "the model names user code; run with --allow-code if you trust the spec" if "custom" in str(exc).lower() and not spec.allow_code else None
+        raise SpecError(None, f"cannot load the model: {keras_message(exc)}", hint=hint, source=str(path), code="bad-model") from None
+    mismatch = {"hint": "evaluate a model trained from this spec", "source": str(path), "code": "model-mismatch"}
+    if spec.kind == "subclass":
+        cls = objects.get(str(spec.class_ref).split(":")[1].split(".")[-1])
+        if cls is not None and not isinstance(model, cls):
+            raise SpecError(None, f"the model is a {type(model).__name__}, but the spec's class is {spec.class_ref}", **mismatch)
+        from .builder import record_subclass_call
+
+        record_subclass_call(keras, spec, model)
+        return model
     if (spec.kind == "sequential") != isinstance(model, keras.Sequential):
-        raise SpecError(None, f"the model is a {type(model).__name__} model, but the spec is {spec.kind}",
-                        hint="evaluate a model trained from this spec", source=str(path), code="model-mismatch")
+        raise SpecError(None, f"the model is a {type(model).__name__} model, but the spec is {spec.kind}", **mismatch)
     spec_inputs = spec.input_names
     model_inputs = [t.name for t in model.inputs]
     if spec.kind != "sequential" and sorted(spec_inputs) != sorted(model_inputs):
-        raise SpecError(None, f"the model's inputs ({', '.join(model_inputs)}) do not match the spec's ({', '.join(spec_inputs)})",
-                        hint="evaluate a model trained from this spec", source=str(path), code="model-mismatch")
+        raise SpecError(None, f"the model's inputs ({', '.join(model_inputs)}) do not match the spec's ({', '.join(spec_inputs)})", **mismatch)
     names = spec.output_names
     if spec.kind == "sequential":  # a loaded Sequential names no outputs; its last layer tells
         model_outputs = [model.layers[-1].name] if model.layers else []
     else:
         model_outputs = [n for n, _ in data_module.named_outputs(model)]
     if names is not None and sorted(names) != sorted(model_outputs):
-        raise SpecError(None, f"the model's outputs ({', '.join(model_outputs)}) do not match the spec's ({', '.join(names)})",
-                        hint="evaluate a model trained from this spec", source=str(path), code="model-mismatch")
+        raise SpecError(None, f"the model's outputs ({', '.join(model_outputs)}) do not match the spec's ({', '.join(names)})", **mismatch)
     return model
 
 
 def feature_model(keras: Any, model: Any, names: list[str]) -> Any:
     """A model whose outputs are the named layers' outputs (feature extraction, as the seed does)."""
+    from .render.graph import is_subclassed
+
+    if is_subclassed(model):
+        raise SpecError(None, "--outputs needs a functional or sequential model: a subclassed model's layers are called in "
+                        "Python code, so their outputs cannot be taken out as a new model", source="--outputs", code="bad-option")
     outputs = {}
     for name in names:
         try:

@@ -48,6 +48,11 @@ _VAR = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def is_code_reference(value: Any) -> bool:
+    """`package.module:Name`, the form in which specs name user code."""
+    return isinstance(value, str) and bool(_CODE_REF.match(value))
+
+
 @dataclass(frozen=True)
 class Ref:
     """A reference to an input or a named layer's output; `index` picks one of several outputs."""

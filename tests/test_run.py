@@ -218,12 +218,3 @@ def test_training_on_streamed_data(cli, tmp_path, monkeypatch):
     train(cli, SPECS / "mnist_convnet.yaml", run)  # validation_split 0.1: a second, held-out stream
     history = json.loads((run / "history.json").read_text())["history"]
     assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history)
-
-
-def test_features_not_built_yet_are_refused_not_ignored(cli, write_spec, tmp_path):
-    text = ("name: l\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile: {optimizer: sgd, loss: mse}\n"
-            "train:\n  loop: custom\n")
-    path = write_spec(text)
-    result = cli("train", path, "--out", tmp_path / "run")
-    assert_located_error(result, path, 7, column_of(text, 7, "custom"), "the GradientTape loop (`loop: custom`) is not available in this version yet")
-    assert not (tmp_path / "run").exists()

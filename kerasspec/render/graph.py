@@ -5,7 +5,37 @@ Shared by `summary` and the Mermaid renderer so both see the same graph.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
+
+# A subclassed model has no graph of its own: `model.inputs`/`model.outputs` do not exist.
+# The builder calls it once on symbolic inputs and records what went in and came out here,
+# so data, summary and the runner see its inputs and named outputs like any other model's.
+_SYMBOLIC_CALLS: "weakref.WeakKeyDictionary[Any, tuple[dict[str, Any], Any]]" = weakref.WeakKeyDictionary()
+
+
+def record_symbolic_call(model: Any, inputs: dict[str, Any], outputs: Any) -> None:
+    _SYMBOLIC_CALLS[model] = (inputs, outputs)
+
+
+def is_subclassed(model: Any) -> bool:
+    return model in _SYMBOLIC_CALLS
+
+
+def model_inputs(model: Any) -> list[Any]:
+    """The model's input tensors (for a subclassed model, those it was called on)."""
+    if model in _SYMBOLIC_CALLS:
+        return list(_SYMBOLIC_CALLS[model][0].values())
+    try:
+        return list(model.inputs or [])
+    except (AttributeError, ValueError):
+        return []
+
+
+def outputs_are_dict(model: Any) -> bool:
+    if model in _SYMBOLIC_CALLS:
+        return isinstance(_SYMBOLIC_CALLS[model][1], dict)
+    return isinstance(getattr(model, "_outputs_struct", None), dict)
 
 
 def is_model(obj: Any) -> bool:
@@ -49,7 +79,14 @@ def expandable(layer: Any) -> bool:
 
 
 def named_outputs(model: Any) -> list[tuple[str | None, Any]]:
-    """Outputs with the names losses and metrics use: a dict output's keys, else Keras's names."""
+    """Outputs with the names losses and metrics use: a dict output's keys, else Keras's names
+    (a subclassed model's list outputs are `output_0`, `output_1`, ...)."""
+    if model in _SYMBOLIC_CALLS:
+        outputs = _SYMBOLIC_CALLS[model][1]
+        if isinstance(outputs, dict):
+            return list(outputs.items())
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        return [(f"output_{i}", t) for i, t in enumerate(outputs)]
     struct = getattr(model, "_outputs_struct", None)
     if isinstance(struct, dict):
         return list(struct.items())

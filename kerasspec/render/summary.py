@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..errors import SpecError
-from .graph import calls, expandable, named_outputs, operations, relevant_nodes
+from .graph import calls, expandable, model_inputs, named_outputs, operations, relevant_nodes
 
 
 def _shape(tensor: Any) -> list[int | None]:
@@ -62,6 +62,8 @@ def _layer_record(layer: Any, relevant: set[int] | None, prefix: str, names: dic
     for node in nodes:
         shapes.extend(_batch_shape(t) for t in node.output_tensors)
         inbound.extend(_source_name(t, names) for t in node.input_tensors)
+    if not nodes:
+        shapes = _shapes_from_build(layer)
     return {
         "name": prefix + layer.name,
         "type": type(layer).__name__,
@@ -71,6 +73,22 @@ def _layer_record(layer: Any, relevant: set[int] | None, prefix: str, names: dic
         "calls": len(nodes),
         "inbound": inbound,
     }
+
+
+def _shapes_from_build(layer: Any) -> list[list[int | None]]:
+    """A layer called inside a subclassed model's `call` has no graph node; its output shape is
+    computed from the shapes it was built with, as `model.summary()` does."""
+    build_shapes = getattr(layer, "_build_shapes_dict", None)
+    if not build_shapes:
+        return []
+    try:
+        shape = layer.compute_output_shape(**build_shapes)
+    except Exception:  # noqa: BLE001 - a layer that cannot say: shown as '?', as Keras does
+        return []
+    if isinstance(shape, dict):
+        shape = list(shape.values())
+    several = isinstance(shape, (list, tuple)) and shape and all(isinstance(s, (list, tuple)) for s in shape)
+    return [[None if d is None else int(d) for d in s] for s in (shape if several else [shape])]
 
 
 def _layer_records(model: Any, expand_nested: bool, names: dict[int, str] | None, prefix: str = "") -> list[dict[str, Any]]:
@@ -101,7 +119,7 @@ def summary_document(model: Any, kind: str, expand_nested: bool = False, names: 
             "trainable": _memory(model.trainable_weights),
             "non_trainable": _memory(model.non_trainable_weights),
         },
-        "inputs": [{"name": t.name, "shape": _shape(t), "dtype": str(t.dtype)} for t in model.inputs],
+        "inputs": [{"name": t.name, "shape": _shape(t), "dtype": str(t.dtype)} for t in model_inputs(model)],
         "outputs": [{"name": n, "shape": _shape(t)} for n, t in outputs],
         "layers": _layer_records(model, expand_nested, names),
     }

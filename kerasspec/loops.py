@@ -1,0 +1,294 @@
+"""The seed's second way to train: a loop written by hand with `tf.GradientTape`.
+
+`train.loop: custom` (or `--loop custom`) trains without `model.fit`: the forward pass runs
+with `training=True`, the spec's loss for each output is weighted by `loss_weights` and the
+model's own regularization losses (`model.losses`) are added, the gradients are applied by
+the spec's optimizer, and metric objects are updated every batch and reset every epoch.
+The step is one `tf.function` (XLA when `compile.jit_compile` is true). Callbacks are driven
+through Keras's `CallbackList`, so EarlyStopping, ModelCheckpoint, the progress bar and the
+History the run directory is written from behave as under `fit`; logs use fit's names
+(`loss`, `<output>_loss`, `<output>_<metric>`, `val_...`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from .builder import Built, convert
+from .data import named_outputs
+from .loader import PList, PMap
+
+
+@dataclass
+class OutputObjective:
+    """What one output is trained and measured by."""
+
+    name: str
+    loss: Any | None  # a keras.losses.Loss reducing over the batch, or None (no loss)
+    weight: float
+    loss_tracker: Any | None  # Mean of the unweighted loss (only with several outputs)
+    metrics: list[Any] = field(default_factory=list)
+
+
+def _function_loss(keras: Any, function: Any, name: str) -> Any:
+    """A loss function (y_true, y_pred) -> per-sample values, averaged over the batch as
+    Keras's compile does with it."""
+
+    class FunctionLoss(keras.losses.Loss):
+        def call(self, y_true: Any, y_pred: Any) -> Any:
+            return function(y_true, y_pred)
+
+    return FunctionLoss(name=name)
+
+
+def _per_output(value: Any, names: list[str], position: int, *, listed_per_output: bool) -> Any:
+    """The part of a compile value for one output: by name, by position, or shared."""
+    if isinstance(value, PMap) and "type" not in value:
+        return value.get(names[position])
+    if isinstance(value, PList) and listed_per_output:
+        return value[position] if position < len(value) else None
+    return value
+
+
+def _is_per_output_list(value: Any, names: list[str], key: str) -> bool:
+    if not isinstance(value, PList) or len(names) < 2:
+        return False
+    if key == "metrics":  # [[m1], [m2]] per output, not [m1, m2] for every output
+        return len(value) == len(names) and all(isinstance(v, PList) or v is None for v in value)
+    return True
+
+
+class Objectives:
+    """Losses, loss weights and metrics per output, built from the spec's `compile` section
+    with the same resolution Keras's compile uses ("accuracy" by target and prediction shape)."""
+
+    def __init__(self, keras: Any, built: Built, y_example: list[Any], pred_example: list[Any]):
+        self.keras = keras
+        spec, model = built.spec, built.model
+        section = spec.compile or {}
+        self.names = [name for name, _ in named_outputs(model)]
+        several = len(self.names) > 1
+        loss, weights, metrics = section.get("loss"), section.get("loss_weights"), section.get("metrics")
+        self.outputs: list[OutputObjective] = []
+        for i, name in enumerate(self.names):
+            raw_loss = _per_output(loss, self.names, i, listed_per_output=_is_per_output_list(loss, self.names, "loss"))
+            raw_weight = _per_output(weights, self.names, i, listed_per_output=_is_per_output_list(weights, self.names, "loss_weights"))
+            raw_metrics = _per_output(metrics, self.names, i, listed_per_output=_is_per_output_list(metrics, self.names, "metrics"))
+            objective = OutputObjective(
+                name=name,
+                loss=self._loss(convert(keras, spec, raw_loss, "loss")) if raw_loss is not None else None,
+                weight=float(raw_weight) if raw_weight is not None else 1.0,
+                loss_tracker=keras.metrics.Mean(name=f"{name}_loss") if several else None,
+            )
+            items = raw_metrics if isinstance(raw_metrics, PList) else ([] if raw_metrics is None else [raw_metrics])
+            for item in items:
+                metric = self._metric(convert(keras, spec, item, "metrics"), y_example[i], pred_example[i])
+                if several:
+                    metric.name = f"{name}_{metric.name}"
+                objective.metrics.append(metric)
+            self.outputs.append(objective)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    def _loss(self, identifier: Any) -> Any:
+        keras = self.keras
+        loss = keras.losses.get(identifier) if isinstance(identifier, str) else identifier
+        if isinstance(loss, type):
+            loss = loss()
+        if not isinstance(loss, keras.losses.Loss):
+            name = identifier if isinstance(identifier, str) else getattr(loss, "__name__", "loss")
+            loss = _function_loss(keras, loss, name)
+        return loss
+
+    def _metric(self, identifier: Any, y_true: Any, y_pred: Any) -> Any:
+        keras = self.keras
+        if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+            binary = y_pred.shape[-1] == 1
+            sparse = len(y_true.shape) < len(y_pred.shape) or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1)
+            cls = keras.metrics.BinaryAccuracy if binary else keras.metrics.SparseCategoricalAccuracy if sparse else keras.metrics.CategoricalAccuracy
+            return cls(name=identifier)
+        metric = keras.metrics.get(identifier) if isinstance(identifier, str) else identifier
+        if isinstance(metric, type):
+            metric = metric()
+        if not isinstance(metric, keras.metrics.Metric):
+            metric = keras.metrics.MeanMetricWrapper(metric, name=identifier if isinstance(identifier, str) else metric.__name__)
+        elif isinstance(identifier, str):
+            metric.name = identifier
+        return metric
+
+    @property
+    def metric_objects(self) -> list[Any]:
+        found = [self.loss_tracker]
+        for objective in self.outputs:
+            found.extend(m for m in [objective.loss_tracker, *objective.metrics] if m is not None)
+        return found
+
+    def reset(self) -> None:
+        for metric in self.metric_objects:
+            metric.reset_state()
+
+    def results(self) -> dict[str, float]:
+        return dict(sorted((m.name, float(np.asarray(m.result()))) for m in self.metric_objects))
+
+    def total_loss(self, ops: Any, model: Any, y: list[Any], y_pred: list[Any], batch_rows: Any) -> Any:
+        """Weighted output losses plus the model's regularization losses; trackers updated."""
+        total = 0.0
+        for objective, y_true, prediction in zip(self.outputs, y, y_pred):
+            if objective.loss is None:
+                continue
+            value = objective.loss(y_true, prediction)
+            if objective.loss_tracker is not None:  # as Keras's CompileLoss does: one weight per batch
+                objective.loss_tracker.update_state(value)
+            total = total + objective.weight * value
+        if model.losses:
+            total = total + ops.sum(ops.stack([ops.cast(loss, "float32") for loss in model.losses]))
+        self.loss_tracker.update_state(total, sample_weight=batch_rows)
+        return total
+
+    def update_metrics(self, y: list[Any], y_pred: list[Any]) -> None:
+        for objective, y_true, prediction in zip(self.outputs, y, y_pred):
+            for metric in objective.metrics:
+                metric.update_state(y_true, prediction)
+
+
+def _as_list(names: list[str], value: Any) -> list[Any]:
+    """Targets or predictions in output order, whatever structure they came in."""
+    if isinstance(value, dict):
+        return [value[name] for name in names]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+class Batches:
+    """The batches of one pass over the data `runner.datasets` prepared, for either loop:
+    arrays (sliced, shuffled per epoch like fit) or a streamed `PyDataset` (batch order shuffled)."""
+
+    def __init__(self, keras: Any, x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int):
+        self.x, self.y, self.batch_size, self.shuffle, self.seed = x, y, batch_size, shuffle, seed
+        self.streamed = isinstance(x, keras.utils.PyDataset)
+        if self.streamed:
+            self.rows = None
+            self.count = len(x)
+        else:
+            first = next(iter(x.values())) if isinstance(x, dict) else x
+            self.rows = len(first)
+            self.count = max(1, math.ceil(self.rows / batch_size))
+
+    def __len__(self) -> int:
+        return self.count
+
+    def epoch(self, epoch: int) -> Iterator[tuple[Any, Any]]:
+        rng = np.random.default_rng([self.seed, 7, epoch])
+        if self.streamed:
+            order = rng.permutation(self.count) if self.shuffle else range(self.count)
+            for index in order:
+                item = self.x[int(index)]
+                yield item[0], (item[1] if len(item) > 1 else None)
+            return
+        order = rng.permutation(self.rows) if self.shuffle else None
+        for start in range(0, self.rows, self.batch_size):
+            rows = order[start:start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
+            yield _take(self.x, rows), _take(self.y, rows) if self.y is not None else None
+
+
+def _take(value: Any, rows: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: v[rows] for k, v in value.items()}
+    return value[rows]
+
+
+def split_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, Any, Any]:
+    """fit's `validation_split`: the last fraction of the rows, not shuffled."""
+    rows = len(next(iter(x.values())) if isinstance(x, dict) else x)
+    cut = int(rows * (1 - fraction))
+    head, tail = slice(0, cut), slice(cut, rows)
+    return _take(x, head), _take(y, head), _take(x, tail), _take(y, tail)
+
+
+class CustomLoop:
+    """Training and evaluation steps for one compiled model, each one `tf.function`."""
+
+    def __init__(self, keras: Any, built: Built, first_batch: tuple[Any, Any], jit_compile: bool):
+        import tensorflow as tf
+
+        self.tf, self.keras, self.model = tf, keras, built.model
+        self.names = [name for name, _ in named_outputs(self.model)]
+        x, y = first_batch
+        y_example = _as_list(self.names, y)
+        pred_example = _as_list(self.names, self.model(x, training=False))
+        self.objectives = Objectives(keras, built, y_example, pred_example)
+        self.optimizer = self.model.optimizer
+        self.train_step = tf.function(self._train_step, jit_compile=jit_compile, reduce_retracing=True)
+        self.test_step = tf.function(self._test_step, jit_compile=jit_compile, reduce_retracing=True)
+
+    def _rows(self, x: Any) -> Any:
+        first = next(iter(x.values())) if isinstance(x, dict) else x
+        return self.tf.cast(self.tf.shape(first)[0], "float32")
+
+    def _train_step(self, x: Any, y: Any) -> dict[str, Any]:
+        model, ops = self.model, self.keras.ops
+        y = _as_list(self.names, y)
+        with self.tf.GradientTape() as tape:
+            y_pred = _as_list(self.names, model(x, training=True))
+            loss = self.objectives.total_loss(ops, model, y, y_pred, self._rows(x))
+        variables = model.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        self.objectives.update_metrics(y, y_pred)
+        return {m.name: m.result() for m in self.objectives.metric_objects}
+
+    def _test_step(self, x: Any, y: Any) -> None:
+        model, ops = self.model, self.keras.ops
+        y = _as_list(self.names, y)
+        y_pred = _as_list(self.names, model(x, training=False))
+        self.objectives.total_loss(ops, model, y, y_pred, self._rows(x))
+        self.objectives.update_metrics(y, y_pred)
+
+    def evaluate(self, batches: Batches, callbacks: Any | None = None) -> dict[str, float]:
+        self.objectives.reset()
+        if callbacks is not None:
+            callbacks.on_test_begin()
+        for step, (x, y) in enumerate(batches.epoch(0)):
+            if callbacks is not None:
+                callbacks.on_test_batch_begin(step)
+            self.test_step(x, y)
+            if callbacks is not None:
+                callbacks.on_test_batch_end(step, None)
+        logs = self.objectives.results()
+        if callbacks is not None:
+            callbacks.on_test_end(logs)
+        return logs
+
+    def fit(self, batches: Batches, validation: Batches | None, epochs: int, callbacks: list[Any], verbose: int) -> dict[str, list[float]]:
+        keras, model = self.keras, self.model
+        callback_list = keras.callbacks.CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
+            epochs=epochs, steps=len(batches), model=model,
+        )
+        if not self.optimizer.built:
+            self.optimizer.build(model.trainable_variables)
+        model.stop_training = False
+        callback_list.on_train_begin()
+        epoch_logs: dict[str, float] = {}
+        for epoch in range(epochs):
+            self.objectives.reset()
+            callback_list.on_epoch_begin(epoch)
+            for step, (x, y) in enumerate(batches.epoch(epoch)):
+                callback_list.on_train_batch_begin(step)
+                logs = self.train_step(x, y)
+                callback_list.on_train_batch_end(step, logs)
+                if model.stop_training:
+                    break
+            epoch_logs = self.objectives.results()
+            if validation is not None:
+                val_logs = self.evaluate(validation)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if model.stop_training:
+                break
+        callback_list.on_train_end(epoch_logs)
+        return {k: [float(v) for v in values] for k, values in model.history.history.items()}

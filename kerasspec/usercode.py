@@ -1,0 +1,158 @@
+"""User code named as `package.module:Name`, imported only under `--allow-code`.
+
+The static checks (spec.py) refuse every such name without `--allow-code` before anything
+is imported. With it, names are imported here, after those checks pass, from the spec's
+directory or the current one. Every failure is one located error: the module is not found,
+its import raised, it has no such attribute, or the object is not of the kind its place
+in the spec needs (`custom layer 'mylayers:Gate' is not a keras.layers.Layer`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import Mark, SpecError, did_you_mean
+
+# What each place in a spec needs: (noun, test, description of what was expected).
+# Functions are accepted wherever Keras accepts a plain callable (losses, metrics, activations,
+# initializers, regularizers, constraints).
+
+
+def _keras() -> Any:
+    import keras
+
+    return keras
+
+
+def _subclass_of(path: str) -> Callable[[Any], bool]:
+    def test(obj: Any) -> bool:
+        base = _keras()
+        for part in path.split("."):
+            base = getattr(base, part)
+        return inspect.isclass(obj) and issubclass(obj, base)
+
+    return test
+
+
+def _class_or_function(path: str) -> Callable[[Any], bool]:
+    is_class = _subclass_of(path)
+    return lambda obj: is_class(obj) or inspect.isfunction(obj) or (callable(obj) and not inspect.isclass(obj))
+
+
+EXPECTED: dict[str, tuple[str, Callable[[Any], bool], str]] = {
+    "layers": ("custom layer", _subclass_of("layers.Layer"), "a keras.layers.Layer"),
+    "models": ("model class", _subclass_of("Model"), "a keras.Model subclass"),
+    "losses": ("custom loss", _class_or_function("losses.Loss"), "a keras.losses.Loss or a function (y_true, y_pred)"),
+    "metrics": ("custom metric", _class_or_function("metrics.Metric"), "a keras.metrics.Metric or a function (y_true, y_pred)"),
+    "callbacks": ("custom callback", _subclass_of("callbacks.Callback"), "a keras.callbacks.Callback"),
+    "optimizers": ("custom optimizer", _subclass_of("optimizers.Optimizer"), "a keras.optimizers.Optimizer"),
+    "schedules": ("custom schedule", _subclass_of("optimizers.schedules.LearningRateSchedule"),
+                  "a keras.optimizers.schedules.LearningRateSchedule"),
+    "initializers": ("custom initializer", _class_or_function("initializers.Initializer"), "a keras.initializers.Initializer or a function"),
+    "regularizers": ("custom regularizer", _class_or_function("regularizers.Regularizer"), "a keras.regularizers.Regularizer or a function"),
+    "constraints": ("custom constraint", _class_or_function("constraints.Constraint"), "a keras.constraints.Constraint or a function"),
+    "activations": ("custom activation", lambda obj: callable(obj), "a function"),
+    "function": ("function", lambda obj: callable(obj), "a function"),
+    "step": ("train step", inspect.isfunction, "a function (model, batch) -> logs"),
+}
+
+
+def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: str | None) -> Any:
+    """Import `package.module:Name` (Name may be dotted) and check it is what `kind` needs."""
+    noun, test, expected = EXPECTED.get(kind or "", ("user code", lambda obj: True, "an object"))
+    module_name, _, attribute = reference.partition(":")
+    where = [str(spec_path.parent.resolve()), str(Path.cwd())]
+    added = [d for d in dict.fromkeys(where) if d not in sys.path]
+    sys.path[:0] = added
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name) or exc.name == module_name:
+            raise SpecError(mark, f"{noun} '{reference}': no module named '{exc.name}'",
+                            hint="modules are looked up in the spec's directory, the current one and the installed packages",
+                            code="code-import") from None
+        raise SpecError(mark, f"{noun} '{reference}': importing '{module_name}' failed: {exc}", code="code-import") from None
+    except Exception as exc:  # noqa: BLE001 - the user's module raised while it was imported
+        raise SpecError(mark, f"{noun} '{reference}': importing '{module_name}' failed: {type(exc).__name__}: {exc}",
+                        code="code-import") from None
+    finally:
+        for directory in added:
+            if directory in sys.path:
+                sys.path.remove(directory)
+    obj: Any = module
+    walked = module_name
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            names = [n for n in dir(obj) if not n.startswith("_")]
+            raise SpecError(mark, f"{noun} '{reference}': '{walked}' has no attribute '{part}'" + did_you_mean(part, names),
+                            code="code-import")
+        obj = getattr(obj, part)
+        walked = f"{walked}.{part}" if walked != module_name else f"{module_name}:{part}"
+    if not test(obj):
+        what = f"class {obj.__name__}" if inspect.isclass(obj) else type(obj).__name__
+        raise SpecError(mark, f"{noun} '{reference}' is not {expected} (it is {what})", code="code-kind")
+    return obj
+
+
+def check_step_signature(step: Any, reference: str, mark: Mark | None) -> None:
+    """A train step is called as `step(model, batch)`."""
+    try:
+        inspect.signature(step).bind(object(), object())
+    except TypeError:
+        raise SpecError(mark, f"train step '{reference}' must take (model, batch); it takes {inspect.signature(step)}",
+                        hint="def train_step(model, batch): ... return {'loss': loss}", code="code-signature") from None
+
+
+# Keywords every keras.layers.Layer takes through **kwargs (layer.py's allowed set).
+_LAYER_KWARGS = frozenset({"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights", "activity_regularizer"})
+
+
+def constructor_keywords(cls: Any) -> tuple[set[str], bool, list[str]]:
+    """(named keywords, whether it takes **kwargs, required ones) of a class's constructor."""
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return set(), True, []
+    named, required, var_keyword = set(), [], False
+    for name, parameter in signature.parameters.items():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            var_keyword = True
+        elif parameter.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY):
+            named.add(name)
+            if parameter.default is inspect.Parameter.empty:
+                required.append(name)
+    return named, var_keyword, required
+
+
+def check_arguments(cls: Any, reference: str, raw: Any, skip: tuple = (), kind: str | None = None,
+                    missing_mark: Mark | None = None) -> None:
+    """A user's class must accept the spec's keywords: an unknown one is reported at its key
+    (with a close match), a missing required one at the entry. Keywords passed on through
+    **kwargs are checked against the Keras base classes the class derives from."""
+    if not inspect.isclass(cls):
+        return
+    noun = EXPECTED.get(kind or "", ("user code",))[0]
+    accepted, open_ended, required = constructor_keywords(cls)
+    if open_ended:
+        keras_bases = [base for base in cls.__mro__[1:] if base.__module__.startswith("keras")]
+        if not keras_bases:
+            accepted = None  # a plain Python base: anything may be meant
+        else:
+            for base in keras_bases:
+                names, _, _ = constructor_keywords(base)
+                accepted |= names
+            accepted |= _LAYER_KWARGS | {"name", "dtype", "trainable", "autocast"}
+    given = [str(k) for k in raw if k not in skip]
+    if accepted is not None:
+        for key in given:
+            if key not in accepted:
+                raise SpecError(raw.key_mark(key), f"{noun} '{reference}' takes no argument '{key}'" + did_you_mean(key, accepted),
+                                hint=f"{cls.__name__}.__init__ takes: " + ", ".join(sorted(a for a in accepted if not a.startswith("_"))),
+                                code="unknown-argument")
+    for name in required:
+        if name not in given and name != "name":
+            raise SpecError(missing_mark or raw.mark, f"{noun} '{reference}' needs argument '{name}'", code="missing-argument")
