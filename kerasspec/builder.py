@@ -131,11 +131,15 @@ def _allow_deep_graphs(spec: Spec) -> None:
 
 def keras_message(exc: BaseException) -> str:
     """Keras's own explanation, on one line, without the call-context boilerplate."""
-    text = str(exc).strip() or type(exc).__name__
+    raw = exc.args[0] if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str) else str(exc)  # str() quotes it
+    text = re.sub(r"\x1b\[[0-9;]*m", "", raw).strip() or type(exc).__name__
     if text.startswith("Exception encountered when calling"):
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
         if len(paragraphs) > 1:
             text = paragraphs[1]
+            if text.endswith("Error encountered:") and len(paragraphs) > 2:  # a subclassed model's call failed
+                text = re.sub(r"^Could not automatically infer the output shape.*?\(of type (\w+)\)\..*Error encountered:$",
+                              r"\1.call() failed:", text, flags=re.S) + " " + paragraphs[2]
     text = text.split("\n\nArguments received by", 1)[0]
     text = " ".join(text.split())
     text = re.sub(r"<KerasTensor shape=(\([^)]*\))[^>]*>", r"\1", text)
@@ -365,7 +369,7 @@ class _Builder:
         with self.keras_errors(PMap(mark), f"calling model class '{spec.class_ref}' on the spec's inputs",
                                hint="the model is called on a dict by input name (one input: its tensor)"):
             outputs = model(argument)
-        record_symbolic_call(model, inputs, outputs)
+        record_symbolic_call(model, inputs, outputs, by_name=isinstance(argument, dict))
 
     # --- tensors ----------------------------------------------------------------------------
 

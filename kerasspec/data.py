@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import SpecError
 from .loader import PMap
-from .render.graph import model_inputs, outputs_are_dict
+from .render.graph import inputs_by_name, model_inputs, outputs_are_dict
 from .spec import Spec
 
 DEFAULT_SAMPLES = 1280
@@ -150,6 +150,8 @@ def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
 def structure(model: Any, columns: list[Column], arrays: dict[str, np.ndarray], *, outputs: bool) -> Any:
     """Arrays keyed by name, as the model takes them (one array for a single plain output)."""
     if outputs and len(columns) == 1 and not outputs_are_dict(model):
+        return arrays[columns[0].name]
+    if not outputs and len(columns) == 1 and not inputs_by_name(model):
         return arrays[columns[0].name]
     return {c.name: arrays[c.name] for c in columns}
 

@@ -11,11 +11,17 @@ from typing import Any
 # A subclassed model has no graph of its own: `model.inputs`/`model.outputs` do not exist.
 # The builder calls it once on symbolic inputs and records what went in and came out here,
 # so data, summary and the runner see its inputs and named outputs like any other model's.
-_SYMBOLIC_CALLS: "weakref.WeakKeyDictionary[Any, tuple[dict[str, Any], Any]]" = weakref.WeakKeyDictionary()
+_SYMBOLIC_CALLS: "weakref.WeakKeyDictionary[Any, tuple[dict[str, Any], Any, bool]]" = weakref.WeakKeyDictionary()
 
 
-def record_symbolic_call(model: Any, inputs: dict[str, Any], outputs: Any) -> None:
-    _SYMBOLIC_CALLS[model] = (inputs, outputs)
+def record_symbolic_call(model: Any, inputs: dict[str, Any], outputs: Any, *, by_name: bool) -> None:
+    """`by_name`: the model was called on a dict of its inputs (else on the one tensor)."""
+    _SYMBOLIC_CALLS[model] = (inputs, outputs, by_name)
+
+
+def inputs_by_name(model: Any) -> bool:
+    """Whether data goes in as a dict by input name (functional models take one too)."""
+    return _SYMBOLIC_CALLS[model][2] if model in _SYMBOLIC_CALLS else True
 
 
 def is_subclassed(model: Any) -> bool:

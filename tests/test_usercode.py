@@ -1,0 +1,286 @@
+"""User code (`package.module:Name`) only under --allow-code, subclassed models, custom steps."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import uuid
+
+import numpy as np
+import pytest
+
+from conftest import SPECS, assert_located_error, column_of
+
+keras = pytest.importorskip("keras")
+
+CODE = SPECS / "code"
+
+
+@pytest.fixture
+def module(tmp_path):
+    """Write a Python module next to the specs of a test, under a name no other test uses
+    (modules stay imported for the whole in-process test run)."""
+
+    def write(source: str) -> str:
+        name = f"user_{uuid.uuid4().hex[:10]}"
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+        return name
+
+    return write
+
+
+def spec_text(text: str, **names: str) -> str:
+    return textwrap.dedent(text).lstrip("\n").format(**names)
+
+
+# --- refused without --allow-code, before anything is imported --------------------------------
+
+
+@pytest.mark.parametrize("command", ["validate", "summary", "train"])
+def test_code_is_refused_without_allow_code_and_never_imported(cli, write_spec, module, tmp_path, command):
+    witness = tmp_path / "imported.txt"
+    name = module(f"""
+        from pathlib import Path
+        Path({str(witness)!r}).write_text("the module ran")
+        import keras
+        class Gate(keras.layers.Layer):
+            pass
+    """)
+    text = spec_text("""
+        name: m
+        input: {{shape: [4]}}
+        layers:
+          - {{type: "{name}:Gate"}}
+        compile: {{optimizer: sgd, loss: mse}}
+    """, name=name)
+    spec = write_spec(text)
+    result = cli(command, spec, *(["--out", tmp_path / "run"] if command == "train" else []))
+    assert_located_error(result, spec, 4, column_of(text, 4, '"'),
+                         f"layer type '{name}:Gate' imports Python code, so it is refused without --allow-code")
+    assert "nothing was imported" in result.stderr
+    assert not witness.exists()
+    assert not (tmp_path / "run").exists()
+
+
+# --- import failures are located errors -----------------------------------------------------------
+
+
+def test_import_failures_are_located(cli, write_spec, module):
+    good = module("""
+        import keras
+        def not_a_layer():
+            return 1
+        class Gate(keras.layers.Layer):
+            def __init__(self, units, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+    """)
+    broken = module("raise RuntimeError('no GPU here')\n")
+    cases = [
+        ('"nosuchmodule_xyz:Gate"', "layer type 'nosuchmodule_xyz:Gate': no module named 'nosuchmodule_xyz'"),
+        (f'"{good}:Gat"', f"custom layer '{good}:Gat': '{good}' has no attribute 'Gat'; did you mean 'Gate'?"),
+        (f'"{good}:not_a_layer"', f"custom layer '{good}:not_a_layer' is not a keras.layers.Layer (it is function)"),
+        (f'"{broken}:Gate"', f"custom layer '{broken}:Gate': importing '{broken}' failed: RuntimeError: no GPU here"),
+    ]
+    for written, message in cases:
+        text = f"name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: {written}, units: 2}}\n"
+        spec = write_spec(text)
+        result = cli("summary", spec, "--allow-code")
+        expected = message.replace("layer type '", "custom layer '") if message.startswith("layer type") else message
+        assert_located_error(result, spec, 4, column_of(text, 4, written), expected)
+
+
+def test_custom_layer_keywords_are_checked_at_their_key(cli, write_spec, module):
+    name = module("""
+        import keras
+        class Gate(keras.layers.Layer):
+            def __init__(self, units, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+    """)
+    text = f'name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Gate", unit: 2}}\n'
+    spec = write_spec(text)
+    result = cli("summary", spec, "--allow-code")
+    assert_located_error(result, spec, 4, column_of(text, 4, "unit:"), f"custom layer '{name}:Gate' takes no argument 'unit'; did you mean 'units'?")
+    text = f'name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Gate", trainable: false}}\n'
+    spec = write_spec(text)
+    result = cli("summary", spec, "--allow-code")
+    assert_located_error(result, spec, 4, 5, f"custom layer '{name}:Gate' needs argument 'units'")
+
+
+def test_imports_only_where_a_parameter_takes_code(cli, write_spec, module, tmp_path):
+    """A string that merely looks like module:Name in a plain parameter is left as text."""
+    witness = tmp_path / "imported.txt"
+    name = module(f"from pathlib import Path\nPath({str(witness)!r}).write_text('ran')\nValue = 1\n")
+    text = f'name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: Dense, units: 2, name: "{name}:Value"}}\n'
+    spec = write_spec(text)
+    result = cli("summary", "--allow-code", "--json", spec)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["layers"][0]["name"] == f"{name}:Value"
+    assert not witness.exists()
+
+
+# --- a custom layer, metric and callback: the bundled example --------------------------------------
+
+
+def gated_reference_params(width: int, units: list[int], classes: int) -> int:
+    """GatedDense has a value and a gate kernel with biases: 2 * (in * units + units)."""
+    total, previous = 0, width
+    for u in units:
+        total += 2 * (previous * u + u)
+        previous = u
+    return total + previous * classes + classes
+
+
+def test_bundled_custom_layer_example(cli, tmp_path):
+    spec = CODE / "gated_mlp.yaml"
+    summary = cli("summary", spec, "--allow-code", "--json")
+    assert summary.exit_code == 0, summary.stderr
+    document = json.loads(summary.stdout)
+    assert document["params"]["total"] == gated_reference_params(32, [64, 32], 5)
+    assert [layer["type"] for layer in document["layers"]][1:] == ["GatedDense", "Dropout", "GatedDense", "Dense"]
+
+    run = tmp_path / "run"
+    trained = cli("train", spec, "--allow-code", "--epochs", "1", "--samples", "64", "--out", run, "--quiet")
+    assert trained.exit_code == 0, trained.stderr
+    history = json.loads((run / "history.json").read_text())["history"]
+    assert sorted(history) == ["accuracy", "loss", "mean_prediction"]
+    logged = [json.loads(line) for line in (run / "epochs.jsonl").read_text().splitlines()]
+    assert len(logged) == 1 and logged[0]["loss"] == pytest.approx(history["loss"][0])
+    evaluated = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "32", "--json")
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert sorted(json.loads(evaluated.stdout)) == ["accuracy", "loss", "mean_prediction"]
+    refused = cli("evaluate", spec, "--run", run)
+    assert refused.exit_code == 2 and "refused without --allow-code" in refused.stderr
+
+
+# --- subclassed models -----------------------------------------------------------------------------
+
+
+def test_subclassed_ticket_classifier_matches_the_functional_one(cli):
+    """The seed's CustomerTicketModel and its functional twin have the same parameters."""
+    subclassed = cli("summary", CODE / "ticket_subclass.yaml", "--allow-code", "--json")
+    functional = cli("summary", SPECS / "ticket_classifier.yaml", "--json")
+    assert subclassed.exit_code == 0, subclassed.stderr
+    sub, fun = json.loads(subclassed.stdout), json.loads(functional.stdout)
+    assert sub["kind"] == "subclass"
+    assert sub["params"] == fun["params"] == {"total": 1_286_789, "trainable": 1_286_789, "non_trainable": 0}
+    assert sorted((o["name"], o["shape"]) for o in sub["outputs"]) == sorted((o["name"], o["shape"]) for o in fun["outputs"])
+    assert [i["name"] for i in sub["inputs"]] == ["title", "text_body", "tags"]
+    assert [layer["output_shapes"] for layer in sub["layers"]] == [[[None, 20100]], [[None, 64]], [[None, 1]], [[None, 4]]]
+
+
+@pytest.mark.parametrize("loop", ["fit", "custom"])
+def test_subclassed_model_trains_evaluates_and_predicts(cli, tmp_path, loop):
+    spec = CODE / "ticket_subclass.yaml"
+    run = tmp_path / "run"
+    trained = cli("train", spec, "--allow-code", "--epochs", "1", "--samples", "64", "--out", run, "--quiet", "--loop", loop)
+    assert trained.exit_code == 0, trained.stderr
+    history = json.loads((run / "history.json").read_text())["history"]
+    assert sorted(history) == ["department_accuracy", "department_loss", "loss", "priority_loss", "priority_mean_absolute_error"]
+    results = {}
+    for evaluation_loop in ("fit", "custom"):
+        evaluated = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "40", "--json", "--loop", evaluation_loop)
+        assert evaluated.exit_code == 0, evaluated.stderr
+        results[evaluation_loop] = json.loads(evaluated.stdout)
+    for key, value in results["fit"].items():
+        assert results["custom"][key] == pytest.approx(value, rel=1e-5), key
+    out = tmp_path / "p.npz"
+    predicted = cli("predict", spec, "--allow-code", "--run", run, "--samples", "6", "--out", out)
+    assert predicted.exit_code == 0, predicted.stderr
+    with np.load(out) as archive:
+        assert {k: archive[k].shape for k in archive.files} == {"priority": (6, 1), "department": (6, 4)}
+    features = cli("predict", spec, "--allow-code", "--run", run, "--out", tmp_path / "f.npz", "--outputs", "dense")
+    assert features.exit_code == 2 and "--outputs needs a functional or sequential model" in features.stderr
+
+
+def test_plot_of_a_subclassed_model_says_what_keras_draws(cli, tmp_path):
+    out = tmp_path / "m.dot"
+    result = cli("plot", CODE / "ticket_subclass.yaml", "--allow-code", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert "is a subclassed model" in result.stderr and "shows the model as one box" in result.stderr
+    assert "CustomerTicketModel" in out.read_text()
+
+
+def test_subclass_errors_are_located(cli, write_spec, module):
+    name = module("""
+        import keras
+        class Model(keras.Model):
+            def __init__(self, units, **kwargs):
+                super().__init__(**kwargs)
+                self.dense = keras.layers.Dense(units)
+            def call(self, inputs):
+                return self.dense(inputs["a"])
+        class NotAModel:
+            pass
+    """)
+    base = "name: m\nkind: subclass\nclass: {cls}\nargs: {args}\ninputs:\n  {inputs}\n"
+    cases = [
+        (f"{name}:Model", "{unit: 3}", "a: {shape: [4]}", 4, "unit:",
+         f"model class '{name}:Model' takes no argument 'unit'; did you mean 'units'?"),
+        (f"{name}:Model", "{}", "a: {shape: [4]}", 4, "{}", f"model class '{name}:Model' needs argument 'units'"),
+        (f"{name}:NotAModel", "{}", "a: {shape: [4]}", 3, name, f"model class '{name}:NotAModel' is not a keras.Model subclass (it is class NotAModel)"),
+        (f"{name}:Model", "{units: 3}", "b: {shape: [4]}\n  c: {shape: [2]}", 3, name, f"calling model class '{name}:Model' on the spec's inputs: Model.call() failed: 'a'"),
+    ]
+    for cls, args, inputs, line, needle, message in cases:
+        text = base.format(cls=cls, args=args, inputs=inputs)
+        spec = write_spec(text)
+        result = cli("summary", spec, "--allow-code")
+        assert_located_error(result, spec, line, column_of(text, line, needle), message)
+
+
+def test_subclass_without_get_config_cannot_be_saved_says_why(cli, write_spec, module, tmp_path):
+    name = module("""
+        import keras
+        class Model(keras.Model):
+            def __init__(self, units, **kwargs):
+                super().__init__(**kwargs)
+                self.dense = keras.layers.Dense(units)
+            def call(self, inputs):
+                return self.dense(inputs)
+    """)
+    text = f"name: m\nkind: subclass\nclass: {name}:Model\nargs: {{units: 2}}\ninput: {{shape: [3]}}\ncompile: {{optimizer: sgd, loss: mse}}\n"
+    spec = write_spec(text)
+    result = cli("train", spec, "--allow-code", "--samples", "16", "--out", tmp_path / "run", "--quiet")
+    assert result.exit_code == 2, result.stderr
+    assert f"{spec}:3:8: error: the model cannot be saved" in result.stderr
+    assert "give the class a get_config()" in result.stderr
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+# --- a user's train step inside fit ---------------------------------------------------------------
+
+
+def test_bundled_custom_step_example(cli, tmp_path):
+    spec = CODE / "noisy_step.yaml"
+    run = tmp_path / "run"
+    trained = cli("train", spec, "--allow-code", "--epochs", "2", "--samples", "256", "--out", run)
+    assert trained.exit_code == 0, trained.stderr
+    history = json.loads((run / "history.json").read_text())["history"]
+    assert sorted(history) == ["loss", "mean_absolute_error"]
+    assert history["loss"][1] < history["loss"][0]
+    assert len([line for line in trained.stdout.splitlines() if line.startswith("8/8 - ")]) == 2  # fit's progress
+    evaluated = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "32", "--json")
+    assert evaluated.exit_code == 0, evaluated.stderr
+
+
+def test_step_errors_are_located(cli, write_spec, module, tmp_path):
+    name = module("""
+        def one_argument(batch):
+            return {}
+        def returns_a_number(model, batch):
+            return 1.0
+    """)
+    base = "name: m\ninput: {{shape: [3]}}\nlayers: [{{type: Dense, units: 1}}]\ncompile: {{optimizer: sgd, loss: mse}}\ntrain:\n  step: {step}\n"
+    text = base.format(step=f"{name}:one_argument")
+    spec = write_spec(text)
+    result = cli("train", spec, "--allow-code", "--out", tmp_path / "a")
+    assert_located_error(result, spec, 6, 9, f"train step '{name}:one_argument' must take (model, batch); it takes (batch)")
+    text = base.format(step=f"{name}:returns_a_number")
+    spec = write_spec(text)
+    result = cli("train", spec, "--allow-code", "--out", tmp_path / "b", "--samples", "16", "--quiet")
+    assert_located_error(result, spec, 6, 9, f"train step '{name}:returns_a_number' returned float; it must return a dict of logs such as {{'loss': loss}}")
+    text = base.format(step=f"{name}:one_argument") + "  loop: custom\n"
+    spec = write_spec(text)
+    result = cli("train", spec, "--allow-code", "--out", tmp_path / "c")
+    assert_located_error(result, spec, 6, 3, "`train.step` replaces the train step inside fit; it cannot be combined with the custom loop")
