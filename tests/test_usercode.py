@@ -29,6 +29,17 @@ def module(tmp_path):
     return write
 
 
+# A small keras.Model subclass (its call's last line is added by each test).
+SMALL_MODEL = """
+import keras
+class Model(keras.Model):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(units)
+    def call(self, inputs):
+"""
+
+
 def spec_text(text: str, **names: str) -> str:
     return textwrap.dedent(text).lstrip("\n").format(**names)
 
@@ -203,17 +214,7 @@ def test_plot_of_a_subclassed_model_says_what_keras_draws(cli, tmp_path):
 
 
 def test_subclass_errors_are_located(cli, write_spec, module):
-    name = module("""
-        import keras
-        class Model(keras.Model):
-            def __init__(self, units, **kwargs):
-                super().__init__(**kwargs)
-                self.dense = keras.layers.Dense(units)
-            def call(self, inputs):
-                return self.dense(inputs["a"])
-        class NotAModel:
-            pass
-    """)
+    name = module(SMALL_MODEL + '        return self.dense(inputs["a"])\nclass NotAModel:\n    pass\n')
     base = "name: m\nkind: subclass\nclass: {cls}\nargs: {args}\ninputs:\n  {inputs}\n"
     cases = [
         (f"{name}:Model", "{unit: 3}", "a: {shape: [4]}", 4, "unit:",
@@ -230,15 +231,7 @@ def test_subclass_errors_are_located(cli, write_spec, module):
 
 
 def test_subclass_without_get_config_cannot_be_saved_says_why(cli, write_spec, module, tmp_path):
-    name = module("""
-        import keras
-        class Model(keras.Model):
-            def __init__(self, units, **kwargs):
-                super().__init__(**kwargs)
-                self.dense = keras.layers.Dense(units)
-            def call(self, inputs):
-                return self.dense(inputs)
-    """)
+    name = module(SMALL_MODEL + "        return self.dense(inputs)\n")
     text = f"name: m\nkind: subclass\nclass: {name}:Model\nargs: {{units: 2}}\ninput: {{shape: [3]}}\ncompile: {{optimizer: sgd, loss: mse}}\n"
     spec = write_spec(text)
     result = cli("train", spec, "--allow-code", "--samples", "16", "--out", tmp_path / "run", "--quiet")
@@ -284,3 +277,24 @@ def test_step_errors_are_located(cli, write_spec, module, tmp_path):
     spec = write_spec(text)
     result = cli("train", spec, "--allow-code", "--out", tmp_path / "c")
     assert_located_error(result, spec, 6, 3, "`train.step` replaces the train step inside fit; it cannot be combined with the custom loop")
+
+
+def test_custom_loss_trains_and_the_saved_model_loads_again(cli, write_spec, module, tmp_path):
+    """A user's loss function in compile: fit and the custom loop use it; evaluate loads the
+    saved model in safe mode with the spec's custom objects."""
+    name = module("""
+        from keras import ops
+        def quartic_error(y_true, y_pred):
+            return ops.mean(ops.square(ops.square(y_true - y_pred)), axis=-1)
+    """)
+    spec = write_spec(f'name: m\ninput: {{shape: [5]}}\nlayers: [{{type: Dense, name: out, units: 2}}]\n'
+                      f'compile: {{optimizer: adam, loss: "{name}:quartic_error"}}\n')
+    results = {}
+    for loop in ("fit", "custom"):
+        run = tmp_path / loop
+        trained = cli("train", spec, "--allow-code", "--samples", "64", "--out", run, "--quiet", "--loop", loop, "--seed", "1")
+        assert trained.exit_code == 0, trained.stderr
+        evaluated = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "32", "--json")
+        assert evaluated.exit_code == 0, evaluated.stderr
+        results[loop] = json.loads(evaluated.stdout)["loss"]
+    assert results["custom"] == pytest.approx(results["fit"], rel=0.05)
