@@ -360,10 +360,10 @@ def evaluate(
     """Evaluate a trained model (loaded in Keras's safe mode) on the spec's data."""
     with reported_errors(debug):
         from .builder import Built
-        from .runner import chosen_loop, datasets, evaluate_custom
+        from .runner import datasets, evaluate_custom, evaluation_loop
 
         spec_obj = _load_for_run(spec, overrides, allow_code)
-        which = "custom" if loop == "custom" else chosen_loop(spec_obj, loop) if loop else "fit"
+        which = evaluation_loop(spec_obj, loop)
         spec_obj, settings, keras, loaded = _trained(spec, overrides, allow_code, samples, batch_size, seed, model, run, spec_obj)
         settings.validation_split = 0.0
         built = Built(loaded, spec_obj)

@@ -119,11 +119,29 @@ def chosen_loop(spec: Spec, override: str | None) -> str:
         raise SpecError(section.key_mark("step"), "`train.step` replaces the train step inside fit; it cannot be combined with the custom loop",
                         hint="remove `step:`, or train with `loop: fit`", code="bad-value")
     if loop == "custom":
+        refuse_weighted_metrics(spec)
         for key in section:
             if key not in ("epochs", "batch_size", "validation_split", *TRAIN_OWN_KEYS, *FIT_ONLY_TRAIN_KEYS_ALLOWED_IN_CUSTOM):
                 raise SpecError(section.key_mark(key), f"`train.{key}` is a model.fit argument; the custom loop does not take it",
                                 hint="the custom loop takes epochs, batch_size, validation_split, shuffle, seed and callbacks; "
                                      "use `loop: fit` for the rest", code="bad-value")
+    return str(loop)
+
+
+def refuse_weighted_metrics(spec: Spec) -> None:
+    compile_section = spec.compile or {}
+    if "weighted_metrics" in compile_section:
+        raise SpecError(compile_section.key_mark("weighted_metrics"), "`compile.weighted_metrics` weighs metrics by sample weights, "
+                        "which the custom loop does not take", hint="list them under `metrics`, or use `--loop fit`", code="bad-value")
+
+
+def evaluation_loop(spec: Spec, override: str | None) -> str:
+    """`evaluate` runs the loop the spec trains with, unless `--loop` says otherwise."""
+    loop = override or (spec.train or {}).get("loop", "fit")
+    if loop not in LOOPS:
+        raise SpecError(None, f"unknown --loop '{loop}'; use fit or custom", source="--loop", code="bad-option")
+    if loop == "custom":
+        refuse_weighted_metrics(spec)
     return str(loop)
 
 

@@ -143,3 +143,34 @@ def test_loop_errors(cli, write_spec, tmp_path):
     assert_located_error(result, spec, 7, column_of(text, 7, "class_weight"),
                          "`train.class_weight` is a model.fit argument; the custom loop does not take it")
     assert not (tmp_path / "b").exists()
+
+
+def test_streamed_data_gives_the_custom_loop_the_same_batches(cli, tmp_path, monkeypatch):
+    """Past the in-memory limit data comes batch by batch from a PyDataset; with shuffling off
+    the custom loop then sees exactly the batches it sees in memory, validation included."""
+    import kerasspec.data
+
+    args = ("--epochs", "2", "--loop", "custom", "--set", "train.shuffle=false", "--set", "train.validation_split=0.25")
+    in_memory = train(cli, TICKET, tmp_path / "memory", *args)
+    monkeypatch.setattr(kerasspec.data, "IN_MEMORY_BYTES", 0)
+    streamed = train(cli, TICKET, tmp_path / "streamed", *args)
+    assert "val_loss" in streamed
+    for key, values in in_memory.items():
+        assert streamed[key] == pytest.approx(values, rel=1e-5), key
+
+
+def test_evaluate_follows_the_spec_loop(cli, write_spec, tmp_path):
+    text = ("name: m\ninput: {shape: [4]}\nlayers: [{type: Dense, name: out, units: 1}]\n"
+            "compile: {optimizer: sgd, loss: mse, weighted_metrics: [mae]}\ntrain: {loop: custom}\n")
+    spec = write_spec(text)
+    result = cli("train", spec, "--out", tmp_path / "run")
+    assert_located_error(result, spec, 4, column_of(text, 4, "weighted_metrics"),
+                         "`compile.weighted_metrics` weighs metrics by sample weights, which the custom loop does not take")
+    trained = cli("train", spec, "--loop", "fit", "--out", tmp_path / "run", "--samples", "32", "--quiet")
+    assert trained.exit_code == 0, trained.stderr
+    refused = cli("evaluate", spec, "--run", tmp_path / "run")
+    assert_located_error(refused, spec, 4, column_of(text, 4, "weighted_metrics"),
+                         "`compile.weighted_metrics` weighs metrics by sample weights, which the custom loop does not take")
+    assert cli("evaluate", spec, "--run", tmp_path / "run", "--loop", "fit").exit_code == 0
+    bad = cli("evaluate", spec, "--run", tmp_path / "run", "--loop", "tape")
+    assert bad.exit_code == 2 and "--loop: error: unknown --loop 'tape'; use fit or custom" in bad.stderr
