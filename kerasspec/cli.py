@@ -302,16 +302,19 @@ def train(
 ) -> None:
     """Compile and fit the model on the spec's data; write a run directory."""
     with reported_errors(debug):
+        from .render.history import HistoryPlotter
         from .runner import chosen_loop, data_settings
         from .runner import train as run_training
 
         spec_obj = _load_for_run(spec, overrides, allow_code)
         chosen_loop(spec_obj, loop)
         settings = data_settings(spec_obj, samples, batch_size, seed)
-        keras = _seeded_keras(settings.seed)
-        built = build_spec(spec, overrides, allow_code, input_shape, max_params, spec=spec_obj)
-        require_built(built)
-        run_dir, _history, final = run_training(built, keras, epochs=epochs, settings=settings, out=out, quiet=quiet, loop=loop)
+        with HistoryPlotter() as plotter:  # loads matplotlib on the other core while TensorFlow loads here
+            keras = _seeded_keras(settings.seed)
+            built = build_spec(spec, overrides, allow_code, input_shape, max_params, spec=spec_obj)
+            require_built(built)
+            run_dir, _history, final = run_training(built, keras, epochs=epochs, settings=settings, out=out, quiet=quiet,
+                                                    loop=loop, plotter=plotter)
         if not quiet:
             print_metrics(f"{built.spec.name}: final metrics", final)
         typer.echo(f"run directory: {run_dir}")

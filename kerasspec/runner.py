@@ -230,32 +230,6 @@ def save_model(model: Any, path: Path, spec: Spec) -> None:
                         hint="give the class a get_config() returning its constructor arguments", code="code-not-serializable") from None
 
 
-def plot_history(history: dict[str, list[float]], path: Path, title: str) -> None:
-    """Loss and metrics per epoch (validation dashed), one panel each. Uses matplotlib's
-    object API with the Agg canvas: no pyplot, no global state, no display needed."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    names = sorted({k[4:] if k.startswith("val_") else k for k in history})
-    figure = Figure(figsize=(7, 2.6 * len(names)))
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(len(names), 1, squeeze=False)
-    for axis, name in zip(axes[:, 0], names):
-        for key, style in ((name, "-o"), (f"val_{name}", "--s")):
-            if key in history:
-                values = history[key]
-                axis.plot(range(1, len(values) + 1), values, style, label=key)
-        axis.set_ylabel(name)
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.legend(loc="best")
-        axis.grid(True, alpha=0.3)
-    axes[-1, 0].set_xlabel("epoch")
-    figure.suptitle(title)
-    figure.tight_layout()
-    write_new_file(path, lambda tmp: figure.savefig(tmp, format="png", dpi=96))
-
-
 def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings, shuffle: bool) -> tuple[Any, Any]:
     """The data `datasets` prepared for fit, as batches for the custom loop (same rows, same
     validation split)."""
@@ -278,7 +252,9 @@ def first_batch(batches: Any) -> tuple[Any, Any]:
 
 
 def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSettings, out: Path | None,
-          quiet: bool, loop: str | None = None) -> tuple[Path, dict[str, list[float]], dict[str, float]]:
+          quiet: bool, loop: str | None = None, plotter: Any = None) -> tuple[Path, dict[str, list[float]], dict[str, float]]:
+    """Compile, fit with the chosen loop, write the run directory. `plotter`: a
+    `render.history.HistoryPlotter` started early by the caller, else the plot is drawn here."""
     spec = built.spec
     which = chosen_loop(spec, loop)
     compile_model(built, keras)
@@ -303,14 +279,19 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
             history = built.model.fit(**fit_kwargs, epochs=epoch_count, callbacks=callbacks, verbose=verbosity(quiet), **passthrough)
         logs = {k: [float(v) for v in values] for k, values in history.history.items()}
     final = {k: values[-1] for k, values in logs.items() if values}
-    save_model(built.model, run_dir / "model.keras", spec)
-    write_new_text(run_dir / "history.json", json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n")
-    write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
-    import yaml
+    from .render.history import HistoryPlotter
 
-    write_new_text(run_dir / "spec.resolved.yaml", yaml.safe_dump(plain(spec.tree), sort_keys=False))
-    if logs:
-        plot_history(logs, run_dir / "history.png", f"{spec.name}: training history")
+    with plotter or HistoryPlotter(start=False) as drawing:
+        if logs:
+            drawing.submit(logs, run_dir / "history.png", f"{spec.name}: training history")
+        save_model(built.model, run_dir / "model.keras", spec)
+        write_new_text(run_dir / "history.json", json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n")
+        write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
+        import yaml
+
+        write_new_text(run_dir / "spec.resolved.yaml", yaml.safe_dump(plain(spec.tree), sort_keys=False))
+        if logs:
+            drawing.finish()
     return run_dir, logs, final
 
 

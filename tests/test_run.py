@@ -218,3 +218,24 @@ def test_training_on_streamed_data(cli, tmp_path, monkeypatch):
     train(cli, SPECS / "mnist_convnet.yaml", run)  # validation_split 0.1: a second, held-out stream
     history = json.loads((run / "history.json").read_text())["history"]
     assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history)
+
+
+def test_history_plot_is_drawn_by_the_helper_process(tmp_path, monkeypatch):
+    """The helper started before TensorFlow draws history.png; if it is gone, the same file is
+    drawn in-process."""
+    from kerasspec.render import history
+
+    history_values = {"loss": [1.0, 0.5], "val_loss": [1.2, 0.7], "accuracy": [0.4, 0.6]}
+    plotter = history.HistoryPlotter()
+    drawn_here = []
+    monkeypatch.setattr(history, "plot_history", lambda *args: drawn_here.append(args))
+    plotter.submit(history_values, tmp_path / "a.png", "helper")
+    plotter.finish()
+    assert (tmp_path / "a.png").read_bytes().startswith(b"\x89PNG") and not drawn_here
+
+    monkeypatch.undo()
+    gone = history.HistoryPlotter()
+    gone.process.kill()
+    gone.submit(history_values, tmp_path / "b.png", "fallback")
+    gone.finish()
+    assert (tmp_path / "b.png").read_bytes().startswith(b"\x89PNG")
