@@ -63,11 +63,29 @@ def new_run_directory(spec: Spec, out: Path | None) -> Path:
     return out
 
 
+def check_output_names(spec: Spec, names: list[str]) -> None:
+    """Mappings by output name in `compile` and `data.targets` must name real outputs."""
+    from .errors import closest, did_you_mean
+    from .spec import PER_OUTPUT_COMPILE_KEYS
+
+    sections = [(f"compile.{key}", (spec.compile or {}).get(key)) for key in PER_OUTPUT_COMPILE_KEYS]
+    sections.append(("data.targets", (spec.data or {}).get("targets")))
+    for label, mapping in sections:
+        if not isinstance(mapping, PMap) or "type" in mapping:
+            continue
+        for key in mapping:
+            if key not in names:
+                raise SpecError(mapping.key_mark(key), f"'{key}' in `{label}` is not an output of the model" + did_you_mean(str(key), names),
+                                hint=None if closest(str(key), names) else "outputs: " + ", ".join(names), code="unknown-output")
+
+
 def compile_model(built: Built, keras: Any) -> None:
     spec = built.spec
     if not spec.compile:
         raise SpecError(spec.tree.mark, "the spec has no `compile` section, so the model cannot be trained or evaluated",
                         hint="add e.g. `compile: {optimizer: adam, loss: mean_squared_error}`", code="no-compile")
+    if spec.output_names is None:  # a subclassed model: its output names are known only now
+        check_output_names(spec, [name for name, _ in data_module.named_outputs(built.model)])
     kwargs = {str(k): convert(keras, spec, v, str(k)) for k, v in spec.compile.items()}
     weights = kwargs.get("loss_weights")
     if isinstance(weights, dict) and not isinstance(kwargs.get("loss"), dict) and not outputs_are_dict(built.model):

@@ -298,3 +298,26 @@ def test_custom_loss_trains_and_the_saved_model_loads_again(cli, write_spec, mod
         assert evaluated.exit_code == 0, evaluated.stderr
         results[loop] = json.loads(evaluated.stdout)["loss"]
     assert results["custom"] == pytest.approx(results["fit"], rel=0.05)
+
+
+def test_subclass_output_names_and_object_args(cli, write_spec, module, tmp_path):
+    """`args` objects are built like everywhere else; mappings by output name are checked
+    against the outputs the class really returns, at their key."""
+    name = module("""
+        import keras
+        class Twin(keras.Model):
+            def __init__(self, units, initializer, **kwargs):
+                super().__init__(**kwargs)
+                self.score = keras.layers.Dense(1, kernel_initializer=initializer)
+                self.label = keras.layers.Dense(units, activation="softmax")
+            def call(self, x):
+                return {"score": self.score(x), "label": self.label(x)}
+    """)
+    text = (f"name: twin\nkind: subclass\nclass: {name}:Twin\nargs: {{units: 3, initializer: {{type: Constant, value: 0.5}}}}\n"
+            "input: {shape: [4]}\ncompile:\n  optimizer: sgd\n  loss: {score: mse, labl: categorical_crossentropy}\n")
+    spec = write_spec(text)
+    summary = cli("summary", spec, "--allow-code", "--json")
+    assert summary.exit_code == 0, summary.stderr
+    assert json.loads(summary.stdout)["params"]["total"] == (4 + 1) + (4 * 3 + 3)
+    result = cli("train", spec, "--allow-code", "--out", tmp_path / "run")
+    assert_located_error(result, spec, 8, column_of(text, 8, "labl"), "'labl' in `compile.loss` is not an output of the model; did you mean 'label'?")
