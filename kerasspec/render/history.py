@@ -10,7 +10,6 @@ helper cannot run, the picture is drawn in-process instead: the result is the sa
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,11 +59,6 @@ class HistoryPlotter:
             )
         except OSError:
             self.process = None
-            return
-        try:  # it only needs the idle core: let TensorFlow's threads go first
-            os.setpriority(os.PRIO_PROCESS, self.process.pid, 10)
-        except (AttributeError, OSError):
-            pass
 
     def submit(self, history: dict[str, list[float]], path: Path, title: str) -> None:
         """Hand the history over; the helper draws while the caller goes on (see `finish`)."""
