@@ -63,13 +63,18 @@ def _concrete(shape: tuple, sequence_length: int) -> tuple[int, ...]:
     return tuple(sequence_length if d is None else int(d) for d in shape)
 
 
-def _loss_for(spec: Spec, output_name: str, position: int, count: int) -> Any:
-    loss = (spec.compile or {}).get("loss")
-    if isinstance(loss, PMap) and "type" not in loss:
-        return loss.get(output_name)
-    if isinstance(loss, list):
-        return loss[position] if position < len(loss) else None
-    return loss
+def compile_value_for_output(spec: Spec, key: str, names: list[str], position: int) -> Any:
+    """The part of `compile.<key>` that applies to one output: by name from a mapping, by
+    position from a list, else the value shared by all outputs. For `metrics` a list is per
+    output only when it holds one list per output ([[m1], [m2]]); [m1, m2] is for every output."""
+    value = (spec.compile or {}).get(key)
+    if isinstance(value, PMap) and "type" not in value:
+        return value.get(names[position])
+    if isinstance(value, list):
+        if key == "metrics" and not (len(names) > 1 and len(value) == len(names) and all(isinstance(v, list) or v is None for v in value)):
+            return value
+        return value[position] if position < len(value) else None
+    return value
 
 
 def target_distribution(loss: Any, shape: tuple[int, ...]) -> tuple[dict[str, Any], tuple[int, ...], str]:
@@ -137,10 +142,11 @@ def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
             distribution = {"distribution": "uniform", "low": 0.0, "high": 1.0}
         inputs.append(Column(name, shape, dtype, distribution))
     outputs = named_outputs(model)
+    names = [name for name, _ in outputs]
     targets = []
     for position, (name, tensor) in enumerate(outputs):
         shape = _concrete(tuple(tensor.shape)[1:], sequence_length)
-        distribution, target_shape, dtype = target_distribution(_loss_for(spec, name, position, len(outputs)), shape)
+        distribution, target_shape, dtype = target_distribution(compile_value_for_output(spec, "loss", names, position), shape)
         if name in explicit_targets:
             distribution, target_shape, dtype = dict(explicit_targets[name]), shape, "float32"
         targets.append(Column(name, target_shape, dtype, distribution))

@@ -19,8 +19,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from .builder import Built, convert
-from .data import named_outputs
-from .loader import PList, PMap
+from .data import compile_value_for_output, named_outputs
+from .loader import PList
 
 
 @dataclass
@@ -45,23 +45,6 @@ def _function_loss(keras: Any, function: Any, name: str) -> Any:
     return FunctionLoss(name=name)
 
 
-def _per_output(value: Any, names: list[str], position: int, *, listed_per_output: bool) -> Any:
-    """The part of a compile value for one output: by name, by position, or shared."""
-    if isinstance(value, PMap) and "type" not in value:
-        return value.get(names[position])
-    if isinstance(value, PList) and listed_per_output:
-        return value[position] if position < len(value) else None
-    return value
-
-
-def _is_per_output_list(value: Any, names: list[str], key: str) -> bool:
-    if not isinstance(value, PList) or len(names) < 2:
-        return False
-    if key == "metrics":  # [[m1], [m2]] per output, not [m1, m2] for every output
-        return len(value) == len(names) and all(isinstance(v, PList) or v is None for v in value)
-    return True
-
-
 class Objectives:
     """Losses, loss weights and metrics per output, built from the spec's `compile` section
     with the same resolution Keras's compile uses ("accuracy" by target and prediction shape)."""
@@ -69,15 +52,13 @@ class Objectives:
     def __init__(self, keras: Any, built: Built, y_example: list[Any], pred_example: list[Any]):
         self.keras = keras
         spec, model = built.spec, built.model
-        section = spec.compile or {}
         self.names = [name for name, _ in named_outputs(model)]
         several = len(self.names) > 1
-        loss, weights, metrics = section.get("loss"), section.get("loss_weights"), section.get("metrics")
         self.outputs: list[OutputObjective] = []
         for i, name in enumerate(self.names):
-            raw_loss = _per_output(loss, self.names, i, listed_per_output=_is_per_output_list(loss, self.names, "loss"))
-            raw_weight = _per_output(weights, self.names, i, listed_per_output=_is_per_output_list(weights, self.names, "loss_weights"))
-            raw_metrics = _per_output(metrics, self.names, i, listed_per_output=_is_per_output_list(metrics, self.names, "metrics"))
+            raw_loss = compile_value_for_output(spec, "loss", self.names, i)
+            raw_weight = compile_value_for_output(spec, "loss_weights", self.names, i)
+            raw_metrics = compile_value_for_output(spec, "metrics", self.names, i)
             objective = OutputObjective(
                 name=name,
                 loss=self._loss(convert(keras, spec, raw_loss, "loss")) if raw_loss is not None else None,

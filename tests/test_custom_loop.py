@@ -174,3 +174,17 @@ def test_evaluate_follows_the_spec_loop(cli, write_spec, tmp_path):
     assert cli("evaluate", spec, "--run", tmp_path / "run", "--loop", "fit").exit_code == 0
     bad = cli("evaluate", spec, "--run", tmp_path / "run", "--loop", "tape")
     assert bad.exit_code == 2 and "--loop: error: unknown --loop 'tape'; use fit or custom" in bad.stderr
+
+
+def test_a_single_output_may_list_its_loss(cli, write_spec, tmp_path):
+    """`loss: [x]` for one output means x, for the custom loop as for fit and for the data."""
+    spec = write_spec("""
+        name: one
+        input: {shape: [4]}
+        layers: [{type: Dense, name: out, units: 2, activation: softmax}]
+        compile: {optimizer: sgd, loss: [categorical_crossentropy], metrics: [accuracy]}
+    """)
+    fit = train(cli, spec, tmp_path / "fit", "--epochs", "1", "--set", "train.shuffle=false")
+    custom = train(cli, spec, tmp_path / "custom", "--epochs", "1", "--set", "train.shuffle=false", "--loop", "custom")
+    assert sorted(custom) == sorted(fit) == ["accuracy", "loss"]
+    assert custom["loss"][0] == pytest.approx(fit["loss"][0], rel=1e-4)
