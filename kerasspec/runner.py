@@ -21,7 +21,7 @@ import numpy as np
 from . import data as data_module
 from .builder import Built, convert, keras_message
 from .render.graph import outputs_are_dict
-from .errors import Mark, SpecError
+from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
 from .loader import PList, PMap
 from .spec import LOOPS, TRAIN_OWN_KEYS, Spec
@@ -65,18 +65,14 @@ def new_run_directory(spec: Spec, out: Path | None) -> Path:
 
 def check_output_names(spec: Spec, names: list[str]) -> None:
     """Mappings by output name in `compile` and `data.targets` must name real outputs."""
-    from .errors import closest, did_you_mean
-    from .spec import PER_OUTPUT_COMPILE_KEYS
+    from .spec import PER_OUTPUT_COMPILE_KEYS, unknown_output_keys
 
     sections = [(f"compile.{key}", (spec.compile or {}).get(key)) for key in PER_OUTPUT_COMPILE_KEYS]
     sections.append(("data.targets", (spec.data or {}).get("targets")))
-    for label, mapping in sections:
-        if not isinstance(mapping, PMap) or "type" in mapping:
-            continue
-        for key in mapping:
-            if key not in names:
-                raise SpecError(mapping.key_mark(key), f"'{key}' in `{label}` is not an output of the model" + did_you_mean(str(key), names),
-                                hint=None if closest(str(key), names) else "outputs: " + ", ".join(names), code="unknown-output")
+    errors = [error for label, mapping in sections if isinstance(mapping, PMap) and "type" not in mapping
+              for error in unknown_output_keys(mapping, names, label)]
+    if errors:
+        raise SpecErrors(errors)
 
 
 def compile_model(built: Built, keras: Any) -> None:

@@ -48,6 +48,16 @@ _VAR = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def unknown_output_keys(mapping: PMap, names: Sequence[str], section: str) -> list[SpecError]:
+    """Keys of a mapping by output name (`compile.loss`, `data.targets`, ...) that name no
+    output; used statically, and after the build for models whose outputs only Keras knows."""
+    return [
+        SpecError(mapping.key_mark(key), f"'{key}' in `{section}` is not an output of the model" + did_you_mean(str(key), names),
+                  hint=None if closest(str(key), names) else "outputs: " + ", ".join(names), code="unknown-output")
+        for key in mapping if key not in names
+    ]
+
+
 def is_code_reference(value: Any) -> bool:
     """`package.module:Name`, the form in which specs name user code."""
     return isinstance(value, str) and bool(_CODE_REF.match(value))
@@ -866,13 +876,8 @@ class _Checker:
     # --- compile / data / train -------------------------------------------------------------
 
     def _check_output_keys(self, spec: Spec, mapping: PMap, section: str) -> None:
-        names = spec.output_names
-        if names is None:
-            return
-        for key in mapping:
-            if key not in names:
-                self.error(mapping.key_mark(key), f"'{key}' in `{section}` is not an output of the model" + did_you_mean(str(key), names),
-                           hint=None if closest(str(key), names) else "outputs: " + ", ".join(names), code="unknown-output")
+        if spec.output_names is not None:
+            self.errors.extend(unknown_output_keys(mapping, spec.output_names, section))
 
     def _check_per_output(self, spec: Spec, section: PMap, key: str, kind: str | None) -> None:
         value = section[key]
