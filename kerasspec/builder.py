@@ -24,7 +24,7 @@ from .catalog import Catalog, get_catalog, kind_of_parameter
 from .errors import Mark, SpecError
 from .loader import PList, PMap
 from .spec import RESERVED_ENTRY_KEYS, LayerEntry, Ref, Spec
-from .render.graph import record_symbolic_call
+from .render.graph import model_inputs, record_symbolic_call
 from .usercode import check_arguments, constructor_keywords, import_object
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
@@ -62,13 +62,7 @@ class Built:
 
     @property
     def is_built(self) -> bool:
-        return bool(getattr(self.model, "built", False)) and _has_inputs(self.model)
-
-
-def _has_inputs(model: Any) -> bool:
-    from .render.graph import model_inputs
-
-    return bool(model_inputs(model))
+        return bool(getattr(self.model, "built", False)) and bool(model_inputs(self.model))
 
 
 def parse_input_shape(text: str) -> tuple[int | None, ...]:
@@ -106,7 +100,7 @@ def build(
     try:
         with keras.StatelessScope(initialize_variables=False):
             model = builder.model()
-            if getattr(model, "built", False) and _has_inputs(model):
+            if getattr(model, "built", False) and model_inputs(model):
                 builder.check_param_limit(model, max_params)
     except BaseException:
         keras.utils.clear_session()  # drop pending variables: a later build must start clean
@@ -330,11 +324,11 @@ class _Builder:
                 self.tensors[entry.name] = output
             previous = output
         outputs = self.outputs()
-        model_inputs = list(inputs.values())
+        input_tensors = list(inputs.values())
         raw_outputs = self.spec.tree
         with self.keras_errors(raw_outputs, "the model"):
             return keras.Model(
-                inputs=model_inputs[0] if len(model_inputs) == 1 else model_inputs,
+                inputs=input_tensors[0] if len(input_tensors) == 1 else input_tensors,
                 outputs=outputs,
                 name=self.name,
             )

@@ -193,12 +193,14 @@ def split_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, Any, An
 class CustomLoop:
     """Training and evaluation steps for one compiled model, each one `tf.function`."""
 
-    def __init__(self, keras: Any, built: Built, first_batch: tuple[Any, Any], jit_compile: bool):
+    def __init__(self, keras: Any, built: Built, batches: Batches):
+        """`batches` gives one example batch, from which "accuracy" and friends are resolved."""
         import tensorflow as tf
 
         self.tf, self.keras, self.model = tf, keras, built.model
         self.names = [name for name, _ in named_outputs(self.model)]
-        x, y = first_batch
+        x, y = next(iter(batches.epoch(0)))
+        jit_compile = (built.spec.compile or {}).get("jit_compile") is True
         y_example = _as_list(self.names, y)
         pred_example = _as_list(self.names, self.model(x, training=False))
         self.objectives = Objectives(keras, built, y_example, pred_example)

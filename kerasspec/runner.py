@@ -261,10 +261,6 @@ def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings,
     return Batches(keras, x, y, settings.batch_size, shuffle=shuffle, seed=settings.seed), validation
 
 
-def first_batch(batches: Any) -> tuple[Any, Any]:
-    return next(iter(batches.epoch(0)))
-
-
 def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSettings, out: Path | None,
           quiet: bool, loop: str | None = None, plotter: Any = None) -> tuple[Path, dict[str, list[float]], dict[str, float]]:
     """Compile, fit with the chosen loop, write the run directory. `plotter`: a
@@ -284,8 +280,7 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
         from .loops import CustomLoop
 
         batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.get("shuffle", True)))
-        custom = CustomLoop(keras, built, first_batch(batches), jit_compile=(spec.compile or {}).get("jit_compile") is True)
-        logs = custom.fit(batches, validation, epoch_count, callbacks, verbosity(quiet))
+        logs = CustomLoop(keras, built, batches).fit(batches, validation, epoch_count, callbacks, verbosity(quiet))
     else:
         passthrough = {k: plain(v) for k, v in train_section.items()
                        if k not in ("epochs", "batch_size", "validation_split") + TRAIN_OWN_KEYS}
@@ -330,8 +325,7 @@ def evaluate_custom(built: Built, keras: Any, kwargs: dict[str, Any], settings: 
     from .loops import CustomLoop
 
     batches, _ = loop_batches(keras, kwargs, settings, shuffle=False)
-    custom = CustomLoop(keras, built, first_batch(batches), jit_compile=(built.spec.compile or {}).get("jit_compile") is True)
-    return custom.evaluate(batches)
+    return CustomLoop(keras, built, batches).evaluate(batches)
 
 
 def custom_objects(spec: Spec) -> dict[str, Any]:
