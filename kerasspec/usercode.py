@@ -17,11 +17,6 @@ from typing import Any, Callable
 
 from .errors import Mark, SpecError, did_you_mean
 
-# What each place in a spec needs: (noun, test, description of what was expected).
-# Functions are accepted wherever Keras accepts a plain callable (losses, metrics, activations,
-# initializers, regularizers, constraints).
-
-
 def _keras() -> Any:
     import keras
 
@@ -40,9 +35,12 @@ def _subclass_of(path: str) -> Callable[[Any], bool]:
 
 def _class_or_function(path: str) -> Callable[[Any], bool]:
     is_class = _subclass_of(path)
-    return lambda obj: is_class(obj) or inspect.isfunction(obj) or (callable(obj) and not inspect.isclass(obj))
+    return lambda obj: is_class(obj) or (callable(obj) and not inspect.isclass(obj))
 
 
+# What each place in a spec needs: (noun, test, description of what was expected).
+# Functions are accepted wherever Keras accepts a plain callable (losses, metrics, activations,
+# initializers, regularizers, constraints).
 EXPECTED: dict[str, tuple[str, Callable[[Any], bool], str]] = {
     "layers": ("custom layer", _subclass_of("layers.Layer"), "a keras.layers.Layer"),
     "models": ("model class", _subclass_of("Model"), "a keras.Model subclass"),
@@ -56,7 +54,6 @@ EXPECTED: dict[str, tuple[str, Callable[[Any], bool], str]] = {
     "regularizers": ("custom regularizer", _class_or_function("regularizers.Regularizer"), "a keras.regularizers.Regularizer or a function"),
     "constraints": ("custom constraint", _class_or_function("constraints.Constraint"), "a keras.constraints.Constraint or a function"),
     "activations": ("custom activation", lambda obj: callable(obj), "a function"),
-    "function": ("function", lambda obj: callable(obj), "a function"),
     "step": ("train step", inspect.isfunction, "a function (model, batch) -> logs"),
 }
 
