@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from .errors import Mark, SpecError, did_you_mean
 
+
 def _keras() -> Any:
     import keras
 
