@@ -155,3 +155,68 @@ def test_summary_prints_no_tensorflow_noise_without_any_settings():
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert "Total params: 1,286,789" in proc.stdout
+
+
+def _exit_probe(argv: list[str], marker, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `main()` as the console script does, after TensorFlow counts as loaded (a stand-in
+    module: what is tested is the way out, not TensorFlow), with an atexit handler and an
+    object whose finaliser only runs in the interpreter's teardown."""
+    code = textwrap.dedent(f"""
+        import atexit, sys, types
+        sys.modules["tensorflow"] = types.ModuleType("tensorflow")
+        atexit.register(lambda: open({str(marker)!r}, "w").write("atexit ran"))
+
+        class Teardown:
+            def __del__(self):
+                sys.__stderr__.write("TEARDOWN\\n")
+
+        kept_until_teardown = Teardown()
+        sys.argv = ["kerasspec", *{[str(a) for a in argv]!r}]
+        from kerasspec.cli import main
+        main()
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "KERASSPEC_FULL_EXIT"}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+
+
+@pytest.mark.slow
+def test_commands_that_loaded_tensorflow_exit_without_teardown(tmp_path):
+    """The interpreter's teardown after TensorFlow costs over a second and is skipped; output,
+    exit status and atexit handlers are kept, and KERASSPEC_FULL_EXIT=1 restores the usual exit."""
+    good = _exit_probe(["validate", SPECS / "encoder.yaml"], tmp_path / "good")
+    assert (good.returncode, good.stdout) == (0, f"{SPECS / 'encoder.yaml'}: ok\n")
+    assert "TEARDOWN" not in good.stderr
+    assert (tmp_path / "good").read_text() == "atexit ran"
+
+    bad_path = ROOT / "tests" / "specs" / "bad_ticket.yaml"
+    bad = _exit_probe(["validate", bad_path], tmp_path / "bad")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith(f"{bad_path}:19:5: error: ") and "TEARDOWN" not in bad.stderr
+    assert (tmp_path / "bad").read_text() == "atexit ran"
+
+    usual = _exit_probe(["validate", SPECS / "encoder.yaml"], tmp_path / "usual", {"KERASSPEC_FULL_EXIT": "1"})
+    assert usual.returncode == 0 and "TEARDOWN" in usual.stderr
+
+
+@pytest.mark.slow
+def test_train_then_evaluate_through_the_console_script(tmp_path):
+    """The real process end to end: piped output gets one line per epoch, the table and the run
+    directory; every run file is complete when the command returns; a bad model file after
+    TensorFlow has loaded is still one located line and exit 2."""
+    exe = os.path.join(os.path.dirname(sys.executable), "kerasspec")
+    run = tmp_path / "run"
+    proc = subprocess.run([exe, "train", str(SPECS / "ticket_classifier.yaml"), "--epochs", "2", "--samples", "64", "--out", str(run)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert len([l for l in proc.stdout.splitlines() if l.startswith("Epoch ")]) == 2
+    assert "final metrics" in proc.stdout and proc.stdout.rstrip().endswith(f"run directory: {run}")
+    assert sorted(p.name for p in run.iterdir()) == ["history.json", "history.png", "metrics.json", "model.keras", "spec.resolved.yaml"]
+    assert (run / "history.png").read_bytes().startswith(b"\x89PNG")
+    assert json.loads((run / "history.json").read_text())["epochs"] == 2
+
+    missing = tmp_path / "nope.keras"
+    bad = subprocess.run([exe, "evaluate", str(SPECS / "ticket_classifier.yaml"), "--model", str(missing)],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2
+    assert bad.stderr == f"{missing}: error: no such model file\n"
