@@ -264,7 +264,8 @@ def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings,
 def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSettings, out: Path | None,
           quiet: bool, loop: str | None = None, plotter: Any = None) -> tuple[Path, dict[str, list[float]], dict[str, float]]:
     """Compile, fit with the chosen loop, write the run directory. `plotter`: a
-    `render.history.HistoryPlotter` started early by the caller, else the plot is drawn here."""
+    `render.history.HistoryPlotter` started early by the caller, who then calls its `finish()`
+    (history.png is drawn while the caller goes on); without one the plot is drawn here."""
     spec = built.spec
     which = chosen_loop(spec, loop)
     compile_model(built, keras)
@@ -290,17 +291,17 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     final = {k: values[-1] for k, values in logs.items() if values}
     from .render.history import HistoryPlotter
 
-    with plotter or HistoryPlotter(start=False) as drawing:
-        if logs:
-            drawing.submit(logs, run_dir / "history.png", f"{spec.name}: training history")
-        save_model(built.model, run_dir / "model.keras", spec)
-        write_new_text(run_dir / "history.json", json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n")
-        write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
-        import yaml
+    drawing = plotter or HistoryPlotter(start=False)
+    if logs:
+        drawing.submit(logs, run_dir / "history.png", f"{spec.name}: training history")
+    save_model(built.model, run_dir / "model.keras", spec)
+    write_new_text(run_dir / "history.json", json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n")
+    write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
+    import yaml
 
-        write_new_text(run_dir / "spec.resolved.yaml", yaml.safe_dump(plain(spec.tree), sort_keys=False))
-        if logs:
-            drawing.finish()
+    write_new_text(run_dir / "spec.resolved.yaml", yaml.safe_dump(plain(spec.tree), sort_keys=False))
+    if plotter is None:
+        drawing.finish()
     return run_dir, logs, final
 
 

@@ -239,3 +239,8 @@ def test_history_plot_is_drawn_by_the_helper_process(tmp_path, monkeypatch):
     gone.submit(history_values, tmp_path / "b.png", "fallback")
     gone.finish()
     assert (tmp_path / "b.png").read_bytes().startswith(b"\x89PNG")
+
+    unused = history.HistoryPlotter()  # zero epochs: nothing to draw, and the helper is stopped
+    helper = unused.process
+    unused.finish()
+    assert unused.process is None and helper.poll() is not None
