@@ -16,9 +16,11 @@ from typing import Any
 
 FORMAT = 1
 
-# Strings that `model.compile(metrics=...)` resolves itself (keras/src/trainers/compile_utils.py)
-# on top of what `keras.metrics.get` knows.
-COMPILE_METRIC_NAMES = ["accuracy", "acc", "crossentropy", "ce"]
+# Strings that `model.compile` resolves itself from the target and prediction shapes
+# (keras/src/trainers/compile_utils.py, get_metric and get_loss), on top of what
+# `keras.metrics.get` and `keras.losses.get` know.
+COMPILE_METRIC_NAMES = ["accuracy", "acc"]
+COMPILE_LOSS_NAMES = ["crossentropy", "ce"]
 
 _POPPED = re.compile(r"kwargs\.(?:pop|get)\(\s*[\"'](\w+)[\"']")
 
@@ -126,7 +128,7 @@ def generate() -> dict[str, Any]:
         "regularizers": _accepted_names(keras.regularizers),
         "constraints": _accepted_names(keras.constraints),
         "optimizers": _accepted_names(keras.optimizers),
-        "losses": _accepted_names(keras.losses),
+        "losses": sorted(set(_accepted_names(keras.losses)) | set(COMPILE_LOSS_NAMES)),
         "metrics": sorted(set(_accepted_names(keras.metrics)) | set(COMPILE_METRIC_NAMES)),
         "activations": _accepted_names(keras.activations),
     }

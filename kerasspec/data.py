@@ -86,6 +86,8 @@ def target_distribution(loss: Any, shape: tuple[int, ...]) -> tuple[dict[str, An
         return {"distribution": "integers", "low": 0, "high": classes}, shape[:-1], "int32"
     if "categorical" in key or key in ("kldivergence", "kld", "kullbackleiblerdivergence"):
         return {"distribution": "onehot"}, shape, "float32"
+    if key in ("crossentropy", "ce"):  # compile picks the kind by shape: binary for one unit
+        return ({"distribution": "binary"}, shape, "float32") if classes == 1 else ({"distribution": "onehot"}, shape, "float32")
     if "binary" in key or key in ("bce", "hinge", "squaredhinge"):
         return {"distribution": "binary"}, shape, "float32"
     return {"distribution": "uniform", "low": 0.0, "high": 1.0}, shape, "float32"

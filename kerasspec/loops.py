@@ -45,6 +45,14 @@ def _function_loss(keras: Any, function: Any, name: str) -> Any:
     return FunctionLoss(name=name)
 
 
+def _binary_or_sparse(y_true: Any, y_pred: Any) -> tuple[bool, bool]:
+    """How compile reads "accuracy" and "crossentropy": binary for one predicted unit, sparse
+    when the target has a lower rank or a single column against several."""
+    binary = y_pred.shape[-1] == 1
+    sparse = len(y_true.shape) < len(y_pred.shape) or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1)
+    return binary, sparse
+
+
 class Objectives:
     """Losses, loss weights and metrics per output, built from the spec's `compile` section
     with the same resolution Keras's compile uses ("accuracy" by target and prediction shape)."""
@@ -61,7 +69,7 @@ class Objectives:
             raw_metrics = compile_value_for_output(spec, "metrics", self.names, i)
             objective = OutputObjective(
                 name=name,
-                loss=self._loss(convert(keras, spec, raw_loss, "loss")) if raw_loss is not None else None,
+                loss=self._loss(convert(keras, spec, raw_loss, "loss"), y_example[i], pred_example[i]) if raw_loss is not None else None,
                 weight=float(raw_weight) if raw_weight is not None else 1.0,
                 loss_tracker=keras.metrics.Mean(name=f"{name}_loss") if several else None,
             )
@@ -74,8 +82,12 @@ class Objectives:
             self.outputs.append(objective)
         self.loss_tracker = keras.metrics.Mean(name="loss")
 
-    def _loss(self, identifier: Any) -> Any:
+    def _loss(self, identifier: Any, y_true: Any, y_pred: Any) -> Any:
         keras = self.keras
+        if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
+            binary, sparse = _binary_or_sparse(y_true, y_pred)
+            kind = "binary" if binary else "sparse_categorical" if sparse else "categorical"
+            return _function_loss(keras, keras.losses.get(f"{kind}_crossentropy"), identifier)
         loss = keras.losses.get(identifier) if isinstance(identifier, str) else identifier
         if isinstance(loss, type):
             loss = loss()
@@ -87,8 +99,7 @@ class Objectives:
     def _metric(self, identifier: Any, y_true: Any, y_pred: Any) -> Any:
         keras = self.keras
         if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
-            binary = y_pred.shape[-1] == 1
-            sparse = len(y_true.shape) < len(y_pred.shape) or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1)
+            binary, sparse = _binary_or_sparse(y_true, y_pred)
             cls = keras.metrics.BinaryAccuracy if binary else keras.metrics.SparseCategoricalAccuracy if sparse else keras.metrics.CategoricalAccuracy
             return cls(name=identifier)
         metric = keras.metrics.get(identifier) if isinstance(identifier, str) else identifier

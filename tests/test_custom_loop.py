@@ -188,3 +188,23 @@ def test_a_single_output_may_list_its_loss(cli, write_spec, tmp_path):
     custom = train(cli, spec, tmp_path / "custom", "--epochs", "1", "--set", "train.shuffle=false", "--loop", "custom")
     assert sorted(custom) == sorted(fit) == ["accuracy", "loss"]
     assert custom["loss"][0] == pytest.approx(fit["loss"][0], rel=1e-4)
+
+
+def test_crossentropy_by_shape_in_both_loops(cli, write_spec, tmp_path):
+    """`loss: crossentropy` (or `ce`) is compile's own shorthand, binary for one unit and
+    categorical for several: accepted, fed matching targets, and the same in both loops."""
+    spec = write_spec("""
+        name: both_kinds
+        inputs: {x: {shape: [4]}}
+        layers:
+          - {type: Dense, name: flag, inputs: x, units: 1, activation: sigmoid}
+          - {type: Dense, name: kind, inputs: x, units: 3, activation: softmax}
+        outputs: [flag, kind]
+        compile: {optimizer: sgd, loss: {flag: ce, kind: crossentropy}, metrics: {flag: [acc], kind: [accuracy]}}
+    """)
+    assert cli("validate", spec).exit_code == 0
+    fit = train(cli, spec, tmp_path / "fit", "--epochs", "1", "--set", "train.shuffle=false")
+    custom = train(cli, spec, tmp_path / "custom", "--epochs", "1", "--set", "train.shuffle=false", "--loop", "custom")
+    assert sorted(custom) == sorted(fit) == ["flag_acc", "flag_loss", "kind_accuracy", "kind_loss", "loss"]
+    for key in fit:
+        assert custom[key][0] == pytest.approx(fit[key][0], rel=1e-4), key

@@ -96,6 +96,8 @@ def test_synthetic_data_fits_the_model():
     assert target_distribution("sparse_categorical_crossentropy", (10,)) == ({"distribution": "integers", "low": 0, "high": 10}, (), "int32")
     assert target_distribution({"type": "CategoricalCrossentropy", "from_logits": True}, (4,))[0] == {"distribution": "onehot"}
     assert target_distribution("mse", (1,))[0]["distribution"] == "uniform"
+    assert target_distribution("crossentropy", (4,))[0] == {"distribution": "onehot"}  # compile's shape rule
+    assert target_distribution("ce", (1,))[0] == {"distribution": "binary"}
 
 
 def test_a_run_never_overwrites_an_earlier_one(cli, tmp_path):
