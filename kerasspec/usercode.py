@@ -10,6 +10,7 @@ in the spec needs (`custom layer 'mylayers:Gate' is not a keras.layers.Layer`).
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import inspect
 import sys
 from pathlib import Path
@@ -67,7 +68,9 @@ def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: str 
     added = [d for d in dict.fromkeys(where) if d not in sys.path]
     sys.path[:0] = added
     try:
+        _forget_other_copy(module_name.split(".")[0], where)
         module = importlib.import_module(module_name)
+        _remember_if_local(module_name.split(".")[0], where)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name) or exc.name == module_name:
             raise SpecError(mark, f"{noun} '{reference}': no module named '{exc.name}'",
@@ -94,6 +97,34 @@ def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: str 
         what = f"class {obj.__name__}" if inspect.isclass(obj) else type(obj).__name__
         raise SpecError(mark, f"{noun} '{reference}' is not {expected} (it is {what})", code="code-kind")
     return obj
+
+
+# Top-level user modules imported from a spec's (or the current) directory: name -> file.
+_LOCAL_MODULES: dict[str, Path] = {}
+
+
+def _forget_other_copy(top: str, where: list[str]) -> None:
+    """Python keeps one module per name for the life of a process. When a user module `top`
+    was imported from another directory than the one this spec's code is found in now, as when
+    `validate --build a/spec.yaml b/spec.yaml` both name their own `layers.py`, drop the old
+    copy and its submodules so that this spec gets its own code. Only modules kerasspec
+    imported as user code are dropped, never Keras or another installed package."""
+    previous = _LOCAL_MODULES.get(top)
+    if previous is None or top not in sys.modules:
+        return
+    importlib.invalidate_caches()
+    found = importlib.machinery.PathFinder.find_spec(top, where)
+    if found is not None and found.origin is not None and Path(found.origin).resolve() == previous:
+        return
+    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+        del sys.modules[name]
+    del _LOCAL_MODULES[top]
+
+
+def _remember_if_local(top: str, where: list[str]) -> None:
+    origin = getattr(sys.modules.get(top), "__file__", None)
+    if origin is not None and any(Path(origin).resolve().is_relative_to(Path(d).resolve()) for d in where):
+        _LOCAL_MODULES[top] = Path(origin).resolve()
 
 
 def check_step_signature(step: Any, reference: str, mark: Mark | None) -> None:

@@ -119,6 +119,27 @@ def test_custom_layer_keywords_are_checked_at_their_key(cli, write_spec, module)
     assert_located_error(result, spec, 4, 5, f"custom layer '{name}:Gate' needs argument 'units'")
 
 
+def test_same_module_name_in_two_directories(cli, tmp_path):
+    """Two specs whose directories each hold their own `blocks_*.py` get their own code in one
+    process (`validate --build a b`, or library use), not the copy imported first."""
+    name = f"blocks_{uuid.uuid4().hex[:10]}"
+    specs = []
+    for folder, units in (("a", 3), ("b", 5)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"{name}.py").write_text(
+            f"import keras\nclass Block(keras.layers.Dense):\n    def __init__(self, units={units}, **kwargs):\n"
+            "        super().__init__(units, **kwargs)\n", encoding="utf-8")
+        specs.append(tmp_path / folder / "spec.yaml")
+        specs[-1].write_text(f'name: {folder}\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Block"}}\n', encoding="utf-8")
+    counts = []
+    for spec in specs + specs[:1]:  # and back to the first
+        result = cli("summary", spec, "--json", "--allow-code")
+        assert result.exit_code == 0, result.stderr
+        counts.append(json.loads(result.stdout)["params"]["total"])
+    assert counts == [4 * 3 + 3, 4 * 5 + 5, 4 * 3 + 3]
+    assert cli("validate", "--build", "--allow-code", *specs).exit_code == 0
+
+
 def test_imports_only_where_a_parameter_takes_code(cli, write_spec, module, tmp_path):
     """A string that merely looks like module:Name in a plain parameter is left as text."""
     witness = tmp_path / "imported.txt"
