@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -299,10 +300,30 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
     import yaml
 
-    write_new_text(run_dir / "spec.resolved.yaml", yaml.safe_dump(plain(spec.tree), sort_keys=False))
+    write_new_text(run_dir / "spec.resolved.yaml", resolved_spec_text(spec, run_dir, yaml))
     if plotter is None:
         drawing.finish()
     return run_dir, logs, final
+
+
+def resolved_spec_text(spec: Spec, run_dir: Path, yaml: Any) -> str:
+    """The spec as trained (vars and --set applied) for the run directory. Paths the spec gives
+    relative to its own file (`spec:` includes, `data.file`) are rewritten relative to the run
+    directory, so that `kerasspec train RUN/spec.resolved.yaml` finds the same files."""
+    tree = plain(spec.tree)
+    here, there = spec.path.parent.resolve(), run_dir.resolve()
+
+    def moved(value: Any) -> Any:
+        return os.path.relpath(here / value, there) if isinstance(value, str) and value else value
+
+    for entry in tree.get("layers") or []:
+        if isinstance(entry, dict) and "spec" in entry:
+            entry["spec"] = moved(entry["spec"])
+    if isinstance(tree.get("data"), dict) and "file" in tree["data"]:
+        tree["data"]["file"] = moved(tree["data"]["file"])
+    header = (f"# {spec.name} as trained: {spec.path.resolve()} after vars and --set.\n"
+              "# Paths to other files are relative to this file's directory.\n")
+    return header + yaml.safe_dump(tree, sort_keys=False)
 
 
 @contextmanager

@@ -193,6 +193,25 @@ def test_resolved_spec_repeats_the_run(cli, tmp_path):
     assert cli("validate", resolved).exit_code == 0
 
 
+def test_resolved_spec_finds_included_specs_and_data_files(cli, write_spec, tmp_path):
+    """Includes and data files are written relative to the run directory: the resolved spec
+    builds the same model and reads the same data from there."""
+    run = tmp_path / "runs" / "autoencoder"
+    train(cli, SPECS / "autoencoder.yaml", run)
+    resolved = run / "spec.resolved.yaml"
+    assert cli("validate", resolved).exit_code == 0
+    original, again = (json.loads(cli("summary", s, "--json").stdout)["params"] for s in (SPECS / "autoencoder.yaml", resolved))
+    assert original == again and original["total"] > 0
+
+    np.savez(tmp_path / "data.npz", a=np.ones((20, 3)), b=np.ones((20, 5, 2)), out=np.zeros((20, 2)))
+    path = npz_spec(write_spec)
+    train(cli, path, tmp_path / "runs" / "npz")
+    data_run = tmp_path / "runs" / "npz" / "spec.resolved.yaml"
+    assert "file: ../../data.npz" in data_run.read_text()
+    retrained = cli("train", data_run, "--epochs", "1", "--out", tmp_path / "again", "--quiet")
+    assert retrained.exit_code == 0, retrained.stderr
+
+
 def test_streamed_and_in_memory_data_are_the_same_draws(monkeypatch):
     import kerasspec.data as data
     from kerasspec import load
