@@ -298,18 +298,18 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     save_model(built.model, run_dir / "model.keras", spec)
     write_new_text(run_dir / "history.json", json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n")
     write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
-    import yaml
-
-    write_new_text(run_dir / "spec.resolved.yaml", resolved_spec_text(spec, run_dir, yaml))
+    write_new_text(run_dir / "spec.resolved.yaml", resolved_spec_text(spec, run_dir))
     if plotter is None:
         drawing.finish()
     return run_dir, logs, final
 
 
-def resolved_spec_text(spec: Spec, run_dir: Path, yaml: Any) -> str:
+def resolved_spec_text(spec: Spec, run_dir: Path) -> str:
     """The spec as trained (vars and --set applied) for the run directory. Paths the spec gives
     relative to its own file (`spec:` includes, `data.file`) are rewritten relative to the run
     directory, so that `kerasspec train RUN/spec.resolved.yaml` finds the same files."""
+    import yaml
+
     tree = plain(spec.tree)
     here, there = spec.path.parent.resolve(), run_dir.resolve()
 
