@@ -63,6 +63,8 @@ def reported_errors(debug: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         _stderr("kerasspec: interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:  # `kerasspec validate ... | head -1`: the reader left; click exits quietly
+        raise
     except Exception as exc:  # noqa: BLE001 - the one place internal errors are turned into a message
         if debug:
             traceback.print_exc()

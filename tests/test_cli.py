@@ -220,3 +220,15 @@ def test_train_then_evaluate_through_the_console_script(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2
     assert bad.stderr == f"{missing}: error: no such model file\n"
+
+
+@pytest.mark.slow
+def test_a_reader_that_leaves_early_is_not_an_error(tmp_path):
+    """`kerasspec validate specs/*.yaml | head -1`: the pipe closes before kerasspec writes; it
+    stops quietly (exit 1, as click and Python do on EPIPE), with no 'internal error'."""
+    exe = os.path.join(os.path.dirname(sys.executable), "kerasspec")
+    proc = subprocess.Popen([exe, "validate", *map(str, BUNDLED)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # long before the interpreter has started
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert stderr == ""
