@@ -261,7 +261,7 @@ def plot(
 
 
 SamplesOpt = Annotated[Optional[int], typer.Option("--samples", min=1, help="Rows of synthetic data (default: data.samples, else 1280).")]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for data and weights (default: data.seed, else 0).")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", min=0, max=2**32 - 1, help="Seed for data and weights (default: data.seed, else 0).")]
 BatchOpt = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Batch size (default: train.batch_size, else 32).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 LoopOpt = Annotated[Optional[str], typer.Option("--loop", help="fit (Keras's built-in loop) or custom (a hand-written GradientTape loop). Default: train.loop, else fit.")]

@@ -36,6 +36,7 @@ DISTRIBUTIONS = {
     "onehot": (),
     "constant": ("value",),
 }
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed and NumPy's legacy seeding refuse more
 TRAIN_OWN_KEYS = ("loop", "step", "seed", "callbacks")
 TRAIN_FIT_EXCLUDED = ("x", "y", "validation_data", "callbacks")  # data comes from `data:`
 LOOPS = ("fit", "custom")
@@ -929,8 +930,7 @@ class _Checker:
         for key in ("samples", "sequence_length"):
             if key in section:
                 self._positive_int(section, key, f"data.{key}")
-        if "seed" in section and (not isinstance(section["seed"], int) or isinstance(section["seed"], bool)):
-            self.error(section.value_mark("seed"), f"`data.seed` must be a whole number, got {section['seed']!r}", code="bad-value")
+        self._seed(section, "data.seed")
         if "file" in section:
             file = section["file"]
             if not isinstance(file, str) or not file.endswith((".npz", ".csv")):
@@ -982,6 +982,7 @@ class _Checker:
         for key in ("epochs", "batch_size"):
             if key in section:
                 self._positive_int(section, key, f"train.{key}")
+        self._seed(section, "train.seed")
         if "validation_split" in section:
             split = section["validation_split"]
             if not isinstance(split, (int, float)) or isinstance(split, bool) or not 0 <= split < 1:
@@ -999,6 +1000,14 @@ class _Checker:
             else:
                 for i, item in enumerate(callbacks):
                     self._check_value("callbacks", item, callbacks.value_mark(i))
+
+    def _seed(self, section: PMap, label: str) -> None:
+        """A seed is what NumPy and TensorFlow both take: a whole number in [0, 2**32 - 1]."""
+        if "seed" not in section:
+            return
+        value = section["seed"]
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEED:
+            self.error(section.value_mark("seed"), f"`{label}` must be a whole number from 0 to {MAX_SEED}, got {value!r}", code="bad-value")
 
     def _positive_int(self, section: PMap, key: str, label: str) -> None:
         value = section[key]

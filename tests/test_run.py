@@ -265,3 +265,9 @@ def test_history_plot_is_drawn_by_the_helper_process(tmp_path, monkeypatch):
     helper = unused.process
     unused.finish()
     assert unused.process is None and helper.poll() is not None
+
+
+def test_seed_out_of_range_is_refused_before_anything_runs(cli, tmp_path):
+    result = cli("train", SPECS / "ticket_classifier.yaml", "--seed", "-1", "--out", tmp_path / "run")
+    assert result.exit_code == 2 and "'--seed': -1 is not in the range 0<=x<=4294967295" in result.stderr
+    assert not (tmp_path / "run").exists()

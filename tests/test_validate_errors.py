@@ -55,6 +55,8 @@ CASES = {
     "entry-without-type": ("name: x\nlayers:\n  - {units: 3}\n", 3, 5, "layers[0] has no `type`"),
     "functional-without-outputs": ("name: x\ninputs: {a: {shape: [3]}}\nlayers:\n  - {type: Dense, name: o, units: 1}\n", 1, 1, "a functional spec needs `outputs`"),
     "top-level-list": ("- name: x\n- layers: []\n", 1, 1, "the top level of a spec must be a mapping (name:, layers:, ...), found a list"),
+    "negative-data-seed": ("name: x\nlayers:\n  - {type: Dense, units: 1}\ndata:\n  seed: -1\n", 5, '-1', "`data.seed` must be a whole number from 0 to 4294967295, got -1"),
+    "text-train-seed": ("name: x\nlayers:\n  - {type: Dense, units: 1}\ntrain:\n  seed: abc\n", 5, 'abc', "`train.seed` must be a whole number from 0 to 4294967295, got 'abc'"),
     "duplicate-yaml-key": ("name: x\nname: y\nlayers:\n  - {type: Dense, units: 1}\n", 2, 1, "duplicate key 'name' (first written at line 1)"),
 }
 
