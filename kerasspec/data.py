@@ -167,8 +167,36 @@ def structure(model: Any, columns: list[Column], arrays: dict[str, np.ndarray], 
 IN_MEMORY_BYTES = 256 * 1024 * 1024  # below this, synthetic data is drawn up front
 
 
+# One batch of synthetic data is drawn whole, and Keras copies it into a tensor: a spec whose
+# batch is larger than this (a huge null-dimension length, say) is refused before it is drawn.
+MAX_BATCH_BYTES = 4 * 1024**3
+
+
 def _row_bytes(columns: list[Column]) -> int:
-    return sum(int(np.prod(c.shape or (1,))) * np.dtype(c.dtype).itemsize for c in columns)
+    return sum(math.prod(c.shape) * np.dtype(c.dtype).itemsize for c in columns)
+
+
+def check_batch_size(spec: Spec, model: Any, inputs: list[Column], targets: list[Column] | None, batch_size: int) -> None:
+    """Refuse a synthetic batch over `MAX_BATCH_BYTES`, at `data.sequence_length` when null
+    dimensions are what make it large, else at the largest input's shape."""
+    columns = inputs + (targets or [])
+    size = _row_bytes(columns) * batch_size
+    if size <= MAX_BATCH_BYTES:
+        return
+    data = spec.data or {}
+    has_null = any(None in tuple(t.shape)[1:] for t in model_inputs(model))
+    mark = None
+    if has_null and "sequence_length" in data:
+        mark = data.value_mark("sequence_length")
+    else:
+        biggest = max(inputs, key=lambda c: math.prod(c.shape), default=None)
+        section = spec.tree.get("inputs") if isinstance(spec.tree.get("inputs"), PMap) else None
+        entry = section.get(biggest.name) if section is not None and biggest is not None else spec.tree.get("input")
+        if isinstance(entry, PMap) and "shape" in entry:
+            mark = entry.value_mark("shape")
+    raise SpecError(mark, f"one batch of synthetic data would take {size / 1024**3:,.1f} GiB ({batch_size} rows of "
+                    f"{_row_bytes(columns):,} bytes); the limit is {MAX_BATCH_BYTES // 1024**3} GiB",
+                    hint="lower --batch-size" + (" or data.sequence_length" if has_null else ""), code="batch-too-large")
 
 
 def _batch(inputs: list[Column], targets: list[Column] | None, samples: int, batch_size: int,

@@ -214,6 +214,7 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
             if settings.validation_split:
                 result["validation_split"] = settings.validation_split
         return result
+    data_module.check_batch_size(spec, model, inputs, wanted_targets, settings.batch_size)
     validation = int(round(settings.samples * settings.validation_split)) if with_targets else 0
     train_rows = settings.samples - validation
     result = data_module.make_synthetic(keras, model, inputs, wanted_targets, train_rows, settings.batch_size, settings.seed)
@@ -272,9 +273,9 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     compile_model(built, keras)
     if which == "fit":
         install_train_step(spec, built.model)
-    run_dir = new_run_directory(spec, out)
     quiet_structure_warning()
-    fit_kwargs = datasets(built, keras, settings)
+    fit_kwargs = datasets(built, keras, settings)  # data errors (a missing array, a batch too large) come first
+    run_dir = new_run_directory(spec, out)
     train_section = spec.train or {}
     epoch_count = epochs or int(train_section.get("epochs", 1))
     callbacks = build_callbacks(spec, keras, run_dir)

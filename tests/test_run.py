@@ -271,3 +271,25 @@ def test_seed_out_of_range_is_refused_before_anything_runs(cli, tmp_path):
     result = cli("train", SPECS / "ticket_classifier.yaml", "--seed", "-1", "--out", tmp_path / "run")
     assert result.exit_code == 2 and "'--seed': -1 is not in the range 0<=x<=4294967295" in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_batch_too_large_to_draw_is_refused_at_its_cause(cli, write_spec, tmp_path):
+    """Synthetic batches are drawn whole: a null dimension made enormous, or an enormous input,
+    is refused before anything is allocated, at the key that makes it so."""
+    text = ("name: seq\ninput: {shape: [null, 8]}\nlayers:\n  - {type: GlobalAveragePooling1D}\n"
+            "compile: {optimizer: sgd, loss: mse}\ndata:\n  sequence_length: 100000000\n")
+    spec = write_spec(text)
+    result = cli("train", spec, "--out", tmp_path / "run")
+    assert_located_error(result, spec, 7, column_of(text, 7, "100000000"),
+                         "one batch of synthetic data would take 95.4 GiB (32 rows of 3,200,000,032 bytes); the limit is 4 GiB")
+    assert "hint: lower --batch-size or data.sequence_length" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+    wide = ("name: wide\ninput: {shape: [100000, 100000]}\nlayers:\n  - {type: GlobalAveragePooling1D}\n"
+            "compile: {optimizer: sgd, loss: mse}\n")
+    spec = write_spec(wide)
+    assert cli("summary", spec).exit_code == 0  # building it symbolically allocates nothing
+    result = cli("train", spec, "--batch-size", "2", "--out", tmp_path / "run")
+    assert_located_error(result, spec, 2, column_of(wide, 2, "[100000"),
+                         "one batch of synthetic data would take 74.5 GiB (2 rows of 40,000,400,000 bytes); the limit is 4 GiB")
+    assert not (tmp_path / "run").exists()
