@@ -113,6 +113,24 @@ def build_callbacks(spec: Spec, keras: Any, run_dir: Path) -> list[Any]:
     return result
 
 
+# Callbacks that need a package TensorFlow does not install itself: class -> package.
+CALLBACK_PACKAGES = {"TensorBoard": "tensorboard"}
+
+
+def check_callback_packages(spec: Spec) -> None:
+    """A callback whose package is missing would fail inside fit, after the first epoch began;
+    say so at its `type` before anything runs."""
+    import importlib.util
+
+    callbacks = (spec.train or {}).get("callbacks")
+    for index, item in enumerate(callbacks if isinstance(callbacks, PList) else []):
+        name, mark = (item, callbacks.value_mark(index)) if isinstance(item, str) else (item.get("type"), item.value_mark("type") if "type" in item else item.mark)
+        package = CALLBACK_PACKAGES.get(name)
+        if package and importlib.util.find_spec(package) is None:
+            raise SpecError(mark, f"the {name} callback needs the '{package}' package, which is not installed",
+                            hint=f"pip install {package} (kerasspec's own install includes it)", code="missing-package")
+
+
 def _inside(run_dir: Path, name: str, mark: Mark) -> Path:
     relative = Path(name)
     if relative.is_absolute() or ".." in relative.parts:
@@ -274,6 +292,7 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     if which == "fit":
         install_train_step(spec, built.model)
     quiet_structure_warning()
+    check_callback_packages(spec)
     fit_kwargs = datasets(built, keras, settings)  # data errors (a missing array, a batch too large) come first
     run_dir = new_run_directory(spec, out)
     train_section = spec.train or {}

@@ -119,11 +119,16 @@ def test_spec_without_compile_cannot_train(cli, write_spec, tmp_path):
 
 def test_callback_files_stay_inside_the_run(cli, write_spec, tmp_path):
     text = ("name: cb\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile: {optimizer: sgd, loss: mse}\n"
-            "train:\n  callbacks:\n    - {type: CSVLogger, filename: log.csv}\n    - {type: ModelCheckpoint, filepath: best.keras}\n")
+            "train:\n  callbacks:\n    - {type: CSVLogger, filename: log.csv}\n    - {type: ModelCheckpoint, filepath: best.keras}\n"
+            "    - {type: TensorBoard, log_dir: logs}\n")
     run = tmp_path / "run"
     train(cli, write_spec(text), run)
     assert (run / "log.csv").read_text().startswith("epoch,loss")
     assert (run / "best.keras").is_file()
+    events = list((run / "logs" / "train").glob("events.out.tfevents.*"))
+    import tensorflow as tf
+
+    assert len(events) == 1 and sum(1 for _ in tf.data.TFRecordDataset(str(events[0]))) > 1  # epoch_loss was logged
     escaping = write_spec(text.replace("log.csv", "../outside.csv"), "escape.yaml")
     result = cli("train", escaping, "--out", tmp_path / "run2", "--samples", "8")
     assert_located_error(result, escaping, 8, column_of(text.replace("log.csv", "../outside.csv"), 8, "../outside.csv"),
@@ -292,4 +297,17 @@ def test_a_batch_too_large_to_draw_is_refused_at_its_cause(cli, write_spec, tmp_
     result = cli("train", spec, "--batch-size", "2", "--out", tmp_path / "run")
     assert_located_error(result, spec, 2, column_of(wide, 2, "[100000"),
                          "one batch of synthetic data would take 74.5 GiB (2 rows of 40,000,400,000 bytes); the limit is 4 GiB")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_callback_whose_package_is_missing_is_refused_at_its_type(cli, write_spec, tmp_path, monkeypatch):
+    from kerasspec import runner
+
+    monkeypatch.setitem(runner.CALLBACK_PACKAGES, "TensorBoard", "tensorboard_not_installed_here")
+    text = ("name: cb\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile: {optimizer: sgd, loss: mse}\n"
+            "train:\n  callbacks:\n    - {type: TensorBoard, log_dir: logs}\n")
+    spec = write_spec(text)
+    result = cli("train", spec, "--out", tmp_path / "run", "--samples", "8")
+    assert_located_error(result, spec, 8, column_of(text, 8, "TensorBoard"),
+                         "the TensorBoard callback needs the 'tensorboard_not_installed_here' package, which is not installed")
     assert not (tmp_path / "run").exists()
