@@ -64,6 +64,20 @@ def new_run_directory(spec: Spec, out: Path | None) -> Path:
     return out
 
 
+@contextmanager
+def run_directory(spec: Spec, out: Path | None) -> Iterator[Path]:
+    """A new run directory; if the run fails before writing anything into it (a callback that
+    cannot be made, say), the directory made for it is removed again."""
+    made = out is None or not out.exists()
+    run_dir = new_run_directory(spec, out)
+    try:
+        yield run_dir
+    except BaseException:
+        if made and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()
+        raise
+
+
 def check_output_names(spec: Spec, names: list[str]) -> None:
     """Mappings by output name in `compile` and `data.targets` must name real outputs."""
     from .spec import PER_OUTPUT_COMPILE_KEYS, unknown_output_keys
@@ -294,31 +308,31 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     quiet_structure_warning()
     check_callback_packages(spec)
     fit_kwargs = datasets(built, keras, settings)  # data errors (a missing array, a batch too large) come first
-    run_dir = new_run_directory(spec, out)
-    train_section = spec.train or {}
-    epoch_count = epochs or int(train_section.get("epochs", 1))
-    callbacks = build_callbacks(spec, keras, run_dir)
-    if which == "custom":
-        from .loops import CustomLoop
+    with run_directory(spec, out) as run_dir:
+        train_section = spec.train or {}
+        epoch_count = epochs or int(train_section.get("epochs", 1))
+        callbacks = build_callbacks(spec, keras, run_dir)
+        if which == "custom":
+            from .loops import CustomLoop
 
-        batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.get("shuffle", True)))
-        logs = CustomLoop(keras, built, batches).fit(batches, validation, epoch_count, callbacks, verbosity(quiet))
-    else:
-        passthrough = {k: plain(v) for k, v in train_section.items()
-                       if k not in ("epochs", "batch_size", "validation_split") + TRAIN_OWN_KEYS}
-        with user_step_errors(spec):
-            history = built.model.fit(**fit_kwargs, epochs=epoch_count, callbacks=callbacks, verbose=verbosity(quiet), **passthrough)
-        logs = {k: [float(v) for v in values] for k, values in history.history.items()}
-    final = {k: values[-1] for k, values in logs.items() if values}
-    from .render.history import HistoryPlotter
+            batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.get("shuffle", True)))
+            logs = CustomLoop(keras, built, batches).fit(batches, validation, epoch_count, callbacks, verbosity(quiet))
+        else:
+            passthrough = {k: plain(v) for k, v in train_section.items()
+                           if k not in ("epochs", "batch_size", "validation_split") + TRAIN_OWN_KEYS}
+            with user_step_errors(spec):
+                history = built.model.fit(**fit_kwargs, epochs=epoch_count, callbacks=callbacks, verbose=verbosity(quiet), **passthrough)
+            logs = {k: [float(v) for v in values] for k, values in history.history.items()}
+        final = {k: values[-1] for k, values in logs.items() if values}
+        from .render.history import HistoryPlotter
 
-    drawing = plotter or HistoryPlotter(start=False)
-    if logs:
-        drawing.submit(logs, run_dir / "history.png", f"{spec.name}: training history")
-    save_model(built.model, run_dir / "model.keras", spec)
-    write_new_text(run_dir / "history.json", json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n")
-    write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
-    write_new_text(run_dir / "spec.resolved.yaml", resolved_spec_text(spec, run_dir))
+        drawing = plotter or HistoryPlotter(start=False)
+        if logs:
+            drawing.submit(logs, run_dir / "history.png", f"{spec.name}: training history")
+        save_model(built.model, run_dir / "model.keras", spec)
+        write_new_text(run_dir / "history.json", json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n")
+        write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
+        write_new_text(run_dir / "spec.resolved.yaml", resolved_spec_text(spec, run_dir))
     if plotter is None:
         drawing.finish()
     return run_dir, logs, final

@@ -311,3 +311,16 @@ def test_a_callback_whose_package_is_missing_is_refused_at_its_type(cli, write_s
     assert_located_error(result, spec, 8, column_of(text, 8, "TensorBoard"),
                          "the TensorBoard callback needs the 'tensorboard_not_installed_here' package, which is not installed")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_callback_keras_refuses_leaves_no_run_directory(cli, write_spec, tmp_path):
+    text = ("name: cb\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile: {optimizer: sgd, loss: mse}\n"
+            "train:\n  validation_split: 0.25\n  callbacks:\n    - {type: ReduceLROnPlateau, factor: 2.0}\n")
+    spec = write_spec(text)
+    result = cli("train", spec, "--out", tmp_path / "run", "--samples", "8")
+    assert_located_error(result, spec, 9, column_of(text, 9, "factor: 2.0") + len("factor: "),
+                         "ReduceLROnPlateau: ReduceLROnPlateau does not support a factor >= 1.0. Received factor=2.0")
+    assert not (tmp_path / "run").exists()
+    (tmp_path / "mine").mkdir()  # a directory the user made stays, empty as it was
+    assert cli("train", spec, "--out", tmp_path / "mine", "--samples", "8").exit_code == 2
+    assert (tmp_path / "mine").is_dir()
