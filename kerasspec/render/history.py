@@ -67,7 +67,8 @@ class HistoryPlotter:
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "kerasspec.render.history"],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                # Nothing reads its output: a pipe left unread would stall it once full.
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
             )
         except OSError:
             self.process = None
@@ -108,8 +109,6 @@ class HistoryPlotter:
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
-        if process is not None and process.stderr is not None:
-            process.stderr.close()
 
     def __enter__(self) -> "HistoryPlotter":
         return self
