@@ -12,6 +12,7 @@ any order, and memory does not grow with the number of samples.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -264,33 +265,72 @@ def load_file_arrays(spec: Spec, inputs: list[Column], targets: list[Column] | N
     shown = str(path)
     if not path.is_file():
         raise SpecError(mark, f"data file '{shown}' not found", code="data-file")
-    if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {k: archive[k] for k in archive.files}
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
-            raise SpecError(mark, f"cannot read '{shown}' as .npz: {exc}", code="data-file") from None
-    else:
-        arrays = _csv_arrays(path, mark, inputs + (targets or []))
     wanted = inputs + (targets or [])
+    if path.suffix == ".npz":
+        shapes = _npz_shapes(path, mark, shown)
+    else:
+        arrays = _csv_arrays(path, mark, wanted)
+        shapes = {name: (tuple(a.shape), a.dtype) for name, a in arrays.items()}
     rows = None
     for column in wanted:
-        if column.name not in arrays:
-            raise SpecError(mark, f"'{shown}' has no array '{column.name}' (it has: {', '.join(sorted(arrays)) or 'none'})",
+        if column.name not in shapes:
+            raise SpecError(mark, f"'{shown}' has no array '{column.name}' (it has: {', '.join(sorted(shapes)) or 'none'})",
                             hint=f"the model needs {', '.join(c.name for c in wanted)}", code="data-file")
-        array = arrays[column.name]
+        shape = shapes[column.name][0]
         expected = column.shape
-        got = tuple(array.shape[1:])
+        got = tuple(shape[1:])
         if got != expected and not _fits_with_nulls(spec, column, got):
-            raise SpecError(mark, f"array '{column.name}' in '{shown}' has shape {tuple(array.shape)}, but the model takes "
+            raise SpecError(mark, f"array '{column.name}' in '{shown}' has shape {tuple(shape)}, but the model takes "
                             f"(N, {', '.join(map(str, expected))})", code="data-shape")
-        if rows is not None and array.shape[0] != rows:
-            raise SpecError(mark, f"arrays in '{shown}' have different numbers of rows ({rows} and {array.shape[0]} in '{column.name}')",
+        if rows is not None and shape[0] != rows:
+            raise SpecError(mark, f"arrays in '{shown}' have different numbers of rows ({rows} and {shape[0]} in '{column.name}')",
                             code="data-shape")
-        rows = array.shape[0]
+        rows = shape[0]
+    if path.suffix == ".npz":  # only the arrays the model takes, once their shapes are known to fit
+        size = sum(math.prod(shapes[c.name][0]) * shapes[c.name][1].itemsize for c in wanted)
+        if size > _memory_bytes():
+            raise SpecError(mark, f"the arrays of '{shown}' would take {size / 1024**3:,.1f} GiB, more than this machine's "
+                            f"{_memory_bytes() / 1024**3:,.1f} GiB of memory", code="data-file")
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {c.name: archive[c.name] for c in wanted}
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
+            raise SpecError(mark, f"cannot read '{shown}' as .npz: {exc}", code="data-file") from None
     x = {c.name: arrays[c.name] for c in inputs}
     y = {c.name: arrays[c.name] for c in targets} if targets is not None else None
     return x, y
+
+
+def _npz_shapes(path: Path, mark: Any, shown: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Each array's shape and dtype in a .npz, read from the array headers without loading the
+    data: a file is checked against the model before anything large is allocated."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise SpecError(mark, f"'{shown}' is not a .npz archive", hint="numpy.savez(path, name=array, ...) writes one", code="data-file")
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    shapes = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                if not member.endswith(".npy"):
+                    continue
+                with archive.open(member) as handle:
+                    version = np.lib.format.read_magic(handle)
+                    if version not in readers:
+                        raise ValueError(f"array '{member[:-4]}' has .npy format version {version}, which kerasspec does not read")
+                    shape, _, dtype = readers[version](handle)
+                shapes[member[:-4]] = (tuple(shape), np.dtype(dtype))
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
+        raise SpecError(mark, f"cannot read '{shown}' as .npz: {exc}", code="data-file") from None
+    return shapes
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on this platform: no limit
+        return 2**63
 
 
 def _fits_with_nulls(spec: Spec, column: Column, got: tuple) -> bool:

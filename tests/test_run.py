@@ -167,6 +167,32 @@ def test_npz_missing_array_and_bad_shape(cli, write_spec, tmp_path):
     assert_located_error(result, path, line, where, f"array 'a' in '{tmp_path / 'data.npz'}' has shape (20, 4), but the model takes (N, 3)")
 
 
+def test_npz_files_are_checked_before_their_arrays_are_loaded(cli, write_spec, tmp_path):
+    """Shapes come from the array headers: a file whose header claims more rows than the machine
+    has memory is refused without allocating, and a file that is no .npz says so."""
+    import io
+    import zipfile
+
+    path = npz_spec(write_spec)
+    text = path.read_text()
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "data.npz" in row)
+    where = column_of(text, line, "data.npz")
+    with zipfile.ZipFile(tmp_path / "data.npz", "w") as archive:
+        for name, shape in (("a", (10**11, 3)), ("b", (10**11, 5, 2)), ("out", (10**11, 2))):
+            header = io.BytesIO()
+            np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": shape})
+            archive.writestr(f"{name}.npy", header.getvalue() + b"\0" * 64)  # a few bytes of data, a huge claim
+    result = cli("train", path, "--out", tmp_path / "r1")
+    assert result.exit_code == 2
+    assert f"{path}:{line}:{where}: error: the arrays of '{tmp_path / 'data.npz'}' would take 5,587.9 GiB, more than this machine's" in result.stderr
+
+    np.save(tmp_path / "data.npy", np.ones((20, 3)))
+    (tmp_path / "data.npy").rename(tmp_path / "data.npz")
+    result = cli("train", path, "--out", tmp_path / "r2")
+    assert_located_error(result, path, line, where, f"'{tmp_path / 'data.npz'}' is not a .npz archive")
+    assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()
+
+
 def test_csv_file_data(cli, write_spec, tmp_path):
     rows = ["x_0,x_1,y"] + [f"{i},{i + 1},{i % 2}" for i in range(12)]
     (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
