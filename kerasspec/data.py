@@ -342,25 +342,41 @@ def _fits_with_nulls(spec: Spec, column: Column, got: tuple) -> bool:
 
 
 def _csv_arrays(path: Path, mark: Any, columns: list[Column]) -> dict[str, np.ndarray]:
+    """The columns the model takes, read row by row into compact float buffers (8 bytes a value;
+    other columns are never converted), so memory stays near the size of the numbers."""
     import csv
+    from array import array
 
+    wanted: dict[str, list[str]] = {}
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            rows = list(reader)
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            position = {name: i for i, name in enumerate(header)}
+            for column in columns:
+                width = math.prod(column.shape)
+                names = [column.name] if width == 1 and column.name in position else [f"{column.name}_{i}" for i in range(width)]
+                if all(n in position for n in names):  # else reported as a missing array by the caller
+                    wanted[column.name] = names
+            fields = [(name, n, position[n]) for name, names in wanted.items() for n in names]
+            buffers = {name: array("d") for name in wanted}
+            rows = 0
+            for row in reader:
+                line = reader.line_num
+                if not row:
+                    continue
+                for name, field, index in fields:
+                    try:
+                        buffers[name].append(float(row[index]))
+                    except IndexError:
+                        raise SpecError(mark, f"'{path}' line {line} has {len(row)} fields, but column '{field}' is field {index + 1}",
+                                        code="data-file") from None
+                    except ValueError:
+                        raise SpecError(mark, f"'{path}' line {line}, column '{field}': {row[index]!r} is not a number",
+                                        code="data-file") from None
+                rows += 1
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise SpecError(mark, f"cannot read '{path}' as CSV: {exc}", code="data-file") from None
-    arrays: dict[str, np.ndarray] = {}
-    for column in columns:
-        width = int(np.prod(column.shape)) if column.shape else 1
-        names = [column.name] if width == 1 and column.name in header else [f"{column.name}_{i}" for i in range(width)]
-        missing = [n for n in names if n not in header]
-        if missing:
-            continue  # reported as a missing array by the caller
-        try:
-            values = np.array([[float(row[n]) for n in names] for row in rows])
-        except ValueError as exc:
-            raise SpecError(mark, f"'{path}' column for '{column.name}' is not numeric: {exc}", code="data-file") from None
-        arrays[column.name] = values.reshape((len(rows), *column.shape)).astype(column.dtype)
-    return arrays
+    by_name = {c.name: c for c in columns}
+    return {name: np.frombuffer(buffer, dtype=np.float64).reshape((rows, *by_name[name].shape)).astype(by_name[name].dtype)
+            for name, buffer in buffers.items()}

@@ -204,6 +204,25 @@ def test_csv_file_data(cli, write_spec, tmp_path):
     assert result.exit_code == 2 and "has no array 'x'" in result.stderr
 
 
+def test_csv_values_are_checked_where_they_are(cli, write_spec, tmp_path):
+    """A bad value is named by line and column; columns the model does not take are not read,
+    so they may hold text."""
+    path = write_spec("name: csvmodel\ninputs:\n  x: {shape: [2]}\nlayers:\n  - {type: Dense, name: y, units: 1}\n"
+                      "outputs: y\ncompile: {optimizer: sgd, loss: mse}\ndata: {file: table.csv}\n")
+    table = tmp_path / "table.csv"
+    table.write_text("id,x_0,x_1,y\n" + "".join(f"row-{i},{i},{i + 1},{i / 10}\n" for i in range(8)))
+    assert cli("train", path, "--out", tmp_path / "run", "--quiet").exit_code == 0
+    predicted = cli("predict", path, "--run", tmp_path / "run", "--out", tmp_path / "p.npz")
+    assert predicted.exit_code == 0 and np.load(tmp_path / "p.npz")["y"].shape == (8, 1)
+
+    table.write_text("id,x_0,x_1,y\nA,1,2,0.5\nB,3,three,0.5\n")
+    result = cli("train", path, "--out", tmp_path / "run2")
+    assert result.exit_code == 2 and f"'{table}' line 3, column 'x_1': 'three' is not a number" in result.stderr
+    table.write_text("id,x_0,x_1,y\nA,1,2,0.5\nB,3\n")
+    result = cli("train", path, "--out", tmp_path / "run3")
+    assert result.exit_code == 2 and f"'{table}' line 3 has 2 fields, but column 'x_1' is field 3" in result.stderr
+
+
 def test_evaluate_refuses_a_model_of_another_spec(cli, tmp_path):
     run = tmp_path / "run"
     train(cli, SPECS / "ticket_classifier.yaml", run)
