@@ -24,7 +24,10 @@ def write_new_file(path: Path, write: Callable[[Path], None], *, force: bool = F
         raise SpecError(None, "file exists; pass --force to overwrite it", source=str(path), code="file-exists")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
     try:
-        write(tmp)
+        try:
+            write(tmp)
+        except OSError as exc:  # a full disk, a read-only directory: the environment, not a bug
+            raise SpecError(None, f"cannot write the file: {exc.strerror or exc}", source=str(path), code="write-failed") from None
         if force:
             os.replace(tmp, path)
             return

@@ -60,7 +60,10 @@ def new_run_directory(spec: Spec, out: Path | None) -> Path:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SpecError(None, "run directory exists and is not empty; a run never overwrites an earlier run's files",
                         hint="choose another --out, or leave it out for a new runs/<name>-<time>/", source=str(out), code="run-exists")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, a read-only place
+        raise SpecError(None, f"cannot create the run directory: {exc.strerror or exc}", source=str(out), code="run-dir") from None
     return out
 
 

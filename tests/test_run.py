@@ -369,3 +369,26 @@ def test_a_callback_keras_refuses_leaves_no_run_directory(cli, write_spec, tmp_p
     (tmp_path / "mine").mkdir()  # a directory the user made stays, empty as it was
     assert cli("train", spec, "--out", tmp_path / "mine", "--samples", "8").exit_code == 2
     assert (tmp_path / "mine").is_dir()
+
+
+def test_the_places_a_run_writes_to_can_fail_without_a_traceback(cli, tmp_path):
+    """A run directory that cannot be made, or a file that cannot be written (a full disk), is
+    an error naming the path, exit 2; the temporary file is gone and nothing is left half-made."""
+    import errno
+
+    from kerasspec.errors import SpecError
+    from kerasspec.files import write_new_file
+
+    (tmp_path / "a_file").write_text("")
+    result = cli("train", SPECS / "encoder.yaml", "--samples", "16", "--out", tmp_path / "a_file" / "run")
+    assert result.exit_code == 2
+    assert result.stderr == f"{tmp_path / 'a_file' / 'run'}: error: cannot create the run directory: Not a directory\n"
+
+    def full_disk(tmp):
+        tmp.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(SpecError) as raised:
+        write_new_file(tmp_path / "out.npz", full_disk)
+    assert raised.value.render() == f"{tmp_path / 'out.npz'}: error: cannot write the file: No space left on device"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
