@@ -159,12 +159,19 @@ def _inside(run_dir: Path, name: str, mark: Mark) -> Path:
 FIT_ONLY_TRAIN_KEYS_ALLOWED_IN_CUSTOM = ("shuffle",)
 
 
-def chosen_loop(spec: Spec, override: str | None) -> str:
-    """`--loop` wins over `train.loop`; a custom loop and a custom `train.step` exclude each other."""
-    section = spec.train or {}
-    loop = override or section.get("loop", "fit")
+def _loop_choice(spec: Spec, override: str | None) -> str:
+    """`--loop` wins over `train.loop`, else fit."""
+    loop = override or (spec.train or {}).get("loop", "fit")
     if loop not in LOOPS:
         raise SpecError(None, f"unknown --loop '{loop}'; use fit or custom", source="--loop", code="bad-option")
+    return str(loop)
+
+
+def chosen_loop(spec: Spec, override: str | None) -> str:
+    """The loop `train` runs; a custom loop and a custom `train.step` exclude each other, and
+    fit-only arguments are refused with the custom loop."""
+    section = spec.train or {}
+    loop = _loop_choice(spec, override)
     if loop == "custom" and "step" in section:
         raise SpecError(section.key_mark("step"), "`train.step` replaces the train step inside fit; it cannot be combined with the custom loop",
                         hint="remove `step:`, or train with `loop: fit`", code="bad-value")
@@ -175,7 +182,7 @@ def chosen_loop(spec: Spec, override: str | None) -> str:
                 raise SpecError(section.key_mark(key), f"`train.{key}` is a model.fit argument; the custom loop does not take it",
                                 hint="the custom loop takes epochs, batch_size, validation_split, shuffle, seed and callbacks; "
                                      "use `loop: fit` for the rest", code="bad-value")
-    return str(loop)
+    return loop
 
 
 def refuse_weighted_metrics(spec: Spec) -> None:
@@ -187,12 +194,10 @@ def refuse_weighted_metrics(spec: Spec) -> None:
 
 def evaluation_loop(spec: Spec, override: str | None) -> str:
     """`evaluate` runs the loop the spec trains with, unless `--loop` says otherwise."""
-    loop = override or (spec.train or {}).get("loop", "fit")
-    if loop not in LOOPS:
-        raise SpecError(None, f"unknown --loop '{loop}'; use fit or custom", source="--loop", code="bad-option")
+    loop = _loop_choice(spec, override)
     if loop == "custom":
         refuse_weighted_metrics(spec)
-    return str(loop)
+    return loop
 
 
 def install_train_step(spec: Spec, model: Any) -> None:
