@@ -122,6 +122,7 @@ def build_callbacks(spec: Spec, keras: Any, run_dir: Path) -> list[Any]:
             item_map = PMap(callbacks.value_mark(index))
             item_map.put("type", item, callbacks.value_mark(index), callbacks.value_mark(index))
             item = item_map
+        _require_package(item)
         item = copy.deepcopy(item)
         for key in CALLBACK_PATH_ARGUMENTS:
             if key in item and isinstance(item[key], str):
@@ -134,18 +135,15 @@ def build_callbacks(spec: Spec, keras: Any, run_dir: Path) -> list[Any]:
 CALLBACK_PACKAGES = {"TensorBoard": "tensorboard"}
 
 
-def check_callback_packages(spec: Spec) -> None:
+def _require_package(item: PMap) -> None:
     """A callback whose package is missing would fail inside fit, after the first epoch began;
     say so at its `type` before anything runs."""
     import importlib.util
 
-    callbacks = (spec.train or {}).get("callbacks")
-    for index, item in enumerate(callbacks if isinstance(callbacks, PList) else []):
-        name, mark = (item, callbacks.value_mark(index)) if isinstance(item, str) else (item.get("type"), item.value_mark("type") if "type" in item else item.mark)
-        package = CALLBACK_PACKAGES.get(name)
-        if package and importlib.util.find_spec(package) is None:
-            raise SpecError(mark, f"the {name} callback needs the '{package}' package, which is not installed",
-                            hint=f"pip install {package} (kerasspec's own install includes it)", code="missing-package")
+    package = CALLBACK_PACKAGES.get(item.get("type"))
+    if package and importlib.util.find_spec(package) is None:
+        raise SpecError(item.value_mark("type"), f"the {item['type']} callback needs the '{package}' package, which is not installed",
+                        hint=f"pip install {package} (kerasspec's own install includes it)", code="missing-package")
 
 
 def _inside(run_dir: Path, name: str, mark: Mark) -> Path:
@@ -314,7 +312,6 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
     if which == "fit":
         install_train_step(spec, built.model)
     quiet_structure_warning()
-    check_callback_packages(spec)
     fit_kwargs = datasets(built, keras, settings)  # data errors (a missing array, a batch too large) come first
     with run_directory(spec, out) as run_dir:
         train_section = spec.train or {}
