@@ -166,8 +166,7 @@ class Batches:
             self.rows = None
             self.count = len(x)
         else:
-            first = next(iter(x.values())) if isinstance(x, dict) else x
-            self.rows = len(first)
+            self.rows = len(_first_array(x))
             self.count = max(1, math.ceil(self.rows / batch_size))
 
     def __len__(self) -> int:
@@ -187,6 +186,11 @@ class Batches:
             yield _take(self.x, rows), _take(self.y, rows) if self.y is not None else None
 
 
+def _first_array(x: Any) -> Any:
+    """The array whose first dimension counts the rows (inputs by name, or the one input)."""
+    return next(iter(x.values())) if isinstance(x, dict) else x
+
+
 def _take(value: Any, rows: Any) -> Any:
     if isinstance(value, dict):
         return {k: v[rows] for k, v in value.items()}
@@ -195,7 +199,7 @@ def _take(value: Any, rows: Any) -> Any:
 
 def split_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, Any, Any]:
     """fit's `validation_split`: the last fraction of the rows, not shuffled."""
-    rows = len(next(iter(x.values())) if isinstance(x, dict) else x)
+    rows = len(_first_array(x))
     cut = int(rows * (1 - fraction))
     head, tail = slice(0, cut), slice(cut, rows)
     return _take(x, head), _take(y, head), _take(x, tail), _take(y, tail)
@@ -220,8 +224,7 @@ class CustomLoop:
         self.test_step = tf.function(self._test_step, jit_compile=jit_compile, reduce_retracing=True)
 
     def _rows(self, x: Any) -> Any:
-        first = next(iter(x.values())) if isinstance(x, dict) else x
-        return self.tf.cast(self.tf.shape(first)[0], "float32")
+        return self.tf.cast(self.tf.shape(_first_array(x))[0], "float32")
 
     def _train_step(self, x: Any, y: Any) -> dict[str, Any]:
         model, ops = self.model, self.keras.ops
@@ -242,20 +245,11 @@ class CustomLoop:
         self.objectives.total_loss(ops, model, y, y_pred, self._rows(x))
         self.objectives.update_metrics(y, y_pred)
 
-    def evaluate(self, batches: Batches, callbacks: Any | None = None) -> dict[str, float]:
+    def evaluate(self, batches: Batches) -> dict[str, float]:
         self.objectives.reset()
-        if callbacks is not None:
-            callbacks.on_test_begin()
-        for step, (x, y) in enumerate(batches.epoch(0)):
-            if callbacks is not None:
-                callbacks.on_test_batch_begin(step)
+        for x, y in batches.epoch(0):
             self.test_step(x, y)
-            if callbacks is not None:
-                callbacks.on_test_batch_end(step, None)
-        logs = self.objectives.results()
-        if callbacks is not None:
-            callbacks.on_test_end(logs)
-        return logs
+        return self.objectives.results()
 
     def fit(self, batches: Batches, validation: Batches | None, epochs: int, callbacks: list[Any], verbose: int) -> dict[str, list[float]]:
         keras, model = self.keras, self.model
