@@ -279,7 +279,8 @@ class _Builder:
                 from .spec import InputDef
 
                 definition = InputDef("input_layer", self.input_shape, None, {}, self.spec.tree.mark)
-            name = definition.name if self.spec.tree.get("input", {}).get("name") else None
+            raw_input = self.spec.tree.get("input")  # `{shape: [...], name: ...}`, or the shorthand `[...]`
+            name = definition.name if isinstance(raw_input, PMap) and raw_input.get("name") else None
             layers.append(self.make_input(definition, self.spec.tree, "input", shape=self.input_shape, name=name))
         for entry in self.spec.layers:
             layer = self.layer_for(entry)

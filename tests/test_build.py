@@ -238,3 +238,15 @@ def test_sparse_and_typed_inputs(write_spec):
     ids, bag = model.inputs
     assert ids.dtype == "int32" and tuple(ids.shape) == (None, None)
     assert bag.sparse and tuple(bag.shape) == (None, 50)
+
+
+@pytest.mark.parametrize("form", ["input: [6]", "input: {shape: [6]}", "input: {shape: [6], name: features}"])
+def test_every_input_form_of_a_sequential_spec_builds(cli, write_spec, form):
+    """`input: [6]`, which validate accepts as short for `input: {shape: [6]}`, crashed the build."""
+    spec = write_spec(f"name: s\n{form}\nlayers:\n  - {{type: Dense, units: 2}}\n")
+    result = cli("summary", spec, "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["params"]["total"] == 6 * 2 + 2
+    assert [i["shape"] for i in document["inputs"]] == [[6]]
+    assert [i["name"] for i in document["inputs"]] == (["features"] if "name" in form else [document["inputs"][0]["name"]])
