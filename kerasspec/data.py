@@ -189,12 +189,12 @@ def check_batch_size(spec: Spec, model: Any, inputs: list[Column], targets: list
     mark = None
     if has_null and "sequence_length" in data:
         mark = data.value_mark("sequence_length")
-    else:
-        biggest = max(inputs, key=lambda c: math.prod(c.shape), default=None)
-        section = spec.tree.get("inputs") if isinstance(spec.tree.get("inputs"), PMap) else None
-        entry = section.get(biggest.name) if section is not None and biggest is not None else spec.tree.get("input")
-        if isinstance(entry, PMap) and "shape" in entry:
-            mark = entry.value_mark("shape")
+    elif inputs:
+        biggest = max(inputs, key=lambda c: math.prod(c.shape))
+        holder, key = (spec.tree["inputs"], biggest.name) if isinstance(spec.tree.get("inputs"), PMap) else (spec.tree, "input")
+        if key in holder:  # `{shape: [...]}`, or the shorthand `[...]` itself
+            entry = holder[key]
+            mark = entry.value_mark("shape") if isinstance(entry, PMap) and "shape" in entry else holder.value_mark(key)
     raise SpecError(mark, f"one batch of synthetic data would take {size / 1024**3:,.1f} GiB ({batch_size} rows of "
                     f"{_row_bytes(columns):,} bytes); the limit is {MAX_BATCH_BYTES // 1024**3} GiB",
                     hint="lower --batch-size" + (" or data.sequence_length" if has_null else ""), code="batch-too-large")
@@ -288,9 +288,10 @@ def load_file_arrays(spec: Spec, inputs: list[Column], targets: list[Column] | N
         rows = shape[0]
     if path.suffix == ".npz":  # only the arrays the model takes, once their shapes are known to fit
         size = sum(math.prod(shapes[c.name][0]) * shapes[c.name][1].itemsize for c in wanted)
-        if size > _memory_bytes():
+        memory = _memory_bytes()
+        if size > memory:
             raise SpecError(mark, f"the arrays of '{shown}' would take {size / 1024**3:,.1f} GiB, more than this machine's "
-                            f"{_memory_bytes() / 1024**3:,.1f} GiB of memory", code="data-file")
+                            f"{memory / 1024**3:,.1f} GiB of memory", code="data-file")
         try:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {c.name: archive[c.name] for c in wanted}

@@ -343,6 +343,11 @@ def test_a_batch_too_large_to_draw_is_refused_at_its_cause(cli, write_spec, tmp_
     assert_located_error(result, spec, 2, column_of(wide, 2, "[100000"),
                          "one batch of synthetic data would take 74.5 GiB (2 rows of 40,000,400,000 bytes); the limit is 4 GiB")
     assert not (tmp_path / "run").exists()
+    short = wide.replace("{shape: [100000, 100000]}", "[100000, 100000]")  # the shorthand input form
+    spec = write_spec(short, "short.yaml")
+    result = cli("train", spec, "--batch-size", "2", "--out", tmp_path / "run")
+    assert_located_error(result, spec, 2, column_of(short, 2, "[100000"),
+                         "one batch of synthetic data would take 74.5 GiB (2 rows of 40,000,400,000 bytes); the limit is 4 GiB")
 
 
 def test_a_callback_whose_package_is_missing_is_refused_at_its_type(cli, write_spec, tmp_path, monkeypatch):
