@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env if env is not None else dict(os.environ))
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, cwd=ROOT, env=env if env is not None else dict(os.environ)
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr}")
@@ -30,10 +32,14 @@ def report_ratio(ours_label: str, ours: list[float], theirs_label: str, theirs: 
 
     width = max(len(ours_label), len(theirs_label))
     for label, runs in ((ours_label, ours), (theirs_label, theirs)):
-        print(f"{label:<{width}}  median {statistics.median(runs):.3f} s  (runs: {', '.join(f'{t:.2f}' for t in runs)})")
+        print(
+            f"{label:<{width}}  median {statistics.median(runs):.3f} s  (runs: {', '.join(f'{t:.2f}' for t in runs)})"
+        )
     pairs = [a / b for a, b in zip(ours, theirs)]
     ratio = statistics.median(pairs)
     print(f"ratio of medians: {statistics.median(ours) / statistics.median(theirs):.3f}")
     print(f"per-pair ratios: {', '.join(f'{r:.3f}' for r in pairs)}")
-    print(f"ratio (median of per-pair ratios): {ratio:.3f}  (target <= {target}: {'met' if ratio <= target else 'NOT met'})")
+    print(
+        f"ratio (median of per-pair ratios): {ratio:.3f}  (target <= {target}: {'met' if ratio <= target else 'NOT met'})"
+    )
     return ratio

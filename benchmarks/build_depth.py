@@ -34,7 +34,9 @@ def main() -> None:
     keras = import_keras()
     kerasspec.load(Path(__file__).resolve().parent.parent / "specs" / "my_example_model.yaml").build()  # warm up
     keras.utils.clear_session()
-    print(f"{'layers':>7} {'static ms/layer':>16} {'build ms/layer':>15} {'plain keras ms/layer':>21} {'build/plain':>12}")
+    print(
+        f"{'layers':>7} {'static ms/layer':>16} {'build ms/layer':>15} {'plain keras ms/layer':>21} {'build/plain':>12}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for depth in (int(d) for d in args.depths.split(",")):
             path = Path(tmp) / f"deep_{depth}.yaml"
@@ -55,7 +57,9 @@ def main() -> None:
             hand = time.perf_counter() - start
             assert plain.count_params() == model.count_params()
             keras.utils.clear_session()
-            print(f"{depth:>7} {1000 * static / depth:>16.3f} {1000 * built / depth:>15.3f} {1000 * hand / depth:>21.3f} {built / hand:>12.2f}")
+            print(
+                f"{depth:>7} {1000 * static / depth:>16.3f} {1000 * built / depth:>15.3f} {1000 * hand / depth:>21.3f} {built / hand:>12.2f}"
+            )
 
 
 if __name__ == "__main__":

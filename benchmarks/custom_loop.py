@@ -27,9 +27,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs + 1):  # the first pair warms caches and is not counted
             for loop in ("custom", "fit"):
-                elapsed = timed([sys.executable, "-m", "kerasspec", "train", "specs/ticket_classifier.yaml", "--epochs", "3",
-                                 "--samples", "1280", "--batch-size", "32", "--loop", loop, "--quiet",
-                                 "--out", str(Path(tmp) / f"{loop}{i}")])
+                elapsed = timed(
+                    [
+                        sys.executable,
+                        "-m",
+                        "kerasspec",
+                        "train",
+                        "specs/ticket_classifier.yaml",
+                        "--epochs",
+                        "3",
+                        "--samples",
+                        "1280",
+                        "--batch-size",
+                        "32",
+                        "--loop",
+                        loop,
+                        "--quiet",
+                        "--out",
+                        str(Path(tmp) / f"{loop}{i}"),
+                    ]
+                )
                 if i:
                     runs[loop].append(elapsed)
     report_ratio("kerasspec train --loop custom:", runs["custom"], "kerasspec train --loop fit:", runs["fit"], TARGET)

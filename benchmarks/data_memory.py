@@ -28,8 +28,25 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
 
 
 def peak_rss_mib(samples: int, out: Path) -> float:
-    cmd = [sys.executable, "-c", MEASURE, sys.executable, "-m", "kerasspec", "train", "specs/ticket_classifier.yaml",
-           "--epochs", "1", "--samples", str(samples), "--batch-size", "32", "--quiet", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-c",
+        MEASURE,
+        sys.executable,
+        "-m",
+        "kerasspec",
+        "train",
+        "specs/ticket_classifier.yaml",
+        "--epochs",
+        "1",
+        "--samples",
+        str(samples),
+        "--batch-size",
+        "32",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode:
         sys.exit(proc.stderr)

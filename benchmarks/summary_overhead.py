@@ -20,7 +20,7 @@ from _timing import report_ratio, timed  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 1.3
 
-PLAIN = '''
+PLAIN = """
 import keras
 from keras import layers
 
@@ -34,7 +34,7 @@ priority = layers.Dense(1, activation="sigmoid", name="priority")(features)
 department = layers.Dense(num_departments, activation="softmax", name="department")(features)
 model = keras.Model(inputs=[title, text_body, tags], outputs=[priority, department], name="ticket_classifier")
 model.summary()
-'''
+"""
 
 
 def main() -> None:

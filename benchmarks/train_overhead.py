@@ -23,7 +23,7 @@ from _timing import report_ratio, timed  # noqa: E402
 
 TARGET = 1.10
 
-PLAIN = '''
+PLAIN = """
 import sys
 import numpy as np
 import keras
@@ -51,13 +51,13 @@ department_data = np.eye(num_departments)[rng.integers(0, num_departments, size=
 model.fit({"title": title_data, "text_body": text_body_data, "tags": tags_data},
           {"priority": priority_data, "department": department_data}, epochs=3, batch_size=32, verbose=2)
 model.save(sys.argv[1])
-'''
+"""
 
-QUICK_EXIT = '''
+QUICK_EXIT = """
 import os
 sys.stdout.flush()
 os._exit(0)
-'''
+"""
 
 
 def main() -> None:
@@ -71,8 +71,21 @@ def main() -> None:
         quick.write_text(PLAIN + QUICK_EXIT)
         for i in range(args.runs + 1):  # the first round warms caches and is not counted
             commands = {
-                "ours": [sys.executable, "-m", "kerasspec", "train", "specs/ticket_classifier.yaml", "--epochs", "3",
-                         "--samples", "1280", "--batch-size", "32", "--out", str(Path(tmp) / f"run{i}")],
+                "ours": [
+                    sys.executable,
+                    "-m",
+                    "kerasspec",
+                    "train",
+                    "specs/ticket_classifier.yaml",
+                    "--epochs",
+                    "3",
+                    "--samples",
+                    "1280",
+                    "--batch-size",
+                    "32",
+                    "--out",
+                    str(Path(tmp) / f"run{i}"),
+                ],
                 "plain": [sys.executable, str(script), str(Path(tmp) / f"plain{i}.keras")],
                 "quick": [sys.executable, str(quick), str(Path(tmp) / f"quick{i}.keras")],
             }
@@ -82,8 +95,13 @@ def main() -> None:
                 ours.append(elapsed["ours"])
                 plain.append(elapsed["plain"])
                 plain_quick_exit.append(elapsed["quick"])
-    report_ratio("kerasspec train (3 epochs, 1,280 samples, run dir):", ours,
-                 "hand-written keras (same work, NumPy in memory):", plain, TARGET)
+    report_ratio(
+        "kerasspec train (3 epochs, 1,280 samples, run dir):",
+        ours,
+        "hand-written keras (same work, NumPy in memory):",
+        plain,
+        TARGET,
+    )
     print()
     print("Where the difference goes: kerasspec leaves without the interpreter's teardown (see cli.py,")
     print("exit_without_teardown). Against a hand-written script that does the same, what remains is")

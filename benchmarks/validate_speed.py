@@ -46,7 +46,9 @@ def main() -> None:
         ours.append(timed(kerasspec, env))
         theirs.append(timed(tensorflow, env))
     print(f"first validate with an empty catalog cache (generates it once per Keras version): {cold:.3f} s")
-    report_ratio(f"kerasspec validate {SPEC.relative_to(ROOT)}:", ours, "python -c 'import tensorflow':", theirs, TARGET)
+    report_ratio(
+        f"kerasspec validate {SPEC.relative_to(ROOT)}:", ours, "python -c 'import tensorflow':", theirs, TARGET
+    )
 
 
 if __name__ == "__main__":

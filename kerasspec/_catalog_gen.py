@@ -100,6 +100,8 @@ def _accepted_names(module: Any) -> list[str]:
 
 
 def generate() -> dict[str, Any]:
+    from importlib.metadata import version
+
     import keras
     import keras.src.activations  # noqa: F401 - registries live here
     import keras.src.constraints  # noqa: F401
@@ -108,7 +110,6 @@ def generate() -> dict[str, Any]:
     import keras.src.metrics  # noqa: F401
     import keras.src.optimizers  # noqa: F401
     import keras.src.regularizers  # noqa: F401
-    from importlib.metadata import version
 
     kinds = {
         "layers": _public_classes(keras.layers, keras.layers.Layer),
@@ -116,9 +117,7 @@ def generate() -> dict[str, Any]:
         "regularizers": _public_classes(keras.regularizers, keras.regularizers.Regularizer),
         "constraints": _public_classes(keras.constraints, keras.constraints.Constraint),
         "optimizers": _public_classes(keras.optimizers, keras.optimizers.Optimizer),
-        "schedules": _public_classes(
-            keras.optimizers.schedules, keras.optimizers.schedules.LearningRateSchedule
-        ),
+        "schedules": _public_classes(keras.optimizers.schedules, keras.optimizers.schedules.LearningRateSchedule),
         "losses": _public_classes(keras.losses, keras.losses.Loss),
         "metrics": _public_classes(keras.metrics, keras.metrics.Metric),
         "callbacks": _public_classes(keras.callbacks, keras.callbacks.Callback, skip=("CallbackList",)),
@@ -133,9 +132,7 @@ def generate() -> dict[str, Any]:
         "activations": _accepted_names(keras.activations),
     }
     # Callbacks have no get(): kerasspec builds a bare name itself, so only argument-free ones count.
-    names["callbacks"] = sorted(
-        n for n, c in kinds["callbacks"].items() if not constructor(c)["required"]
-    )
+    names["callbacks"] = sorted(n for n, c in kinds["callbacks"].items() if not constructor(c)["required"])
     from keras.src.backend.common import dtypes
 
     return {
@@ -154,7 +151,8 @@ def generate() -> dict[str, Any]:
 
 def constructor_of_function(fn: Any) -> dict[str, Any]:
     params = [
-        p for p in list(inspect.signature(fn).parameters.values())
+        p
+        for p in list(inspect.signature(fn).parameters.values())
         if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
     return {

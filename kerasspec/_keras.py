@@ -30,9 +30,8 @@ def import_keras() -> ModuleType:
     try:
         if saved is not None:
             os.dup2(devnull, 2)
-        import tensorflow as tf
-
         import keras
+        import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
         tf.constant(0)  # device initialisation logs once, here

@@ -23,8 +23,8 @@ from ._keras import import_keras
 from .catalog import Catalog, get_catalog, kind_of_parameter
 from .errors import Mark, SpecError
 from .loader import PList, PMap
-from .spec import RESERVED_ENTRY_KEYS, LayerEntry, Ref, Spec
 from .render.graph import model_inputs, record_symbolic_call
+from .spec import RESERVED_ENTRY_KEYS, LayerEntry, Ref, Spec
 from .usercode import check_arguments, constructor_keywords, import_object
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
@@ -125,15 +125,25 @@ def _allow_deep_graphs(spec: Spec) -> None:
 
 def keras_message(exc: BaseException) -> str:
     """Keras's own explanation, on one line, without the call-context boilerplate."""
-    raw = exc.args[0] if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str) else str(exc)  # str() quotes it
+    raw = (
+        exc.args[0] if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str) else str(exc)
+    )  # str() quotes it
     text = re.sub(r"\x1b\[[0-9;]*m", "", raw).strip() or type(exc).__name__
     if text.startswith("Exception encountered when calling"):
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
         if len(paragraphs) > 1:
             text = paragraphs[1]
             if text.endswith("Error encountered:") and len(paragraphs) > 2:  # a subclassed model's call failed
-                text = re.sub(r"^Could not automatically infer the output shape.*?\(of type (\w+)\)\..*Error encountered:$",
-                              r"\1.call() failed:", text, flags=re.S) + " " + paragraphs[2]
+                text = (
+                    re.sub(
+                        r"^Could not automatically infer the output shape.*?\(of type (\w+)\)\..*Error encountered:$",
+                        r"\1.call() failed:",
+                        text,
+                        flags=re.S,
+                    )
+                    + " "
+                    + paragraphs[2]
+                )
     text = text.split("\n\nArguments received by", 1)[0]
     text = " ".join(text.split())
     text = re.sub(r"<KerasTensor shape=(\([^)]*\))[^>]*>", r"\1", text)
@@ -190,7 +200,9 @@ class _Builder:
                 return cls
         raise SpecError(mark, f"unknown type '{type_name}'", code="unknown-type")  # validate catches this first
 
-    def instantiate(self, kind: str | None, raw: PMap, mark: Mark, name: str | None = None, skip: tuple = ("type",)) -> Any:
+    def instantiate(
+        self, kind: str | None, raw: PMap, mark: Mark, name: str | None = None, skip: tuple = ("type",)
+    ) -> Any:
         type_name = raw["type"]
         cls = self.resolve_class(kind, type_name, raw.value_mark("type"))
         if ":" in type_name:
@@ -204,7 +216,7 @@ class _Builder:
     # --- errors -----------------------------------------------------------------------------
 
     class _KerasErrors:
-        def __init__(self, builder: "_Builder", raw: PMap, what: str, hint: str | None):
+        def __init__(self, builder: _Builder, raw: PMap, what: str, hint: str | None):
             self.builder, self.raw, self.what, self.hint = builder, raw, what, hint
             self.catcher = warnings.catch_warnings(record=True)
 
@@ -217,13 +229,17 @@ class _Builder:
             for warning in self.caught:
                 if issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
                     continue
-                self.builder.warnings.append(BuildWarning(self.raw.mark, f"{self.what}: {' '.join(str(warning.message).split())}"))
+                self.builder.warnings.append(
+                    BuildWarning(self.raw.mark, f"{self.what}: {' '.join(str(warning.message).split())}")
+                )
             if exc is None or isinstance(exc, SpecError) or not isinstance(exc, Exception):
                 return False
             message = keras_message(exc)
-            raise SpecError(self.builder.mark_for(self.raw, message), f"{self.what}: {message}", hint=self.hint, code="keras-error") from None
+            raise SpecError(
+                self.builder.mark_for(self.raw, message), f"{self.what}: {message}", hint=self.hint, code="keras-error"
+            ) from None
 
-    def keras_errors(self, raw: PMap, what: str, hint: str | None = None) -> "_Builder._KerasErrors":
+    def keras_errors(self, raw: PMap, what: str, hint: str | None = None) -> _Builder._KerasErrors:
         return self._KerasErrors(self, raw, what, hint)
 
     def mark_for(self, raw: PMap, message: str) -> Mark:
@@ -262,7 +278,9 @@ class _Builder:
             return self.functional()
         return self.subclassed()
 
-    def make_input(self, definition: Any, raw: PMap, what: str, *, shape: tuple | None = None, name: str | None = None) -> Any:
+    def make_input(
+        self, definition: Any, raw: PMap, what: str, *, shape: tuple | None = None, name: str | None = None
+    ) -> Any:
         """`keras.Input` for a spec input; Keras errors are reported at `raw`."""
         kwargs = dict(definition.options)
         if definition.dtype:
@@ -294,7 +312,9 @@ class _Builder:
             raise
         except Exception as exc:  # find the entry whose call fails, by calling them in order
             self.locate_sequential_failure(layers)
-            raise SpecError(self.spec.tree.mark, f"building the sequential model failed: {keras_message(exc)}", code="keras-error") from None
+            raise SpecError(
+                self.spec.tree.mark, f"building the sequential model failed: {keras_message(exc)}", code="keras-error"
+            ) from None
 
     def locate_sequential_failure(self, layers: list[Any]) -> None:
         keras = self.keras
@@ -309,7 +329,10 @@ class _Builder:
         keras = self.keras
         holder = self.spec.tree.get("inputs")
         raw = holder if isinstance(holder, PMap) else self.spec.tree
-        inputs = {name: self.make_input(definition, raw, f"input '{name}'", name=name) for name, definition in self.spec.inputs.items()}
+        inputs = {
+            name: self.make_input(definition, raw, f"input '{name}'", name=name)
+            for name, definition in self.spec.inputs.items()
+        }
         self.tensors.update(inputs)
         previous: Any = next(iter(inputs.values())) if len(inputs) == 1 else None
         for entry in self.spec.layers:
@@ -342,7 +365,14 @@ class _Builder:
         cls = import_object(str(spec.class_ref), class_mark, spec.path, "models")
         raw_args = tree.get("args")
         args = raw_args if isinstance(raw_args, PMap) else PMap(tree.mark)
-        check_arguments(cls, str(spec.class_ref), args, (), "models", missing_mark=tree.value_mark("args") if "args" in tree else class_mark)
+        check_arguments(
+            cls,
+            str(spec.class_ref),
+            args,
+            (),
+            "models",
+            missing_mark=tree.value_mark("args") if "args" in tree else class_mark,
+        )
         kwargs = {str(k): self.convert(v, str(k), args.value_mark(k)) for k, v in args.items()}
         accepted, open_ended, _ = constructor_keywords(cls)
         if "name" not in kwargs and (open_ended or "name" in accepted):
@@ -361,8 +391,11 @@ class _Builder:
         inputs = {name: self.make_input(d, holder, f"input '{name}'", name=name) for name, d in definitions.items()}
         argument = next(iter(inputs.values())) if spec.input is not None or len(inputs) == 1 else inputs
         mark = tree.value_mark("class") if "class" in tree else tree.mark
-        with self.keras_errors(PMap(mark), f"calling model class '{spec.class_ref}' on the spec's inputs",
-                               hint="the model is called on a dict by input name (one input: its tensor)"):
+        with self.keras_errors(
+            PMap(mark),
+            f"calling model class '{spec.class_ref}' on the spec's inputs",
+            hint="the model is called on a dict by input name (one input: its tensor)",
+        ):
             outputs = model(argument)
         record_symbolic_call(model, inputs, outputs, by_name=isinstance(argument, dict))
 
@@ -383,7 +416,9 @@ class _Builder:
         if ref.index is None:
             return value
         if not several:
-            raise SpecError(ref.mark, f"'{ref.name}' has one output; write '{ref.name}' without [{ref.index}]", code="bad-index")
+            raise SpecError(
+                ref.mark, f"'{ref.name}' has one output; write '{ref.name}' without [{ref.index}]", code="bad-index"
+            )
         if ref.index >= len(value):
             raise SpecError(
                 ref.mark,

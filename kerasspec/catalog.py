@@ -97,8 +97,14 @@ class Catalog:
         self.versions: dict[str, str] = data["versions"]
         self._classes: dict[str, dict[str, ClassInfo]] = {
             kind: {
-                name: ClassInfo(kind, name, frozenset(info["params"]), tuple(info["required"]), info["open"],
-                                tuple(sorted(info.get("defaults", {}).items())))
+                name: ClassInfo(
+                    kind,
+                    name,
+                    frozenset(info["params"]),
+                    tuple(info["required"]),
+                    info["open"],
+                    tuple(sorted(info.get("defaults", {}).items())),
+                )
                 for name, info in entries.items()
             }
             for kind, entries in data["classes"].items()

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, List, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,13 +28,15 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-SET_HELP = "Override a spec value before vars are interpolated, e.g. --set train.epochs=3 (value read as YAML). Repeatable."
+SET_HELP = (
+    "Override a spec value before vars are interpolated, e.g. --set train.epochs=3 (value read as YAML). Repeatable."
+)
 ALLOW_CODE_HELP = "Let specs name Python code (Lambda layers, package.module:Name). Only for specs you trust."
 DEBUG_HELP = "Show the Python traceback of internal errors."
 
 
 # Options every model-building command takes, declared once.
-SetOpt = Annotated[List[str], typer.Option("--set", help=SET_HELP, metavar="KEY=VALUE")]
+SetOpt = Annotated[list[str], typer.Option("--set", help=SET_HELP, metavar="KEY=VALUE")]
 AllowCodeOpt = Annotated[bool, typer.Option("--allow-code", help=ALLOW_CODE_HELP)]
 DebugOpt = Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)]
 
@@ -77,7 +80,7 @@ def reported_errors(debug: bool) -> Iterator[None]:
 
 INPUT_SHAPE_HELP = "Input shape for a sequential spec without `input:`, e.g. 3 or 28,28,1 (null for any size)."
 MAX_PARAMS_HELP = "Refuse models with more parameters than this, before allocating any weights."
-InputShapeOpt = Annotated[Optional[str], typer.Option("--input-shape", help=INPUT_SHAPE_HELP)]
+InputShapeOpt = Annotated[str | None, typer.Option("--input-shape", help=INPUT_SHAPE_HELP)]
 MaxParamsOpt = Annotated[str, typer.Option("--max-params", help=MAX_PARAMS_HELP)]
 
 
@@ -87,11 +90,16 @@ def parse_max_params(text: str) -> int:
     except ValueError:
         value = -1.0
     if not value >= 1 or value != value or value == float("inf"):
-        raise SpecError(None, f"bad --max-params '{text}': give a positive number such as 2e9", source="--max-params", code="bad-option")
+        raise SpecError(
+            None,
+            f"bad --max-params '{text}': give a positive number such as 2e9",
+            source="--max-params",
+            code="bad-option",
+        )
     return int(value)
 
 
-def build_spec(path: Path, overrides: list[str], allow_code: bool, input_shape: Optional[str], max_params: str, spec=None):
+def build_spec(path: Path, overrides: list[str], allow_code: bool, input_shape: str | None, max_params: str, spec=None):
     """Load and check one spec (unless given one already loaded), then build it; build warnings go
     to stderr, located like errors."""
     from .builder import build, parse_input_shape
@@ -131,18 +139,26 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """Turn version-controlled YAML model specs into real Keras 3 models, and run them."""
 
 
 @app.command()
 def validate(
-    files: List[Path] = typer.Argument(..., help="Spec files to check.", show_default=False),
+    files: list[Path] = typer.Argument(..., help="Spec files to check.", show_default=False),
     overrides: SetOpt = [],
     allow_code: AllowCodeOpt = False,
-    output_format: str = typer.Option("text", "--format", help="text, or json (one document listing every file and error)."),
-    build: bool = typer.Option(False, "--build", help="Also build each model symbolically (imports Keras): shapes, values, the parameter limit."),
+    output_format: str = typer.Option(
+        "text", "--format", help="text, or json (one document listing every file and error)."
+    ),
+    build: bool = typer.Option(
+        False,
+        "--build",
+        help="Also build each model symbolically (imports Keras): shapes, values, the parameter limit.",
+    ),
     input_shape: InputShapeOpt = None,
     max_params: MaxParamsOpt = "2e9",
     debug: DebugOpt = False,
@@ -173,7 +189,9 @@ def validate(
                 else:
                     typer.echo(f"{file}: ok")
         if output_format == "json":
-            document = [{"path": path, "ok": not errors, "errors": [e.as_dict() for e in errors]} for path, errors in results]
+            document = [
+                {"path": path, "ok": not errors, "errors": [e.as_dict() for e in errors]} for path, errors in results
+            ]
             typer.echo(json.dumps(document, indent=2))
         if any(errors for _, errors in results):
             raise typer.Exit(EXIT_BAD_INPUT)
@@ -184,7 +202,9 @@ def summary(
     spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
     as_json: bool = typer.Option(False, "--json", help="Print a stable JSON document instead of the table."),
     expand_nested: bool = typer.Option(False, "--expand-nested", help="Show the layers of nested models too."),
-    layer: Optional[str] = typer.Option(None, "--layer", help="Show one layer's input and output tensors (nested: outer/inner)."),
+    layer: str | None = typer.Option(
+        None, "--layer", help="Show one layer's input and output tensors (nested: outer/inner)."
+    ),
     overrides: SetOpt = [],
     allow_code: AllowCodeOpt = False,
     input_shape: InputShapeOpt = None,
@@ -214,14 +234,25 @@ def summary(
 @app.command()
 def plot(
     spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
-    output: Optional[str] = typer.Option(None, "-o", "--output", help="File to write (.png .svg .pdf .dot .mmd); '-' prints text formats. Default: <model name>.png here."),
-    output_format: Optional[str] = typer.Option(None, "--format", help="png, svg, pdf, dot or mermaid; overrides the extension."),
+    output: str | None = typer.Option(
+        None,
+        "-o",
+        "--output",
+        help="File to write (.png .svg .pdf .dot .mmd); '-' prints text formats. Default: <model name>.png here.",
+    ),
+    output_format: str | None = typer.Option(
+        None, "--format", help="png, svg, pdf, dot or mermaid; overrides the extension."
+    ),
     show_shapes: bool = typer.Option(True, "--show-shapes/--hide-shapes", help="Show output shapes."),
     show_dtype: bool = typer.Option(False, "--show-dtype", help="Show dtypes."),
     show_layer_names: bool = typer.Option(True, "--show-layer-names/--hide-layer-names", help="Show layer names."),
-    show_layer_activations: bool = typer.Option(False, "--show-layer-activations", help="Show activations of layers that have one."),
+    show_layer_activations: bool = typer.Option(
+        False, "--show-layer-activations", help="Show activations of layers that have one."
+    ),
     show_trainable: bool = typer.Option(False, "--show-trainable", help="Show whether each layer is trainable."),
-    expand_nested: bool = typer.Option(False, "--expand-nested", help="Draw nested models' layers (clusters / subgraphs)."),
+    expand_nested: bool = typer.Option(
+        False, "--expand-nested", help="Draw nested models' layers (clusters / subgraphs)."
+    ),
     rankdir: str = typer.Option("TB", "--rankdir", help="TB (top to bottom) or LR (left to right)."),
     dpi: int = typer.Option(200, "--dpi", help="Resolution of PNG output."),
     force: bool = typer.Option(False, "--force", help="Overwrite the output file if it exists."),
@@ -241,17 +272,31 @@ def plot(
         if dpi < 1:
             raise SpecError(None, f"bad --dpi {dpi}: give a positive number", source="--dpi", code="bad-option")
         if output == "-" and fmt in GRAPHVIZ_FORMATS:
-            raise SpecError(None, f"{fmt.upper()} cannot go to standard output; give -o FILE, or use --format dot or mermaid",
-                            source="-o", code="bad-option")
+            raise SpecError(
+                None,
+                f"{fmt.upper()} cannot go to standard output; give -o FILE, or use --format dot or mermaid",
+                source="-o",
+                code="bad-option",
+            )
         built = build_spec(spec, overrides, allow_code, input_shape, max_params)
         require_built(built)
         from .render.graph import is_subclassed
 
         if is_subclassed(built.model) and fmt != "mermaid":
-            _stderr(f"note: {built.model.name} is a subclassed model: its layers are called in Python code, so Keras has no "
-                    "layer graph to draw and shows the model as one box; `kerasspec summary` lists its layers")
-        options = PlotOptions(show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable,
-                              expand_nested, rankdir.upper(), dpi)
+            _stderr(
+                f"note: {built.model.name} is a subclassed model: its layers are called in Python code, so Keras has no "
+                "layer graph to draw and shows the model as one box; `kerasspec summary` lists its layers"
+            )
+        options = PlotOptions(
+            show_shapes,
+            show_dtype,
+            show_layer_names,
+            show_layer_activations,
+            show_trainable,
+            expand_nested,
+            rankdir.upper(),
+            dpi,
+        )
         if output == "-":
             typer.echo(render_text(built.model, fmt, options), nl=False)
             return
@@ -260,11 +305,24 @@ def plot(
         typer.echo(f"wrote {target} ({fmt}, {target.stat().st_size:,} bytes)")
 
 
-SamplesOpt = Annotated[Optional[int], typer.Option("--samples", min=1, help="Rows of synthetic data (default: data.samples, else 1280).")]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", min=0, max=2**32 - 1, help="Seed for data and weights (default: data.seed, else 0).")]
-BatchOpt = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Batch size (default: train.batch_size, else 32).")]
+SamplesOpt = Annotated[
+    int | None, typer.Option("--samples", min=1, help="Rows of synthetic data (default: data.samples, else 1280).")
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option("--seed", min=0, max=2**32 - 1, help="Seed for data and weights (default: data.seed, else 0)."),
+]
+BatchOpt = Annotated[
+    int | None, typer.Option("--batch-size", min=1, help="Batch size (default: train.batch_size, else 32).")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-LoopOpt = Annotated[Optional[str], typer.Option("--loop", help="fit (Keras's built-in loop) or custom (a hand-written GradientTape loop). Default: train.loop, else fit.")]
+LoopOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--loop",
+        help="fit (Keras's built-in loop) or custom (a hand-written GradientTape loop). Default: train.loop, else fit.",
+    ),
+]
 
 
 def print_metrics(title: str, values: dict[str, float]) -> None:
@@ -280,20 +338,25 @@ def print_metrics(title: str, values: dict[str, float]) -> None:
     console.print(table)
 
 
-def _saved_model_path(model: Optional[Path], run: Optional[Path]) -> Path:
+def _saved_model_path(model: Path | None, run: Path | None) -> Path:
     if (model is None) == (run is None):
-        raise SpecError(None, "give the trained model with --model RUN/model.keras or --run RUN", source="--model", code="bad-option")
+        raise SpecError(
+            None,
+            "give the trained model with --model RUN/model.keras or --run RUN",
+            source="--model",
+            code="bad-option",
+        )
     return model if model is not None else run / "model.keras"  # type: ignore[operator]
 
 
 @app.command()
 def train(
     spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs (default: train.epochs, else 1)."),
+    epochs: int | None = typer.Option(None, "--epochs", min=1, help="Epochs (default: train.epochs, else 1)."),
     batch_size: BatchOpt = None,
     samples: SamplesOpt = None,
     seed: SeedOpt = None,
-    out: Optional[Path] = typer.Option(None, "--out", help="Run directory (new or empty). Default: runs/<name>-<time>/."),
+    out: Path | None = typer.Option(None, "--out", help="Run directory (new or empty). Default: runs/<name>-<time>/."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     loop: LoopOpt = None,
     overrides: SetOpt = [],
@@ -315,15 +378,16 @@ def train(
             keras = _seeded_keras(settings.seed)
             built = build_spec(spec, overrides, allow_code, input_shape, max_params, spec=spec_obj)
             require_built(built)
-            run_dir, _history, final = run_training(built, keras, epochs=epochs, settings=settings, out=out, quiet=quiet,
-                                                    loop=loop, plotter=plotter)
+            run_dir, _history, final = run_training(
+                built, keras, epochs=epochs, settings=settings, out=out, quiet=quiet, loop=loop, plotter=plotter
+            )
             if not quiet:
                 print_metrics(f"{built.spec.name}: final metrics", final)
             plotter.finish()  # history.png was drawn while the model was saved and the table printed
         typer.echo(f"run directory: {run_dir}")
 
 
-def _load_for_run(spec: Path, overrides: List[str], allow_code: bool):
+def _load_for_run(spec: Path, overrides: list[str], allow_code: bool):
     from .spec import load
 
     return load(spec, overrides, allow_code=allow_code)
@@ -337,7 +401,7 @@ def _seeded_keras(seed: int):
     return keras
 
 
-def _trained(spec: Path, overrides: List[str], allow_code: bool, samples, batch_size, seed, model, run, spec_obj=None):
+def _trained(spec: Path, overrides: list[str], allow_code: bool, samples, batch_size, seed, model, run, spec_obj=None):
     """What evaluate and predict start from: the checked spec, data settings, seeded Keras, the
     saved model (loaded in safe mode and matched against the spec)."""
     from .runner import data_settings, load_saved_model
@@ -352,8 +416,8 @@ def _trained(spec: Path, overrides: List[str], allow_code: bool, samples, batch_
 @app.command()
 def evaluate(
     spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
-    model: Optional[Path] = typer.Option(None, "--model", help="A saved model (RUN/model.keras)."),
-    run: Optional[Path] = typer.Option(None, "--run", help="A run directory written by `train`."),
+    model: Path | None = typer.Option(None, "--model", help="A saved model (RUN/model.keras)."),
+    run: Path | None = typer.Option(None, "--run", help="A run directory written by `train`."),
     batch_size: BatchOpt = None,
     samples: SamplesOpt = None,
     seed: SeedOpt = None,
@@ -370,7 +434,9 @@ def evaluate(
 
         spec_obj = _load_for_run(spec, overrides, allow_code)
         which = evaluation_loop(spec_obj, loop)
-        spec_obj, settings, keras, loaded = _trained(spec, overrides, allow_code, samples, batch_size, seed, model, run, spec_obj)
+        spec_obj, settings, keras, loaded = _trained(
+            spec, overrides, allow_code, samples, batch_size, seed, model, run, spec_obj
+        )
         settings.validation_split = 0.0
         built = Built(loaded, spec_obj)
         kwargs = datasets(built, keras, settings)
@@ -388,10 +454,14 @@ def evaluate(
 @app.command()
 def predict(
     spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
-    model: Optional[Path] = typer.Option(None, "--model", help="A saved model (RUN/model.keras)."),
-    run: Optional[Path] = typer.Option(None, "--run", help="A run directory written by `train`."),
-    out: Path = typer.Option(Path("predictions.npz"), "--out", help="Where to write the predictions (.npz, one array per output)."),
-    outputs: Optional[str] = typer.Option(None, "--outputs", help="Comma-separated layer names: their outputs instead (feature extraction)."),
+    model: Path | None = typer.Option(None, "--model", help="A saved model (RUN/model.keras)."),
+    run: Path | None = typer.Option(None, "--run", help="A run directory written by `train`."),
+    out: Path = typer.Option(
+        Path("predictions.npz"), "--out", help="Where to write the predictions (.npz, one array per output)."
+    ),
+    outputs: str | None = typer.Option(
+        None, "--outputs", help="Comma-separated layer names: their outputs instead (feature extraction)."
+    ),
     batch_size: BatchOpt = None,
     samples: SamplesOpt = None,
     seed: SeedOpt = None,
@@ -410,10 +480,14 @@ def predict(
         from .runner import datasets, feature_model
 
         if out.suffix != ".npz":
-            raise SpecError(None, "predictions are written as .npz; name the file *.npz", source=str(out), code="bad-option")
+            raise SpecError(
+                None, "predictions are written as .npz; name the file *.npz", source=str(out), code="bad-option"
+            )
         spec_obj, settings, keras, loaded = _trained(spec, overrides, allow_code, samples, batch_size, seed, model, run)
         kwargs = datasets(Built(loaded, spec_obj), keras, settings, with_targets=False)
-        target = feature_model(keras, loaded, [n.strip() for n in outputs.split(",") if n.strip()]) if outputs else loaded
+        target = (
+            feature_model(keras, loaded, [n.strip() for n in outputs.split(",") if n.strip()]) if outputs else loaded
+        )
         predictions = target.predict(**kwargs, verbose=0)
         if isinstance(predictions, dict):
             arrays = dict(predictions)
@@ -428,7 +502,9 @@ def predict(
 
 @app.command()
 def catalog(
-    refresh: bool = typer.Option(False, "--refresh", help="Read the installed Keras again, even if a cached catalog exists."),
+    refresh: bool = typer.Option(
+        False, "--refresh", help="Read the installed Keras again, even if a cached catalog exists."
+    ),
     debug: DebugOpt = False,
 ) -> None:
     """Show (and cache) what the installed Keras accepts: layer types, losses, metrics, ..."""

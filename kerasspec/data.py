@@ -72,7 +72,9 @@ def compile_value_for_output(spec: Spec, key: str, names: list[str], position: i
     if isinstance(value, PMap) and "type" not in value:
         return value.get(names[position])
     if isinstance(value, list):
-        if key == "metrics" and not (len(names) > 1 and len(value) == len(names) and all(isinstance(v, list) or v is None for v in value)):
+        if key == "metrics" and not (
+            len(names) > 1 and len(value) == len(names) and all(isinstance(v, list) or v is None for v in value)
+        ):
             return value
         return value[position] if position < len(value) else None
     return value
@@ -88,7 +90,11 @@ def target_distribution(loss: Any, shape: tuple[int, ...]) -> tuple[dict[str, An
     if "categorical" in key or key in ("kldivergence", "kld", "kullbackleiblerdivergence"):
         return {"distribution": "onehot"}, shape, "float32"
     if key in ("crossentropy", "ce"):  # compile picks the kind by shape: binary for one unit
-        return ({"distribution": "binary"}, shape, "float32") if classes == 1 else ({"distribution": "onehot"}, shape, "float32")
+        return (
+            ({"distribution": "binary"}, shape, "float32")
+            if classes == 1
+            else ({"distribution": "onehot"}, shape, "float32")
+        )
     if "binary" in key or key in ("bce", "hinge", "squaredhinge"):
         return {"distribution": "binary"}, shape, "float32"
     return {"distribution": "uniform", "low": 0.0, "high": 1.0}, shape, "float32"
@@ -149,7 +155,9 @@ def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
     targets = []
     for position, (name, tensor) in enumerate(outputs):
         shape = _concrete(tuple(tensor.shape)[1:], sequence_length)
-        distribution, target_shape, dtype = target_distribution(compile_value_for_output(spec, "loss", names, position), shape)
+        distribution, target_shape, dtype = target_distribution(
+            compile_value_for_output(spec, "loss", names, position), shape
+        )
         if name in explicit_targets:
             distribution, target_shape, dtype = dict(explicit_targets[name]), shape, "float32"
         targets.append(Column(name, target_shape, dtype, distribution))
@@ -177,7 +185,9 @@ def _row_bytes(columns: list[Column]) -> int:
     return sum(math.prod(c.shape) * np.dtype(c.dtype).itemsize for c in columns)
 
 
-def check_batch_size(spec: Spec, model: Any, inputs: list[Column], targets: list[Column] | None, batch_size: int) -> None:
+def check_batch_size(
+    spec: Spec, model: Any, inputs: list[Column], targets: list[Column] | None, batch_size: int
+) -> None:
     """Refuse a synthetic batch over `MAX_BATCH_BYTES`, at `data.sequence_length` when null
     dimensions are what make it large, else at the largest input's shape."""
     columns = inputs + (targets or [])
@@ -191,17 +201,30 @@ def check_batch_size(spec: Spec, model: Any, inputs: list[Column], targets: list
         mark = data.value_mark("sequence_length")
     elif inputs:
         biggest = max(inputs, key=lambda c: math.prod(c.shape))
-        holder, key = (spec.tree["inputs"], biggest.name) if isinstance(spec.tree.get("inputs"), PMap) else (spec.tree, "input")
+        holder, key = (
+            (spec.tree["inputs"], biggest.name) if isinstance(spec.tree.get("inputs"), PMap) else (spec.tree, "input")
+        )
         if key in holder:  # `{shape: [...]}`, or the shorthand `[...]` itself
             entry = holder[key]
             mark = entry.value_mark("shape") if isinstance(entry, PMap) and "shape" in entry else holder.value_mark(key)
-    raise SpecError(mark, f"one batch of synthetic data would take {size / 1024**3:,.1f} GiB ({batch_size} rows of "
-                    f"{_row_bytes(columns):,} bytes); the limit is {MAX_BATCH_BYTES // 1024**3} GiB",
-                    hint="lower --batch-size" + (" or data.sequence_length" if has_null else ""), code="batch-too-large")
+    raise SpecError(
+        mark,
+        f"one batch of synthetic data would take {size / 1024**3:,.1f} GiB ({batch_size} rows of "
+        f"{_row_bytes(columns):,} bytes); the limit is {MAX_BATCH_BYTES // 1024**3} GiB",
+        hint="lower --batch-size" + (" or data.sequence_length" if has_null else ""),
+        code="batch-too-large",
+    )
 
 
-def _batch(inputs: list[Column], targets: list[Column] | None, samples: int, batch_size: int,
-           seed: int, stream: int, index: int) -> tuple:
+def _batch(
+    inputs: list[Column],
+    targets: list[Column] | None,
+    samples: int,
+    batch_size: int,
+    seed: int,
+    stream: int,
+    index: int,
+) -> tuple:
     rows = min(batch_size, samples - index * batch_size)
     rng = np.random.default_rng([seed, stream, index])
     x = {c.name: c.draw(rng, rows) for c in inputs}
@@ -209,8 +232,16 @@ def _batch(inputs: list[Column], targets: list[Column] | None, samples: int, bat
     return x, y
 
 
-def make_synthetic(keras: Any, model: Any, inputs: list[Column], targets: list[Column] | None,
-                   samples: int, batch_size: int, seed: int, stream: int = 0) -> dict[str, Any]:
+def make_synthetic(
+    keras: Any,
+    model: Any,
+    inputs: list[Column],
+    targets: list[Column] | None,
+    samples: int,
+    batch_size: int,
+    seed: int,
+    stream: int = 0,
+) -> dict[str, Any]:
     """fit/evaluate/predict arguments for synthetic data.
 
     Batch `i` is always drawn from the generator seeded with (seed, stream, i). Data that fits in
@@ -224,7 +255,7 @@ def make_synthetic(keras: Any, model: Any, inputs: list[Column], targets: list[C
         for i in range(batches):
             x, y = _batch(inputs, targets, samples, batch_size, seed, stream, i)
             for name, values in {**x, **(y or {})}.items():
-                arrays[name][i * batch_size:i * batch_size + len(values)] = values
+                arrays[name][i * batch_size : i * batch_size + len(values)] = values
         result = {"x": structure(model, inputs, arrays, outputs=False), "batch_size": batch_size}
         if targets is not None:
             result["y"] = structure(model, targets, arrays, outputs=True)
@@ -232,8 +263,16 @@ def make_synthetic(keras: Any, model: Any, inputs: list[Column], targets: list[C
     return {"x": _streamed(keras, model, inputs, targets, samples, batch_size, seed, stream)}
 
 
-def _streamed(keras: Any, model: Any, inputs: list[Column], targets: list[Column] | None,
-              samples: int, batch_size: int, seed: int, stream: int) -> Any:
+def _streamed(
+    keras: Any,
+    model: Any,
+    inputs: list[Column],
+    targets: list[Column] | None,
+    samples: int,
+    batch_size: int,
+    seed: int,
+    stream: int,
+) -> Any:
     """A `keras.utils.PyDataset` drawing each batch on demand (nothing is held in memory)."""
 
     class SyntheticData(keras.utils.PyDataset):
@@ -274,24 +313,39 @@ def load_file_arrays(spec: Spec, inputs: list[Column], targets: list[Column] | N
     rows = None
     for column in wanted:
         if column.name not in shapes:
-            raise SpecError(mark, f"'{shown}' has no array '{column.name}' (it has: {', '.join(sorted(shapes)) or 'none'})",
-                            hint=f"the model needs {', '.join(c.name for c in wanted)}", code="data-file")
+            raise SpecError(
+                mark,
+                f"'{shown}' has no array '{column.name}' (it has: {', '.join(sorted(shapes)) or 'none'})",
+                hint=f"the model needs {', '.join(c.name for c in wanted)}",
+                code="data-file",
+            )
         shape = shapes[column.name][0]
         expected = column.shape
         got = tuple(shape[1:])
         if got != expected and not _fits_with_nulls(spec, column, got):
-            raise SpecError(mark, f"array '{column.name}' in '{shown}' has shape {tuple(shape)}, but the model takes "
-                            f"(N, {', '.join(map(str, expected))})", code="data-shape")
+            raise SpecError(
+                mark,
+                f"array '{column.name}' in '{shown}' has shape {tuple(shape)}, but the model takes "
+                f"(N, {', '.join(map(str, expected))})",
+                code="data-shape",
+            )
         if rows is not None and shape[0] != rows:
-            raise SpecError(mark, f"arrays in '{shown}' have different numbers of rows ({rows} and {shape[0]} in '{column.name}')",
-                            code="data-shape")
+            raise SpecError(
+                mark,
+                f"arrays in '{shown}' have different numbers of rows ({rows} and {shape[0]} in '{column.name}')",
+                code="data-shape",
+            )
         rows = shape[0]
     if path.suffix == ".npz":  # only the arrays the model takes, once their shapes are known to fit
         size = sum(math.prod(shapes[c.name][0]) * shapes[c.name][1].itemsize for c in wanted)
         memory = _memory_bytes()
         if size > memory:
-            raise SpecError(mark, f"the arrays of '{shown}' would take {size / 1024**3:,.1f} GiB, more than this machine's "
-                            f"{memory / 1024**3:,.1f} GiB of memory", code="data-file")
+            raise SpecError(
+                mark,
+                f"the arrays of '{shown}' would take {size / 1024**3:,.1f} GiB, more than this machine's "
+                f"{memory / 1024**3:,.1f} GiB of memory",
+                code="data-file",
+            )
         try:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {c.name: archive[c.name] for c in wanted}
@@ -308,7 +362,12 @@ def _npz_shapes(path: Path, mark: Any, shown: str) -> dict[str, tuple[tuple[int,
     import zipfile
 
     if not zipfile.is_zipfile(path):
-        raise SpecError(mark, f"'{shown}' is not a .npz archive", hint="numpy.savez(path, name=array, ...) writes one", code="data-file")
+        raise SpecError(
+            mark,
+            f"'{shown}' is not a .npz archive",
+            hint="numpy.savez(path, name=array, ...) writes one",
+            code="data-file",
+        )
     readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     shapes = {}
     try:
@@ -319,7 +378,9 @@ def _npz_shapes(path: Path, mark: Any, shown: str) -> dict[str, tuple[tuple[int,
                 with archive.open(member) as handle:
                     version = np.lib.format.read_magic(handle)
                     if version not in readers:
-                        raise ValueError(f"array '{member[:-4]}' has .npy format version {version}, which kerasspec does not read")
+                        raise ValueError(
+                            f"array '{member[:-4]}' has .npy format version {version}, which kerasspec does not read"
+                        )
                     shape, _, dtype = readers[version](handle)
                 shapes[member[:-4]] = (tuple(shape), np.dtype(dtype))
     except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
@@ -356,7 +417,11 @@ def _csv_arrays(path: Path, mark: Any, columns: list[Column]) -> dict[str, np.nd
             position = {name: i for i, name in enumerate(header)}
             for column in columns:
                 width = math.prod(column.shape)
-                names = [column.name] if width == 1 and column.name in position else [f"{column.name}_{i}" for i in range(width)]
+                names = (
+                    [column.name]
+                    if width == 1 and column.name in position
+                    else [f"{column.name}_{i}" for i in range(width)]
+                )
                 if all(n in position for n in names):  # else reported as a missing array by the caller
                     wanted[column.name] = names
             fields = [(name, n, position[n]) for name, names in wanted.items() for n in names]
@@ -370,14 +435,22 @@ def _csv_arrays(path: Path, mark: Any, columns: list[Column]) -> dict[str, np.nd
                     try:
                         buffers[name].append(float(row[index]))
                     except IndexError:
-                        raise SpecError(mark, f"'{path}' line {line} has {len(row)} fields, but column '{field}' is field {index + 1}",
-                                        code="data-file") from None
+                        raise SpecError(
+                            mark,
+                            f"'{path}' line {line} has {len(row)} fields, but column '{field}' is field {index + 1}",
+                            code="data-file",
+                        ) from None
                     except ValueError:
-                        raise SpecError(mark, f"'{path}' line {line}, column '{field}': {row[index]!r} is not a number",
-                                        code="data-file") from None
+                        raise SpecError(
+                            mark,
+                            f"'{path}' line {line}, column '{field}': {row[index]!r} is not a number",
+                            code="data-file",
+                        ) from None
                 rows += 1
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise SpecError(mark, f"cannot read '{path}' as CSV: {exc}", code="data-file") from None
     by_name = {c.name: c for c in columns}
-    return {name: np.frombuffer(buffer, dtype=np.float64).reshape((rows, *by_name[name].shape)).astype(by_name[name].dtype)
-            for name, buffer in buffers.items()}
+    return {
+        name: np.frombuffer(buffer, dtype=np.float64).reshape((rows, *by_name[name].shape)).astype(by_name[name].dtype)
+        for name, buffer in buffers.items()
+    }

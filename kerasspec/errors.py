@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 # Exit codes, kept in one place (pip's status_codes.py does the same).
 EXIT_OK = 0

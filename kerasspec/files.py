@@ -4,8 +4,8 @@ never over an existing file unless asked."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .errors import SpecError
 
@@ -27,17 +27,23 @@ def write_new_file(path: Path, write: Callable[[Path], None], *, force: bool = F
         try:
             write(tmp)
         except OSError as exc:  # a full disk, a read-only directory: the environment, not a bug
-            raise SpecError(None, f"cannot write the file: {exc.strerror or exc}", source=str(path), code="write-failed") from None
+            raise SpecError(
+                None, f"cannot write the file: {exc.strerror or exc}", source=str(path), code="write-failed"
+            ) from None
         if force:
             os.replace(tmp, path)
             return
         try:
             os.link(tmp, path)
         except FileExistsError:
-            raise SpecError(None, "file exists; pass --force to overwrite it", source=str(path), code="file-exists") from None
+            raise SpecError(
+                None, "file exists; pass --force to overwrite it", source=str(path), code="file-exists"
+            ) from None
         except OSError:  # no hard links on this filesystem: check, then rename
             if path.exists():
-                raise SpecError(None, "file exists; pass --force to overwrite it", source=str(path), code="file-exists") from None
+                raise SpecError(
+                    None, "file exists; pass --force to overwrite it", source=str(path), code="file-exists"
+                ) from None
             os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

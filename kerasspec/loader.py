@@ -69,7 +69,7 @@ class PMap(dict):
     def value_mark(self, key: Any) -> Mark:
         return self.value_marks.get(key, self.mark)
 
-    def __deepcopy__(self, memo: dict) -> "PMap":
+    def __deepcopy__(self, memo: dict) -> PMap:
         new = PMap(self.mark)
         for k, v in self.items():
             new.put(k, copy.deepcopy(v, memo), self.key_marks.get(k, self.mark), self.value_marks.get(k, self.mark))
@@ -93,7 +93,7 @@ class PList(list):
     def value_mark(self, index: int) -> Mark:
         return self.item_marks[index] if 0 <= index < len(self.item_marks) else self.mark
 
-    def __deepcopy__(self, memo: dict) -> "PList":
+    def __deepcopy__(self, memo: dict) -> PList:
         new = PList(self.mark)
         for v, m in zip(self, self.item_marks):
             new.add(copy.deepcopy(v, memo), m)
@@ -114,7 +114,7 @@ def _mark(source: str, yaml_mark: Any, line_offset: int = 0, col_offset: int = 0
 
 
 def _show_tag(tag: str) -> str:
-    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 class _Frame:
@@ -222,7 +222,9 @@ def _compose(loader: Any, source: str, col_offset: int) -> Any:
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
-                raise SpecError(mark_of(event), "a spec is one YAML document; a second one starts here", code="yaml-documents")
+                raise SpecError(
+                    mark_of(event), "a spec is one YAML document; a second one starts here", code="yaml-documents"
+                )
             continue
         if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
             continue
@@ -301,7 +303,7 @@ def _apply_merges(frame: _Frame) -> None:
     """`<<: *base` fills in keys the mapping does not set itself (YAML merge-key semantics)."""
     target = frame.value
     assert isinstance(target, PMap)
-    for source, _mark_ in frame.merges:
+    for source, _ in frame.merges:
         for key, value in source.items():
             if key not in target:
                 target.put(key, copy.deepcopy(value), source.key_mark(key), source.value_mark(key))
@@ -428,7 +430,11 @@ def apply_override(tree: PMap, item: str) -> None:
                 return
             node = node[index]
         else:
-            raise SpecError(key_mark, f"cannot set '{segment}' inside {where}: it is a single value, not a mapping or list", code="bad-set")
+            raise SpecError(
+                key_mark,
+                f"cannot set '{segment}' inside {where}: it is a single value, not a mapping or list",
+                code="bad-set",
+            )
         walked.append(segment)
 
 

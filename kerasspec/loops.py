@@ -13,8 +13,9 @@ History the run directory is written from behave as under `fit`; logs use fit's 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,9 @@ class Objectives:
             raw_metrics = compile_value_for_output(spec, "metrics", self.names, i)
             objective = OutputObjective(
                 name=name,
-                loss=self._loss(convert(keras, spec, raw_loss, "loss"), y_example[i], pred_example[i]) if raw_loss is not None else None,
+                loss=self._loss(convert(keras, spec, raw_loss, "loss"), y_example[i], pred_example[i])
+                if raw_loss is not None
+                else None,
                 weight=float(raw_weight) if raw_weight is not None else 1.0,
                 loss_tracker=keras.metrics.Mean(name=f"{name}_loss") if several else None,
             )
@@ -100,13 +103,21 @@ class Objectives:
         keras = self.keras
         if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
             binary, sparse = _binary_or_sparse(y_true, y_pred)
-            cls = keras.metrics.BinaryAccuracy if binary else keras.metrics.SparseCategoricalAccuracy if sparse else keras.metrics.CategoricalAccuracy
+            cls = (
+                keras.metrics.BinaryAccuracy
+                if binary
+                else keras.metrics.SparseCategoricalAccuracy
+                if sparse
+                else keras.metrics.CategoricalAccuracy
+            )
             return cls(name=identifier)
         metric = keras.metrics.get(identifier) if isinstance(identifier, str) else identifier
         if isinstance(metric, type):
             metric = metric()
         if not isinstance(metric, keras.metrics.Metric):
-            metric = keras.metrics.MeanMetricWrapper(metric, name=identifier if isinstance(identifier, str) else metric.__name__)
+            metric = keras.metrics.MeanMetricWrapper(
+                metric, name=identifier if isinstance(identifier, str) else metric.__name__
+            )
         elif isinstance(identifier, str):
             metric.name = identifier
         return metric
@@ -182,7 +193,9 @@ class Batches:
             return
         order = rng.permutation(self.rows) if self.shuffle else None
         for start in range(0, self.rows, self.batch_size):
-            rows = order[start:start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
+            rows = (
+                order[start : start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
+            )
             yield _take(self.x, rows), _take(self.y, rows) if self.y is not None else None
 
 
@@ -251,11 +264,18 @@ class CustomLoop:
             self.test_step(x, y)
         return self.objectives.results()
 
-    def fit(self, batches: Batches, validation: Batches | None, epochs: int, callbacks: list[Any], verbose: int) -> dict[str, list[float]]:
+    def fit(
+        self, batches: Batches, validation: Batches | None, epochs: int, callbacks: list[Any], verbose: int
+    ) -> dict[str, list[float]]:
         keras, model = self.keras, self.model
         callback_list = keras.callbacks.CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
-            epochs=epochs, steps=len(batches), model=model,
+            callbacks,
+            add_history=True,
+            add_progbar=verbose != 0,
+            verbose=verbose,
+            epochs=epochs,
+            steps=len(batches),
+            model=model,
         )
         if not self.optimizer.built:
             self.optimizer.build(model.trainable_variables)

@@ -12,19 +12,20 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from . import data as data_module
 from .builder import Built, convert, keras_message
-from .render.graph import outputs_are_dict
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
 from .loader import PList, PMap
+from .render.graph import outputs_are_dict
 from .spec import LOOPS, TRAIN_OWN_KEYS, Spec
 from .usercode import check_step_signature, import_object
 
@@ -58,12 +59,19 @@ def new_run_directory(spec: Spec, out: Path | None) -> Path:
             out = Path("runs") / f"{spec.name}-{stamp}-{suffix}"
             suffix += 1
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise SpecError(None, "run directory exists and is not empty; a run never overwrites an earlier run's files",
-                        hint="choose another --out, or leave it out for a new runs/<name>-<time>/", source=str(out), code="run-exists")
+        raise SpecError(
+            None,
+            "run directory exists and is not empty; a run never overwrites an earlier run's files",
+            hint="choose another --out, or leave it out for a new runs/<name>-<time>/",
+            source=str(out),
+            code="run-exists",
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file in the way, a read-only place
-        raise SpecError(None, f"cannot create the run directory: {exc.strerror or exc}", source=str(out), code="run-dir") from None
+        raise SpecError(
+            None, f"cannot create the run directory: {exc.strerror or exc}", source=str(out), code="run-dir"
+        ) from None
     return out
 
 
@@ -87,8 +95,12 @@ def check_output_names(spec: Spec, names: list[str]) -> None:
 
     sections = [(f"compile.{key}", (spec.compile or {}).get(key)) for key in PER_OUTPUT_COMPILE_KEYS]
     sections.append(("data.targets", (spec.data or {}).get("targets")))
-    errors = [error for label, mapping in sections if isinstance(mapping, PMap) and "type" not in mapping
-              for error in unknown_output_keys(mapping, names, label)]
+    errors = [
+        error
+        for label, mapping in sections
+        if isinstance(mapping, PMap) and "type" not in mapping
+        for error in unknown_output_keys(mapping, names, label)
+    ]
     if errors:
         raise SpecErrors(errors)
 
@@ -96,8 +108,12 @@ def check_output_names(spec: Spec, names: list[str]) -> None:
 def compile_model(built: Built, keras: Any) -> None:
     spec = built.spec
     if not spec.compile:
-        raise SpecError(spec.tree.mark, "the spec has no `compile` section, so the model cannot be trained or evaluated",
-                        hint="add e.g. `compile: {optimizer: adam, loss: mean_squared_error}`", code="no-compile")
+        raise SpecError(
+            spec.tree.mark,
+            "the spec has no `compile` section, so the model cannot be trained or evaluated",
+            hint="add e.g. `compile: {optimizer: adam, loss: mean_squared_error}`",
+            code="no-compile",
+        )
     if spec.output_names is None:  # a subclassed model: its output names are known only now
         check_output_names(spec, [name for name, _ in data_module.named_outputs(built.model)])
     kwargs = {str(k): convert(keras, spec, v, str(k)) for k, v in spec.compile.items()}
@@ -142,15 +158,23 @@ def _require_package(item: PMap) -> None:
 
     package = CALLBACK_PACKAGES.get(item.get("type"))
     if package and importlib.util.find_spec(package) is None:
-        raise SpecError(item.value_mark("type"), f"the {item['type']} callback needs the '{package}' package, which is not installed",
-                        hint=f"pip install {package} (kerasspec's own install includes it)", code="missing-package")
+        raise SpecError(
+            item.value_mark("type"),
+            f"the {item['type']} callback needs the '{package}' package, which is not installed",
+            hint=f"pip install {package} (kerasspec's own install includes it)",
+            code="missing-package",
+        )
 
 
 def _inside(run_dir: Path, name: str, mark: Mark) -> Path:
     relative = Path(name)
     if relative.is_absolute() or ".." in relative.parts:
-        raise SpecError(mark, f"callback file '{name}' must be a path inside the run directory",
-                        hint="write a relative name such as best.keras; it is placed in the run directory", code="bad-path")
+        raise SpecError(
+            mark,
+            f"callback file '{name}' must be a path inside the run directory",
+            hint="write a relative name such as best.keras; it is placed in the run directory",
+            code="bad-path",
+        )
     return run_dir / relative
 
 
@@ -171,23 +195,41 @@ def chosen_loop(spec: Spec, override: str | None) -> str:
     section = spec.train or {}
     loop = _loop_choice(spec, override)
     if loop == "custom" and "step" in section:
-        raise SpecError(section.key_mark("step"), "`train.step` replaces the train step inside fit; it cannot be combined with the custom loop",
-                        hint="remove `step:`, or train with `loop: fit`", code="bad-value")
+        raise SpecError(
+            section.key_mark("step"),
+            "`train.step` replaces the train step inside fit; it cannot be combined with the custom loop",
+            hint="remove `step:`, or train with `loop: fit`",
+            code="bad-value",
+        )
     if loop == "custom":
         refuse_weighted_metrics(spec)
         for key in section:
-            if key not in ("epochs", "batch_size", "validation_split", *TRAIN_OWN_KEYS, *FIT_ONLY_TRAIN_KEYS_ALLOWED_IN_CUSTOM):
-                raise SpecError(section.key_mark(key), f"`train.{key}` is a model.fit argument; the custom loop does not take it",
-                                hint="the custom loop takes epochs, batch_size, validation_split, shuffle, seed and callbacks; "
-                                     "use `loop: fit` for the rest", code="bad-value")
+            if key not in (
+                "epochs",
+                "batch_size",
+                "validation_split",
+                *TRAIN_OWN_KEYS,
+                *FIT_ONLY_TRAIN_KEYS_ALLOWED_IN_CUSTOM,
+            ):
+                raise SpecError(
+                    section.key_mark(key),
+                    f"`train.{key}` is a model.fit argument; the custom loop does not take it",
+                    hint="the custom loop takes epochs, batch_size, validation_split, shuffle, seed and callbacks; "
+                    "use `loop: fit` for the rest",
+                    code="bad-value",
+                )
     return loop
 
 
 def refuse_weighted_metrics(spec: Spec) -> None:
     compile_section = spec.compile or {}
     if "weighted_metrics" in compile_section:
-        raise SpecError(compile_section.key_mark("weighted_metrics"), "`compile.weighted_metrics` weighs metrics by sample weights, "
-                        "which the custom loop does not take", hint="list them under `metrics`, or use `--loop fit`", code="bad-value")
+        raise SpecError(
+            compile_section.key_mark("weighted_metrics"),
+            "`compile.weighted_metrics` weighs metrics by sample weights, which the custom loop does not take",
+            hint="list them under `metrics`, or use `--loop fit`",
+            code="bad-value",
+        )
 
 
 def evaluation_loop(spec: Spec, override: str | None) -> str:
@@ -212,8 +254,11 @@ def install_train_step(spec: Spec, model: Any) -> None:
     def train_step(data: Any) -> Any:
         logs = step(model, data)
         if not isinstance(logs, dict):
-            raise SpecError(mark, f"train step '{reference}' returned {type(logs).__name__}; it must return a dict of logs such as {{'loss': loss}}",
-                            code="code-signature")
+            raise SpecError(
+                mark,
+                f"train step '{reference}' returned {type(logs).__name__}; it must return a dict of logs such as {{'loss': loss}}",
+                code="code-signature",
+            )
         return logs
 
     model.train_step = train_step
@@ -255,10 +300,13 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
     data_module.check_batch_size(spec, model, inputs, wanted_targets, settings.batch_size)
     validation = int(round(settings.samples * settings.validation_split)) if with_targets else 0
     train_rows = settings.samples - validation
-    result = data_module.make_synthetic(keras, model, inputs, wanted_targets, train_rows, settings.batch_size, settings.seed)
+    result = data_module.make_synthetic(
+        keras, model, inputs, wanted_targets, train_rows, settings.batch_size, settings.seed
+    )
     if validation:
-        held_out = data_module.make_synthetic(keras, model, inputs, wanted_targets, validation,
-                                              settings.batch_size, settings.seed, stream=1)
+        held_out = data_module.make_synthetic(
+            keras, model, inputs, wanted_targets, validation, settings.batch_size, settings.seed, stream=1
+        )
         result["validation_data"] = held_out["x"] if "y" not in held_out else (held_out["x"], held_out["y"])
         if "batch_size" in held_out:
             result["validation_batch_size"] = settings.batch_size
@@ -280,8 +328,12 @@ def save_model(model: Any, path: Path, spec: Spec) -> None:
         write_new_file(path, lambda tmp: model.save(tmp))
     except NotImplementedError as exc:  # a user's class without get_config()
         mark = spec.tree.value_mark("class") if "class" in spec.tree else spec.tree.mark
-        raise SpecError(mark, f"the model cannot be saved: {keras_message(exc)}",
-                        hint="give the class a get_config() returning its constructor arguments", code="code-not-serializable") from None
+        raise SpecError(
+            mark,
+            f"the model cannot be saved: {keras_message(exc)}",
+            hint="give the class a get_config() returning its constructor arguments",
+            code="code-not-serializable",
+        ) from None
 
 
 def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings, shuffle: bool) -> tuple[Any, Any]:
@@ -301,8 +353,17 @@ def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings,
     return Batches(keras, x, y, settings.batch_size, shuffle=shuffle, seed=settings.seed), validation
 
 
-def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSettings, out: Path | None,
-          quiet: bool, loop: str | None = None, plotter: Any = None) -> tuple[Path, dict[str, list[float]], dict[str, float]]:
+def train(
+    built: Built,
+    keras: Any,
+    *,
+    epochs: int | None,
+    settings: DataSettings,
+    out: Path | None,
+    quiet: bool,
+    loop: str | None = None,
+    plotter: Any = None,
+) -> tuple[Path, dict[str, list[float]], dict[str, float]]:
     """Compile, fit with the chosen loop, write the run directory. `plotter`: a
     `render.history.HistoryPlotter` started early by the caller, who then calls its `finish()`
     (history.png is drawn while the caller goes on); without one the plot is drawn here."""
@@ -323,10 +384,15 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
             batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.get("shuffle", True)))
             logs = CustomLoop(keras, built, batches).fit(batches, validation, epoch_count, callbacks, verbosity(quiet))
         else:
-            passthrough = {k: plain(v) for k, v in train_section.items()
-                           if k not in ("epochs", "batch_size", "validation_split") + TRAIN_OWN_KEYS}
+            passthrough = {
+                k: plain(v)
+                for k, v in train_section.items()
+                if k not in ("epochs", "batch_size", "validation_split") + TRAIN_OWN_KEYS
+            }
             with user_step_errors(spec):
-                history = built.model.fit(**fit_kwargs, epochs=epoch_count, callbacks=callbacks, verbose=verbosity(quiet), **passthrough)
+                history = built.model.fit(
+                    **fit_kwargs, epochs=epoch_count, callbacks=callbacks, verbose=verbosity(quiet), **passthrough
+                )
             logs = {k: [float(v) for v in values] for k, values in history.history.items()}
         final = {k: values[-1] for k, values in logs.items() if values}
         from .render.history import HistoryPlotter
@@ -335,7 +401,10 @@ def train(built: Built, keras: Any, *, epochs: int | None, settings: DataSetting
         if logs:
             drawing.submit(logs, run_dir / "history.png", f"{spec.name}: training history")
         save_model(built.model, run_dir / "model.keras", spec)
-        write_new_text(run_dir / "history.json", json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n")
+        write_new_text(
+            run_dir / "history.json",
+            json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n",
+        )
         write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
         write_new_text(run_dir / "spec.resolved.yaml", resolved_spec_text(spec, run_dir))
     if plotter is None:
@@ -360,8 +429,10 @@ def resolved_spec_text(spec: Spec, run_dir: Path) -> str:
             entry["spec"] = moved(entry["spec"])
     if isinstance(tree.get("data"), dict) and "file" in tree["data"]:
         tree["data"]["file"] = moved(tree["data"]["file"])
-    header = (f"# {spec.name} as trained: {spec.path.resolve()} after vars and --set.\n"
-              "# Paths to other files are relative to this file's directory.\n")
+    header = (
+        f"# {spec.name} as trained: {spec.path.resolve()} after vars and --set.\n"
+        "# Paths to other files are relative to this file's directory.\n"
+    )
     return header + yaml.safe_dump(tree, sort_keys=False)
 
 
@@ -377,8 +448,11 @@ def user_step_errors(spec: Spec) -> Iterator[None]:
     except SpecError:
         raise
     except Exception as exc:  # noqa: BLE001 - the user's step raised
-        raise SpecError(section.value_mark("step"), f"train step '{section['step']}' failed: {keras_message(exc)}",
-                        code="code-error") from None
+        raise SpecError(
+            section.value_mark("step"),
+            f"train step '{section['step']}' failed: {keras_message(exc)}",
+            code="code-error",
+        ) from None
 
 
 def evaluate_custom(built: Built, keras: Any, kwargs: dict[str, Any], settings: DataSettings) -> dict[str, float]:
@@ -431,13 +505,21 @@ def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
     try:
         model = keras.saving.load_model(path, safe_mode=True, custom_objects=objects or None)
     except Exception as exc:  # noqa: BLE001 - a model Keras cannot load is bad input
-        hint = "the model names user code; run with --allow-code if you trust the spec" if "custom" in str(exc).lower() and not spec.allow_code else None
-        raise SpecError(None, f"cannot load the model: {keras_message(exc)}", hint=hint, source=str(path), code="bad-model") from None
+        hint = (
+            "the model names user code; run with --allow-code if you trust the spec"
+            if "custom" in str(exc).lower() and not spec.allow_code
+            else None
+        )
+        raise SpecError(
+            None, f"cannot load the model: {keras_message(exc)}", hint=hint, source=str(path), code="bad-model"
+        ) from None
     mismatch = {"hint": "evaluate a model trained from this spec", "source": str(path), "code": "model-mismatch"}
     if spec.kind == "subclass":
         cls = objects.get(str(spec.class_ref).split(":")[1].split(".")[-1])
         if cls is not None and not isinstance(model, cls):
-            raise SpecError(None, f"the model is a {type(model).__name__}, but the spec's class is {spec.class_ref}", **mismatch)
+            raise SpecError(
+                None, f"the model is a {type(model).__name__}, but the spec's class is {spec.class_ref}", **mismatch
+            )
         from .builder import record_subclass_call
 
         record_subclass_call(keras, spec, model)
@@ -447,14 +529,22 @@ def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
     spec_inputs = spec.input_names
     model_inputs = [t.name for t in model.inputs]
     if spec.kind != "sequential" and sorted(spec_inputs) != sorted(model_inputs):
-        raise SpecError(None, f"the model's inputs ({', '.join(model_inputs)}) do not match the spec's ({', '.join(spec_inputs)})", **mismatch)
+        raise SpecError(
+            None,
+            f"the model's inputs ({', '.join(model_inputs)}) do not match the spec's ({', '.join(spec_inputs)})",
+            **mismatch,
+        )
     names = spec.output_names
     if spec.kind == "sequential":  # a loaded Sequential names no outputs; its last layer tells
         model_outputs = [model.layers[-1].name] if model.layers else []
     else:
         model_outputs = [n for n, _ in data_module.named_outputs(model)]
     if names is not None and sorted(names) != sorted(model_outputs):
-        raise SpecError(None, f"the model's outputs ({', '.join(model_outputs)}) do not match the spec's ({', '.join(names)})", **mismatch)
+        raise SpecError(
+            None,
+            f"the model's outputs ({', '.join(model_outputs)}) do not match the spec's ({', '.join(names)})",
+            **mismatch,
+        )
     return model
 
 
@@ -463,8 +553,13 @@ def feature_model(keras: Any, model: Any, names: list[str]) -> Any:
     from .render.graph import is_subclassed
 
     if is_subclassed(model):
-        raise SpecError(None, "--outputs needs a functional or sequential model: a subclassed model's layers are called in "
-                        "Python code, so their outputs cannot be taken out as a new model", source="--outputs", code="bad-option")
+        raise SpecError(
+            None,
+            "--outputs needs a functional or sequential model: a subclassed model's layers are called in "
+            "Python code, so their outputs cannot be taken out as a new model",
+            source="--outputs",
+            code="bad-option",
+        )
     outputs = {}
     for name in names:
         try:
@@ -472,10 +567,16 @@ def feature_model(keras: Any, model: Any, names: list[str]) -> Any:
         except ValueError:
             from .errors import did_you_mean
 
-            raise SpecError(None, f"the model has no layer '{name}'" + did_you_mean(name, [l.name for l in model.layers]),
-                            source="--outputs", code="unknown-layer") from None
+            raise SpecError(
+                None,
+                f"the model has no layer '{name}'" + did_you_mean(name, [layer.name for layer in model.layers]),
+                source="--outputs",
+                code="unknown-layer",
+            ) from None
         try:
             outputs[name] = layer.output
         except (AttributeError, ValueError) as exc:
-            raise SpecError(None, f"layer '{name}' has no single output to extract ({exc})", source="--outputs", code="bad-output") from None
+            raise SpecError(
+                None, f"layer '{name}' has no single output to extract ({exc})", source="--outputs", code="bad-output"
+            ) from None
     return keras.Model(model.inputs, outputs)

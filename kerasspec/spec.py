@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .catalog import KIND_NOUN, Catalog, ClassInfo, get_catalog, kind_of_parameter
 from .errors import Mark, SpecError, SpecErrors, closest, did_you_mean
@@ -21,8 +22,20 @@ from .loader import PList, PMap, apply_override, load_file
 
 SPEC_VERSION = 1
 TOP_LEVEL_KEYS = (
-    "version", "name", "description", "kind", "vars", "input", "inputs", "layers",
-    "class", "args", "outputs", "compile", "data", "train",
+    "version",
+    "name",
+    "description",
+    "kind",
+    "vars",
+    "input",
+    "inputs",
+    "layers",
+    "class",
+    "args",
+    "outputs",
+    "compile",
+    "data",
+    "train",
 )
 KINDS = ("sequential", "functional", "subclass")
 RESERVED_ENTRY_KEYS = ("type", "name", "inputs", "reuse", "spec", "call")
@@ -53,9 +66,14 @@ def unknown_output_keys(mapping: PMap, names: Sequence[str], section: str) -> li
     """Keys of a mapping by output name (`compile.loss`, `data.targets`, ...) that name no
     output; used statically, and after the build for models whose outputs only Keras knows."""
     return [
-        SpecError(mapping.key_mark(key), f"'{key}' in `{section}` is not an output of the model" + did_you_mean(str(key), names),
-                  hint=None if closest(str(key), names) else "outputs: " + ", ".join(names), code="unknown-output")
-        for key in mapping if key not in names
+        SpecError(
+            mapping.key_mark(key),
+            f"'{key}' in `{section}` is not an output of the model" + did_you_mean(str(key), names),
+            hint=None if closest(str(key), names) else "outputs: " + ", ".join(names),
+            code="unknown-output",
+        )
+        for key in mapping
+        if key not in names
     ]
 
 
@@ -94,7 +112,7 @@ class LayerEntry:
     name: str | None = None
     inputs: Ref | list[Ref] | dict[str, Ref | list[Ref]] | None = None
     reuse: Ref | None = None
-    spec: "Spec | None" = None
+    spec: Spec | None = None
     call: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -229,8 +247,16 @@ class _Checker:
         if description is not None and not isinstance(description, str):
             self.error(tree.value_mark("description"), "`description` must be text", code="bad-value")
         kind = self._infer_kind(tree)
-        spec = Spec(path=path, shown=shown, tree=tree, name=name or "", kind=kind, version=version,
-                    description=description, allow_code=self.allow_code)
+        spec = Spec(
+            path=path,
+            shown=shown,
+            tree=tree,
+            name=name or "",
+            kind=kind,
+            version=version,
+            description=description,
+            allow_code=self.allow_code,
+        )
         if kind == "sequential":
             self._check_sequential(spec, include_stack)
         elif kind == "functional":
@@ -268,7 +294,9 @@ class _Checker:
         if raw_vars:
             for key in list(raw_vars):
                 if not isinstance(key, str) or not _VAR_NAME.match(key):
-                    self.error(raw_vars.key_mark(key), f"bad var name '{key}': use letters, digits and '_'", code="bad-vars")
+                    self.error(
+                        raw_vars.key_mark(key), f"bad var name '{key}': use letters, digits and '_'", code="bad-vars"
+                    )
                     continue
                 later = _LaterVars(raw_vars, resolved, key)
                 raw_vars[key] = self._substitute(raw_vars, key, raw_vars[key], resolved, later)
@@ -301,15 +329,24 @@ class _Checker:
             if text == "$${":
                 return "${"
             if match.group(1) is None:
-                self.error(mark, f"unterminated '${{' in '{value}'", hint="write ${name}, or $${ for a literal '${'", code="bad-var-ref")
+                self.error(
+                    mark,
+                    f"unterminated '${{' in '{value}'",
+                    hint="write ${name}, or $${ for a literal '${'",
+                    code="bad-var-ref",
+                )
                 return text
             name = match.group(1).strip()
             if not self._var_known(name, known, later, mark):
                 return text
             var = known[name]
             if isinstance(var, (PMap, PList)):
-                self.error(mark, f"var '{name}' is a {'mapping' if isinstance(var, PMap) else 'list'} and cannot be put inside text",
-                           hint=f"use it as the whole value: '${{{name}}}'", code="bad-var-ref")
+                self.error(
+                    mark,
+                    f"var '{name}' is a {'mapping' if isinstance(var, PMap) else 'list'} and cannot be put inside text",
+                    hint=f"use it as the whole value: '${{{name}}}'",
+                    code="bad-var-ref",
+                )
                 return text
             if isinstance(var, bool):
                 return "true" if var else "false"
@@ -321,13 +358,24 @@ class _Checker:
         if name in known:
             return True
         if name in later:
-            self.error(mark, f"var '{name}' is defined later in `vars`; a var can only use the ones above it", code="unknown-var")
+            self.error(
+                mark,
+                f"var '{name}' is defined later in `vars`; a var can only use the ones above it",
+                code="unknown-var",
+            )
         elif not _VAR_NAME.match(name):
-            self.error(mark, f"bad var reference '${{{name}}}': a var name is letters, digits and '_'", code="bad-var-ref")
+            self.error(
+                mark, f"bad var reference '${{{name}}}': a var name is letters, digits and '_'", code="bad-var-ref"
+            )
         else:
-            self.error(mark, f"unknown var '{name}'" + did_you_mean(name, known),
-                       hint=None if closest(name, known) else ("defined vars: " + ", ".join(known) if known else "define it under `vars:`"),
-                       code="unknown-var")
+            self.error(
+                mark,
+                f"unknown var '{name}'" + did_you_mean(name, known),
+                hint=None
+                if closest(name, known)
+                else ("defined vars: " + ", ".join(known) if known else "define it under `vars:`"),
+                code="unknown-var",
+            )
         return False
 
     # --- header -----------------------------------------------------------------------------
@@ -337,13 +385,22 @@ class _Checker:
             return SPEC_VERSION
         value = tree["version"]
         if isinstance(value, bool) or value != SPEC_VERSION or not isinstance(value, int):
-            self.error(tree.value_mark("version"), f"unsupported spec version {value!r}; this kerasspec reads version {SPEC_VERSION}",
-                       hint="write `version: 1` or leave it out", code="bad-version")
+            self.error(
+                tree.value_mark("version"),
+                f"unsupported spec version {value!r}; this kerasspec reads version {SPEC_VERSION}",
+                hint="write `version: 1` or leave it out",
+                code="bad-version",
+            )
         return SPEC_VERSION
 
     def _check_model_name(self, tree: PMap) -> str | None:
         if "name" not in tree:
-            self.error(tree.mark, "the spec has no `name`", hint="add `name: my_model` (letters, digits, '_', '-', '.')", code="missing-name")
+            self.error(
+                tree.mark,
+                "the spec has no `name`",
+                hint="add `name: my_model` (letters, digits, '_', '-', '.')",
+                code="missing-name",
+            )
             return None
         name = tree["name"]
         mark = tree.value_mark("name")
@@ -351,11 +408,19 @@ class _Checker:
             self.error(mark, f"`name` must be text, got {name!r}", code="bad-name")
             return None
         if "/" in name or "\\" in name:
-            self.error(mark, f"model name '{name}' contains a path separator",
-                       hint="the name becomes file and directory names; use letters, digits, '_', '-', '.'", code="bad-name")
+            self.error(
+                mark,
+                f"model name '{name}' contains a path separator",
+                hint="the name becomes file and directory names; use letters, digits, '_', '-', '.'",
+                code="bad-name",
+            )
         elif ".." in name or name.startswith("."):
-            self.error(mark, f"model name '{name}' contains '..' or starts with '.'",
-                       hint="the name becomes file and directory names; use letters, digits, '_', '-', '.'", code="bad-name")
+            self.error(
+                mark,
+                f"model name '{name}' contains '..' or starts with '.'",
+                hint="the name becomes file and directory names; use letters, digits, '_', '-', '.'",
+                code="bad-name",
+            )
         elif not _MODEL_NAME.match(name):
             self.error(mark, f"model name '{name}' may contain only letters, digits, '_', '-' and '.'", code="bad-name")
         return name
@@ -364,8 +429,12 @@ class _Checker:
         if "kind" in tree:
             kind = tree["kind"]
             if kind not in KINDS:
-                self.error(tree.value_mark("kind"), f"unknown kind {kind!r}" + (did_you_mean(kind, KINDS) if isinstance(kind, str) else ""),
-                           hint="kind is sequential, functional or subclass (or left out to be inferred)", code="bad-kind")
+                self.error(
+                    tree.value_mark("kind"),
+                    f"unknown kind {kind!r}" + (did_you_mean(kind, KINDS) if isinstance(kind, str) else ""),
+                    hint="kind is sequential, functional or subclass (or left out to be inferred)",
+                    code="bad-kind",
+                )
                 raise _Fatal
             return kind
         if "class" in tree:
@@ -393,17 +462,32 @@ class _Checker:
         allowed = [k for k in INPUT_KEYS if allow_name or k != "name"]
         for k in value:
             if k not in allowed:
-                self.error(value.key_mark(k), f"unknown input key '{k}'" + did_you_mean(str(k), allowed),
-                           hint=None if closest(str(k), allowed) else "input keys: " + ", ".join(allowed), code="unknown-key")
+                self.error(
+                    value.key_mark(k),
+                    f"unknown input key '{k}'" + did_you_mean(str(k), allowed),
+                    hint=None if closest(str(k), allowed) else "input keys: " + ", ".join(allowed),
+                    code="unknown-key",
+                )
         if "shape" not in value:
-            self.error(value.mark, f"input '{name}' has no `shape`", hint="shapes leave out the batch dimension: shape: [10]", code="bad-input")
+            self.error(
+                value.mark,
+                f"input '{name}' has no `shape`",
+                hint="shapes leave out the batch dimension: shape: [10]",
+                code="bad-input",
+            )
             return None
         shape = self._shape(value, "shape")
         dtype = value.get("dtype")
         if dtype is not None and (not isinstance(dtype, str) or dtype not in self.catalog.dtypes):
-            self.error(value.value_mark("dtype"), f"unknown dtype {dtype!r}" + (did_you_mean(dtype, self.catalog.dtypes) if isinstance(dtype, str) else ""),
-                       hint=None if isinstance(dtype, str) and closest(dtype, self.catalog.dtypes) else "dtypes: " + ", ".join(sorted(self.catalog.dtypes)),
-                       code="bad-dtype")
+            self.error(
+                value.value_mark("dtype"),
+                f"unknown dtype {dtype!r}"
+                + (did_you_mean(dtype, self.catalog.dtypes) if isinstance(dtype, str) else ""),
+                hint=None
+                if isinstance(dtype, str) and closest(dtype, self.catalog.dtypes)
+                else "dtypes: " + ", ".join(sorted(self.catalog.dtypes)),
+                code="bad-dtype",
+            )
         for flag in ("sparse", "ragged", "optional"):
             if flag in value and not isinstance(value[flag], bool):
                 self.error(value.value_mark(flag), f"`{flag}` must be true or false", code="bad-value")
@@ -438,9 +522,12 @@ class _Checker:
         tree = spec.tree
         for key in ("inputs", "outputs"):
             if key in tree:
-                self.error(tree.key_mark(key), f"a sequential spec has no `{key}`",
-                           hint="a sequential model has one `input:`; use `kind: functional` for named inputs and outputs",
-                           code="sequential-rules")
+                self.error(
+                    tree.key_mark(key),
+                    f"a sequential spec has no `{key}`",
+                    hint="a sequential model has one `input:`; use `kind: functional` for named inputs and outputs",
+                    code="sequential-rules",
+                )
         if "input" in tree:
             spec.input = self._input_def(tree, "input", "input", allow_name=True)
         entries = self._layer_list(tree)
@@ -450,12 +537,19 @@ class _Checker:
             if entry is None:
                 continue
             if "inputs" in raw:
-                self.error(raw.key_mark("inputs"), f"{entry.describe()} has `inputs`, but the spec is sequential",
-                           hint="in a sequential spec each layer takes the one above it; for a graph, declare top-level `inputs:` and `outputs:`",
-                           code="sequential-rules")
+                self.error(
+                    raw.key_mark("inputs"),
+                    f"{entry.describe()} has `inputs`, but the spec is sequential",
+                    hint="in a sequential spec each layer takes the one above it; for a graph, declare top-level `inputs:` and `outputs:`",
+                    code="sequential-rules",
+                )
             if "call" in raw:
-                self.error(raw.key_mark("call"), f"{entry.describe()} has `call`, but a sequential model calls each layer plainly",
-                           hint="use a functional spec (top-level `inputs:`/`outputs:`) to pass call arguments", code="sequential-rules")
+                self.error(
+                    raw.key_mark("call"),
+                    f"{entry.describe()} has `call`, but a sequential model calls each layer plainly",
+                    hint="use a functional spec (top-level `inputs:`/`outputs:`) to pass call arguments",
+                    code="sequential-rules",
+                )
             self._register_name(entry, names, {})
             if entry.reuse is not None:
                 self._check_reuse(entry, names, spec, {})
@@ -464,13 +558,20 @@ class _Checker:
     def _check_functional(self, spec: Spec, include_stack: tuple[Path, ...]) -> None:
         tree = spec.tree
         if "input" in tree:
-            self.error(tree.key_mark("input"), "`input` is for sequential specs; a functional spec declares `inputs:`",
-                       hint="inputs: {features: {shape: [10]}}", code="functional-rules")
+            self.error(
+                tree.key_mark("input"),
+                "`input` is for sequential specs; a functional spec declares `inputs:`",
+                hint="inputs: {features: {shape: [10]}}",
+                code="functional-rules",
+            )
         raw_inputs = tree.get("inputs")
         if not isinstance(raw_inputs, PMap) or not raw_inputs:
-            self.error(tree.value_mark("inputs") if "inputs" in tree else tree.mark,
-                       "a functional spec needs `inputs`: a mapping of input names to {shape: [...]}",
-                       hint="inputs: {features: {shape: [10]}}", code="functional-rules")
+            self.error(
+                tree.value_mark("inputs") if "inputs" in tree else tree.mark,
+                "a functional spec needs `inputs`: a mapping of input names to {shape: [...]}",
+                hint="inputs: {features: {shape: [10]}}",
+                code="functional-rules",
+            )
             raw_inputs = PMap(tree.mark)
         for key in raw_inputs:
             if not isinstance(key, str) or not key or "/" in key or "[" in key:
@@ -481,7 +582,7 @@ class _Checker:
                 spec.inputs[key] = definition
         entries = self._layer_list(tree)
         later_names = {}
-        for index, raw in entries:
+        for _, raw in entries:
             if isinstance(raw.get("name"), str):
                 later_names.setdefault(raw["name"], raw.value_mark("name"))
         defined: dict[str, Mark] = {n: d.mark for n, d in spec.inputs.items()}
@@ -493,9 +594,12 @@ class _Checker:
             if "inputs" in raw:
                 entry.inputs = self._call_inputs(raw, defined, later_names)
             elif index == 0 and len(spec.inputs) > 1:
-                self.error(entry.mark, f"the first layer has no `inputs`, and the spec has {len(spec.inputs)} inputs ({', '.join(spec.inputs)})",
-                           hint=f"say which it is called on: `inputs: {next(iter(spec.inputs))}` (a list for merge layers)",
-                           code="ambiguous-input")
+                self.error(
+                    entry.mark,
+                    f"the first layer has no `inputs`, and the spec has {len(spec.inputs)} inputs ({', '.join(spec.inputs)})",
+                    hint=f"say which it is called on: `inputs: {next(iter(spec.inputs))}` (a list for merge layers)",
+                    code="ambiguous-input",
+                )
             if entry.reuse is not None:
                 self._check_reuse(entry, layer_names, spec, spec.inputs)
             if entry.spec is not None:
@@ -515,11 +619,17 @@ class _Checker:
             spec.class_ref = class_ref
         for key in ("layers", "outputs"):
             if key in tree:
-                self.error(tree.key_mark(key), f"a subclass spec has no `{key}`: the class defines the model", code="subclass-rules")
+                self.error(
+                    tree.key_mark(key),
+                    f"a subclass spec has no `{key}`: the class defines the model",
+                    code="subclass-rules",
+                )
         args = tree.get("args")
         if args is not None:
             if not isinstance(args, PMap):
-                self.error(tree.value_mark("args"), "`args` must be a mapping of constructor keywords", code="bad-value")
+                self.error(
+                    tree.value_mark("args"), "`args` must be a mapping of constructor keywords", code="bad-value"
+                )
             else:
                 for key in args:
                     self._check_value(str(key), args[key], args.value_mark(key))
@@ -532,7 +642,11 @@ class _Checker:
                 if definition:
                     spec.inputs[str(key)] = definition
         else:
-            self.error(tree.mark, "a subclass spec needs `inputs:` (or `input:`) shapes to build the model with", code="subclass-rules")
+            self.error(
+                tree.mark,
+                "a subclass spec needs `inputs:` (or `input:`) shapes to build the model with",
+                code="subclass-rules",
+            )
 
     # --- layer entries ----------------------------------------------------------------------
 
@@ -541,21 +655,30 @@ class _Checker:
         if "layers" not in tree:
             if "layers" in _misspelt_keys(tree):
                 return []  # the unknown-key error already says `layer:` should be `layers:`
-            self.error(tree.mark, "the spec has no `layers`", hint="layers: [{type: Dense, units: 10}]", code="missing-layers")
+            self.error(
+                tree.mark, "the spec has no `layers`", hint="layers: [{type: Dense, units: 10}]", code="missing-layers"
+            )
             return []
         if not isinstance(layers, PList) or not layers:
-            self.error(tree.value_mark("layers"), "`layers` must be a non-empty list of layer entries", code="bad-layers")
+            self.error(
+                tree.value_mark("layers"), "`layers` must be a non-empty list of layer entries", code="bad-layers"
+            )
             return []
         entries = []
         for index, raw in enumerate(layers):
             if not isinstance(raw, PMap):
-                self.error(layers.value_mark(index), f"layers[{index}] must be a mapping such as {{type: Dense, units: 10}}, got {raw!r}",
-                           code="bad-layer")
+                self.error(
+                    layers.value_mark(index),
+                    f"layers[{index}] must be a mapping such as {{type: Dense, units: 10}}, got {raw!r}",
+                    code="bad-layer",
+                )
                 continue
             entries.append((index, raw))
         return entries
 
-    def _entry(self, raw: PMap, index: int, mark: Mark, spec: Spec, include_stack: tuple[Path, ...]) -> LayerEntry | None:
+    def _entry(
+        self, raw: PMap, index: int, mark: Mark, spec: Spec, include_stack: tuple[Path, ...]
+    ) -> LayerEntry | None:
         entry = LayerEntry(index=index, mark=raw.mark, raw=raw)
         if "name" in raw:
             name = raw["name"]
@@ -563,24 +686,38 @@ class _Checker:
             if not isinstance(name, str) or not name:
                 self.error(name_mark, f"a layer name is text, got {name!r}", code="bad-name")
             elif "/" in name or "[" in name or "]" in name or any(c.isspace() for c in name):
-                self.error(name_mark, f"layer name '{name}' may not contain '/', '[', ']' or spaces",
-                           hint="Keras refuses '/' in names, and name[i] picks one of a layer's outputs", code="bad-name")
+                self.error(
+                    name_mark,
+                    f"layer name '{name}' may not contain '/', '[', ']' or spaces",
+                    hint="Keras refuses '/' in names, and name[i] picks one of a layer's outputs",
+                    code="bad-name",
+                )
             else:
                 entry.name = name
         modes = [k for k in ("type", "reuse", "spec") if k in raw]
         if len(modes) > 1:
-            self.error(raw.key_mark(modes[1]), f"an entry has one of `type`, `reuse` or `spec`, not {' and '.join('`' + m + '`' for m in modes)}",
-                       code="bad-layer")
+            self.error(
+                raw.key_mark(modes[1]),
+                f"an entry has one of `type`, `reuse` or `spec`, not {' and '.join('`' + m + '`' for m in modes)}",
+                code="bad-layer",
+            )
             return None
         if not modes:
-            self.error(raw.mark, f"layers[{index}] has no `type`",
-                       hint="every entry names a Keras layer (`type: Dense`), reuses one (`reuse: name`) or includes a spec (`spec: file.yaml`)",
-                       code="missing-type")
+            self.error(
+                raw.mark,
+                f"layers[{index}] has no `type`",
+                hint="every entry names a Keras layer (`type: Dense`), reuses one (`reuse: name`) or includes a spec (`spec: file.yaml`)",
+                code="missing-type",
+            )
             return None
         if "call" in raw:
             call = raw["call"]
             if not isinstance(call, PMap):
-                self.error(raw.value_mark("call"), "`call` must be a mapping of call keywords such as {training: false}", code="bad-value")
+                self.error(
+                    raw.value_mark("call"),
+                    "`call` must be a mapping of call keywords such as {training: false}",
+                    code="bad-value",
+                )
             else:
                 entry.call = dict(call)
         extra = [k for k in raw if k not in RESERVED_ENTRY_KEYS]
@@ -592,8 +729,12 @@ class _Checker:
         else:
             for key in extra:
                 what = "reuses a layer as it is" if mode == "reuse" else "builds the included spec's model"
-                self.error(raw.key_mark(key), f"'{key}' is not allowed here: a `{mode}` entry {what}, so it takes no constructor arguments",
-                           hint="only name, inputs and call go with `" + mode + "`", code="bad-layer")
+                self.error(
+                    raw.key_mark(key),
+                    f"'{key}' is not allowed here: a `{mode}` entry {what}, so it takes no constructor arguments",
+                    hint="only name, inputs and call go with `" + mode + "`",
+                    code="bad-layer",
+                )
             if mode == "reuse":
                 entry.reuse = self._reference(raw["reuse"], raw.value_mark("reuse"))
             else:
@@ -605,27 +746,47 @@ class _Checker:
             return
         mark = entry.raw.value_mark("name")
         if entry.name in inputs:
-            self.error(mark, f"duplicate name '{entry.name}': an input is already called that (line {inputs[entry.name].mark.line})", code="duplicate-name")
+            self.error(
+                mark,
+                f"duplicate name '{entry.name}': an input is already called that (line {inputs[entry.name].mark.line})",
+                code="duplicate-name",
+            )
         elif entry.name in names:
-            self.error(mark, f"duplicate name '{entry.name}' (first used at line {names[entry.name].line})",
-                       hint="every layer name must be unique in a spec", code="duplicate-name")
+            self.error(
+                mark,
+                f"duplicate name '{entry.name}' (first used at line {names[entry.name].line})",
+                hint="every layer name must be unique in a spec",
+                code="duplicate-name",
+            )
         else:
             names[entry.name] = mark
 
-    def _check_reuse(self, entry: LayerEntry, layer_names: dict[str, Mark], spec: Spec, inputs: dict[str, InputDef]) -> None:
+    def _check_reuse(
+        self, entry: LayerEntry, layer_names: dict[str, Mark], spec: Spec, inputs: dict[str, InputDef]
+    ) -> None:
         ref = entry.reuse
         if ref is None:
             return
         if ref.index is not None:
             self.error(ref.mark, f"`reuse` names a layer, not one of its outputs: write '{ref.name}'", code="bad-reuse")
         elif ref.name in inputs:
-            self.error(ref.mark, f"'{ref.name}' is an input, not a layer; `reuse` names a layer entry above", code="bad-reuse")
+            self.error(
+                ref.mark, f"'{ref.name}' is an input, not a layer; `reuse` names a layer entry above", code="bad-reuse"
+            )
         elif ref.name not in layer_names:
             later = any(isinstance(e, PMap) and e.get("name") == ref.name for e in spec.tree.get("layers", []))
             if later:
-                self.error(ref.mark, f"'{ref.name}' is defined later; `reuse` can only name a layer above it", code="forward-reference")
+                self.error(
+                    ref.mark,
+                    f"'{ref.name}' is defined later; `reuse` can only name a layer above it",
+                    code="forward-reference",
+                )
             else:
-                self.error(ref.mark, f"unknown layer '{ref.name}' in `reuse`" + did_you_mean(ref.name, layer_names), code="unknown-reference")
+                self.error(
+                    ref.mark,
+                    f"unknown layer '{ref.name}' in `reuse`" + did_you_mean(ref.name, layer_names),
+                    code="unknown-reference",
+                )
 
     def _check_included_call(self, entry: LayerEntry) -> None:
         included = entry.spec
@@ -634,10 +795,13 @@ class _Checker:
         wanted = max(1, len(included.input_names))
         given = len(entry.inputs) if isinstance(entry.inputs, list) else 1
         if given != wanted and not isinstance(entry.inputs, dict):
-            self.error(entry.raw.value_mark("inputs"),
-                       f"the included spec '{included.name}' takes {wanted} input{'s' if wanted != 1 else ''}"
-                       + (f" ({', '.join(included.input_names)})" if wanted > 1 else "") + f", given {given}",
-                       code="include-arity")
+            self.error(
+                entry.raw.value_mark("inputs"),
+                f"the included spec '{included.name}' takes {wanted} input{'s' if wanted != 1 else ''}"
+                + (f" ({', '.join(included.input_names)})" if wanted > 1 else "")
+                + f", given {given}",
+                code="include-arity",
+            )
 
     # --- references -------------------------------------------------------------------------
 
@@ -647,9 +811,12 @@ class _Checker:
             return None
         match = _REFERENCE.match(value)
         if not match:
-            self.error(mark, f"bad reference '{value}'",
-                       hint="write NAME, or NAME[INDEX] with INDEX a whole number from 0 for one of a layer's outputs",
-                       code="bad-reference")
+            self.error(
+                mark,
+                f"bad reference '{value}'",
+                hint="write NAME, or NAME[INDEX] with INDEX a whole number from 0 for one of a layer's outputs",
+                code="bad-reference",
+            )
             return None
         index = match.group("index")
         return Ref(match.group("name"), int(index) if index is not None else None, mark)
@@ -661,11 +828,19 @@ class _Checker:
         if ref.name in defined:
             return True
         if ref.name in later:
-            self.error(ref.mark, f"'{ref.name}' is defined later (line {later[ref.name].line}); a layer can only use inputs and layers above it",
-                       hint="move this entry below the one it uses", code="forward-reference")
+            self.error(
+                ref.mark,
+                f"'{ref.name}' is defined later (line {later[ref.name].line}); a layer can only use inputs and layers above it",
+                hint="move this entry below the one it uses",
+                code="forward-reference",
+            )
         else:
-            self.error(ref.mark, f"unknown reference '{ref.name}'" + did_you_mean(ref.name, defined),
-                       hint=None if closest(ref.name, defined) else "known names: " + ", ".join(defined), code="unknown-reference")
+            self.error(
+                ref.mark,
+                f"unknown reference '{ref.name}'" + did_you_mean(ref.name, defined),
+                hint=None if closest(ref.name, defined) else "known names: " + ", ".join(defined),
+                code="unknown-reference",
+            )
         return False
 
     def _call_inputs(self, raw: PMap, defined: dict[str, Mark], later: dict[str, Mark]):
@@ -685,8 +860,12 @@ class _Checker:
                     self._resolve(ref, defined, later)
                     result[key] = ref
                 else:
-                    self.error(value.value_mark(key), f"`inputs.{key}` must name a layer or input, got {item!r}",
-                               hint=f"put values that are not tensors under `call:` (call: {{{key}: {item!r}}})", code="bad-reference")
+                    self.error(
+                        value.value_mark(key),
+                        f"`inputs.{key}` must name a layer or input, got {item!r}",
+                        hint=f"put values that are not tensors under `call:` (call: {{{key}: {item!r}}})",
+                        code="bad-reference",
+                    )
             return result
         if isinstance(value, PList):
             if not value:
@@ -706,8 +885,12 @@ class _Checker:
             if "outputs" in _misspelt_keys(tree):
                 return
             last = next((e.name for e in reversed(spec.layers) if e.name), None)
-            self.error(tree.mark, "a functional spec needs `outputs`",
-                       hint=f"outputs: [{last}]" if last else "name the output layer and list it: outputs: [name]", code="missing-outputs")
+            self.error(
+                tree.mark,
+                "a functional spec needs `outputs`",
+                hint=f"outputs: [{last}]" if last else "name the output layer and list it: outputs: [name]",
+                code="missing-outputs",
+            )
             return
         value = tree["outputs"]
         mark = tree.value_mark("outputs")
@@ -740,7 +923,12 @@ class _Checker:
             self.error(mark, f"`spec` is the path of a spec file, got {value!r}", code="bad-include")
             return None
         if Path(value).is_absolute():
-            self.error(mark, f"`spec: {value}` is an absolute path", hint="write it relative to this spec's directory", code="bad-include")
+            self.error(
+                mark,
+                f"`spec: {value}` is an absolute path",
+                hint="write it relative to this spec's directory",
+                code="bad-include",
+            )
             return None
         if not value.endswith((".yaml", ".yml")):
             self.error(mark, f"`spec: {value}` does not name a .yaml or .yml file", code="bad-include")
@@ -750,8 +938,13 @@ class _Checker:
         resolved = target.resolve()
         chain = include_stack + (spec.path.resolve(),)
         if resolved in chain:
-            names = [p.name for p in chain[chain.index(resolved):]] + [resolved.name]
-            self.error(mark, "include loop: " + " -> ".join(names), hint="a spec cannot include itself, directly or through others", code="include-loop")
+            names = [p.name for p in chain[chain.index(resolved) :]] + [resolved.name]
+            self.error(
+                mark,
+                "include loop: " + " -> ".join(names),
+                hint="a spec cannot include itself, directly or through others",
+                code="include-loop",
+            )
             return None
         if not target.is_file():
             self.error(mark, f"included spec '{value}' not found (looked for {shown})", code="bad-include")
@@ -778,23 +971,39 @@ class _Checker:
         if info is None:
             return None
         if info.runs_code and not self.allow_code:
-            self.error(mark, f"{type_name} runs Python code, so it is refused without --allow-code",
-                       hint="run with --allow-code only for specs you trust", code="code-not-allowed")
+            self.error(
+                mark,
+                f"{type_name} runs Python code, so it is refused without --allow-code",
+                hint="run with --allow-code only for specs you trust",
+                code="code-not-allowed",
+            )
             return info
         for key in arg_keys:
             if key not in info.params and not info.open:
-                self.error(raw.key_mark(key), f"{type_name} has no argument '{key}'" + did_you_mean(str(key), info.params),
-                           hint=None if closest(str(key), info.params) else f"{type_name} takes: " + ", ".join(sorted(info.params)),
-                           code="unknown-argument")
+                self.error(
+                    raw.key_mark(key),
+                    f"{type_name} has no argument '{key}'" + did_you_mean(str(key), info.params),
+                    hint=None
+                    if closest(str(key), info.params)
+                    else f"{type_name} takes: " + ", ".join(sorted(info.params)),
+                    code="unknown-argument",
+                )
                 continue
             if key == "dtype" and kind == "layers" and isinstance(raw[key], str) and not self._known_dtype(raw[key]):
-                self.error(raw.value_mark(key), f"unknown dtype '{raw[key]}'" + did_you_mean(raw[key], self.catalog.dtypes),
-                           hint="a dtype (float32, int64, ...) or a mixed-precision policy (mixed_float16, mixed_bfloat16)",
-                           code="bad-dtype")
+                self.error(
+                    raw.value_mark(key),
+                    f"unknown dtype '{raw[key]}'" + did_you_mean(raw[key], self.catalog.dtypes),
+                    hint="a dtype (float32, int64, ...) or a mixed-precision policy (mixed_float16, mixed_bfloat16)",
+                    code="bad-dtype",
+                )
                 continue
             if isinstance(raw[key], bool) and info.expects_number(str(key)):
-                self.error(raw.value_mark(key), f"{type_name} argument '{key}' is a number, not {str(raw[key]).lower()}",
-                           hint="Keras would silently read true as 1 and false as 0", code="bool-for-number")
+                self.error(
+                    raw.value_mark(key),
+                    f"{type_name} argument '{key}' is a number, not {str(raw[key]).lower()}",
+                    hint="Keras would silently read true as 1 and false as 0",
+                    code="bool-for-number",
+                )
                 continue
             self._check_value(str(key), raw[key], raw.value_mark(key))
         for required in info.required:
@@ -813,26 +1022,42 @@ class _Checker:
             elsewhere = self.catalog.find_class(type_name)
             noun = KIND_NOUN.get(kind, kind)
             if elsewhere:
-                self.error(mark, f"'{type_name}' is a{'n' if KIND_NOUN[elsewhere[0].kind][0] in 'aeiou' else ''} {KIND_NOUN[elsewhere[0].kind]}, not a{'n' if noun[0] in 'aeiou' else ''} {noun}",
-                           code="wrong-kind")
+                self.error(
+                    mark,
+                    f"'{type_name}' is a{'n' if KIND_NOUN[elsewhere[0].kind][0] in 'aeiou' else ''} {KIND_NOUN[elsewhere[0].kind]}, not a{'n' if noun[0] in 'aeiou' else ''} {noun}",
+                    code="wrong-kind",
+                )
             else:
-                self.error(mark, f"unknown {noun} '{type_name}'" + did_you_mean(type_name, self.catalog.classes(kind)),
-                           hint=None if closest(type_name, self.catalog.classes(kind)) else f"see the classes in keras.{kind}",
-                           code=f"unknown-{noun.replace(' ', '-')}")
+                self.error(
+                    mark,
+                    f"unknown {noun} '{type_name}'" + did_you_mean(type_name, self.catalog.classes(kind)),
+                    hint=None if closest(type_name, self.catalog.classes(kind)) else f"see the classes in keras.{kind}",
+                    code=f"unknown-{noun.replace(' ', '-')}",
+                )
             return None
         found = self.catalog.find_class(type_name)
         if found:
             return found[0]
-        self.error(mark, f"unknown type '{type_name}'" + did_you_mean(type_name, self.catalog.all_class_names()), code="unknown-type")
+        self.error(
+            mark,
+            f"unknown type '{type_name}'" + did_you_mean(type_name, self.catalog.all_class_names()),
+            code="unknown-type",
+        )
         return None
 
     def _code_reference(self, value: Any, mark: Mark, what: str) -> bool:
         if not isinstance(value, str) or not _CODE_REF.match(value):
-            self.error(mark, f"bad {what} {value!r}: user code is named as package.module:Name", code="bad-code-reference")
+            self.error(
+                mark, f"bad {what} {value!r}: user code is named as package.module:Name", code="bad-code-reference"
+            )
             return False
         if not self.allow_code:
-            self.error(mark, f"{what} '{value}' imports Python code, so it is refused without --allow-code",
-                       hint="run with --allow-code only for specs you trust; nothing was imported", code="code-not-allowed")
+            self.error(
+                mark,
+                f"{what} '{value}' imports Python code, so it is refused without --allow-code",
+                hint="run with --allow-code only for specs you trust; nothing was imported",
+                code="code-not-allowed",
+            )
             return False
         return True
 
@@ -861,7 +1086,9 @@ class _Checker:
             return
         info = self.catalog.get_class(kind, value)
         if info and info.runs_code and not self.allow_code:
-            self.error(mark, f"{value} runs Python code, so it is refused without --allow-code", code="code-not-allowed")
+            self.error(
+                mark, f"{value} runs Python code, so it is refused without --allow-code", code="code-not-allowed"
+            )
             return
         names = self.catalog.names(kind)
         if not names or value in names or kind == "schedules":
@@ -869,10 +1096,16 @@ class _Checker:
         noun = KIND_NOUN.get(kind, kind)
         if info is not None:
             needs = f" (it needs {', '.join(info.required)})" if info.required else ""
-            self.error(mark, f"{noun} '{value}' cannot be made from its name alone{needs}",
-                       hint=f"write it as an object: {{type: {value}, ...}}", code="needs-arguments")
+            self.error(
+                mark,
+                f"{noun} '{value}' cannot be made from its name alone{needs}",
+                hint=f"write it as an object: {{type: {value}, ...}}",
+                code="needs-arguments",
+            )
             return
-        self.error(mark, f"unknown {noun} '{value}'" + did_you_mean(value, names), code=f"unknown-{noun.replace(' ', '-')}")
+        self.error(
+            mark, f"unknown {noun} '{value}'" + did_you_mean(value, names), code=f"unknown-{noun.replace(' ', '-')}"
+        )
 
     # --- compile / data / train -------------------------------------------------------------
 
@@ -890,8 +1123,12 @@ class _Checker:
                 self._check_compile_value(key, kind, value[name], value.value_mark(name))
         elif isinstance(value, PList) and key in ("loss", "loss_weights") and names is not None and len(names) > 1:
             if len(value) != len(names):
-                self.error(mark, f"`compile.{key}` lists {len(value)} values for {len(names)} outputs ({', '.join(names)})",
-                           hint=f"give one per output in order, or a mapping by output name", code="output-count")
+                self.error(
+                    mark,
+                    f"`compile.{key}` lists {len(value)} values for {len(names)} outputs ({', '.join(names)})",
+                    hint="give one per output in order, or a mapping by output name",
+                    code="output-count",
+                )
             for i, item in enumerate(value):
                 self._check_compile_value(key, kind, item, value.value_mark(i))
         else:
@@ -912,9 +1149,12 @@ class _Checker:
         allowed = self.catalog.functions["compile"].params
         for key in section:
             if key not in allowed:
-                self.error(section.key_mark(key), f"unknown compile argument '{key}'" + did_you_mean(str(key), allowed),
-                           hint=None if closest(str(key), allowed) else "model.compile takes: " + ", ".join(sorted(allowed)),
-                           code="unknown-key")
+                self.error(
+                    section.key_mark(key),
+                    f"unknown compile argument '{key}'" + did_you_mean(str(key), allowed),
+                    hint=None if closest(str(key), allowed) else "model.compile takes: " + ", ".join(sorted(allowed)),
+                    code="unknown-key",
+                )
             elif key in PER_OUTPUT_COMPILE_KEYS:
                 self._check_per_output(spec, section, key, kind_of_parameter(key))
             elif key == "optimizer":
@@ -925,8 +1165,12 @@ class _Checker:
         assert section is not None
         for key in section:
             if key not in DATA_KEYS:
-                self.error(section.key_mark(key), f"unknown data key '{key}'" + did_you_mean(str(key), DATA_KEYS),
-                           hint=None if closest(str(key), DATA_KEYS) else "data keys: " + ", ".join(DATA_KEYS), code="unknown-key")
+                self.error(
+                    section.key_mark(key),
+                    f"unknown data key '{key}'" + did_you_mean(str(key), DATA_KEYS),
+                    hint=None if closest(str(key), DATA_KEYS) else "data keys: " + ", ".join(DATA_KEYS),
+                    code="unknown-key",
+                )
         for key in ("samples", "sequence_length"):
             if key in section:
                 self._positive_int(section, key, f"data.{key}")
@@ -934,14 +1178,22 @@ class _Checker:
         if "file" in section:
             file = section["file"]
             if not isinstance(file, str) or not file.endswith((".npz", ".csv")):
-                self.error(section.value_mark("file"), f"`data.file` must name a .npz or .csv file, got {file!r}", code="bad-data-file")
+                self.error(
+                    section.value_mark("file"),
+                    f"`data.file` must name a .npz or .csv file, got {file!r}",
+                    code="bad-data-file",
+                )
         if isinstance(section.get("inputs"), PMap):
             inputs = section["inputs"]
             names = spec.input_names
             for key in inputs:
                 if names and key not in names:
-                    self.error(inputs.key_mark(key), f"'{key}' in `data.inputs` is not an input of the model" + did_you_mean(str(key), names),
-                               hint=None if closest(str(key), names) else "inputs: " + ", ".join(names), code="unknown-input")
+                    self.error(
+                        inputs.key_mark(key),
+                        f"'{key}' in `data.inputs` is not an input of the model" + did_you_mean(str(key), names),
+                        hint=None if closest(str(key), names) else "inputs: " + ", ".join(names),
+                        code="unknown-input",
+                    )
                 self._check_distribution(inputs, key)
         if isinstance(section.get("targets"), PMap):
             targets = section["targets"]
@@ -952,22 +1204,41 @@ class _Checker:
     def _check_distribution(self, container: PMap, key: Any) -> None:
         value = container[key]
         if not isinstance(value, PMap):
-            self.error(container.value_mark(key), "a data description is a mapping such as {distribution: uniform, low: 0, high: 1}", code="bad-distribution")
+            self.error(
+                container.value_mark(key),
+                "a data description is a mapping such as {distribution: uniform, low: 0, high: 1}",
+                code="bad-distribution",
+            )
             return
         if "distribution" not in value:
-            self.error(value.mark, "the data description has no `distribution`", hint="distributions: " + ", ".join(DISTRIBUTIONS), code="bad-distribution")
+            self.error(
+                value.mark,
+                "the data description has no `distribution`",
+                hint="distributions: " + ", ".join(DISTRIBUTIONS),
+                code="bad-distribution",
+            )
             return
         name = value["distribution"]
         if name not in DISTRIBUTIONS:
-            self.error(value.value_mark("distribution"), f"unknown distribution {name!r}" + (did_you_mean(name, DISTRIBUTIONS) if isinstance(name, str) else ""),
-                       hint="distributions: " + ", ".join(DISTRIBUTIONS), code="bad-distribution")
+            self.error(
+                value.value_mark("distribution"),
+                f"unknown distribution {name!r}" + (did_you_mean(name, DISTRIBUTIONS) if isinstance(name, str) else ""),
+                hint="distributions: " + ", ".join(DISTRIBUTIONS),
+                code="bad-distribution",
+            )
             return
         allowed = ("distribution", "dtype") + DISTRIBUTIONS[name]
         for k in value:
             if k not in allowed:
-                self.error(value.key_mark(k), f"distribution '{name}' has no parameter '{k}'" + did_you_mean(str(k), allowed),
-                           hint=f"'{name}' takes: " + (", ".join(DISTRIBUTIONS[name]) or "no parameters"), code="bad-distribution")
-            elif k not in ("distribution", "dtype") and (not isinstance(value[k], (int, float)) or isinstance(value[k], bool)):
+                self.error(
+                    value.key_mark(k),
+                    f"distribution '{name}' has no parameter '{k}'" + did_you_mean(str(k), allowed),
+                    hint=f"'{name}' takes: " + (", ".join(DISTRIBUTIONS[name]) or "no parameters"),
+                    code="bad-distribution",
+                )
+            elif k not in ("distribution", "dtype") and (
+                not isinstance(value[k], (int, float)) or isinstance(value[k], bool)
+            ):
                 self.error(value.value_mark(k), f"`{k}` must be a number, got {value[k]!r}", code="bad-distribution")
 
     def _check_train(self, spec: Spec) -> None:
@@ -977,8 +1248,12 @@ class _Checker:
         allowed = sorted((set(fit) - set(TRAIN_FIT_EXCLUDED)) | set(TRAIN_OWN_KEYS))
         for key in section:
             if key not in allowed:
-                self.error(section.key_mark(key), f"unknown train key '{key}'" + did_you_mean(str(key), allowed),
-                           hint=None if closest(str(key), allowed) else "train keys: " + ", ".join(allowed), code="unknown-key")
+                self.error(
+                    section.key_mark(key),
+                    f"unknown train key '{key}'" + did_you_mean(str(key), allowed),
+                    hint=None if closest(str(key), allowed) else "train keys: " + ", ".join(allowed),
+                    code="unknown-key",
+                )
         for key in ("epochs", "batch_size"):
             if key in section:
                 self._positive_int(section, key, f"train.{key}")
@@ -986,17 +1261,29 @@ class _Checker:
         if "validation_split" in section:
             split = section["validation_split"]
             if not isinstance(split, (int, float)) or isinstance(split, bool) or not 0 <= split < 1:
-                self.error(section.value_mark("validation_split"), f"`train.validation_split` is a fraction in [0, 1), got {split!r}", code="bad-value")
+                self.error(
+                    section.value_mark("validation_split"),
+                    f"`train.validation_split` is a fraction in [0, 1), got {split!r}",
+                    code="bad-value",
+                )
         if "loop" in section and section["loop"] not in LOOPS:
             loop = section["loop"]
-            self.error(section.value_mark("loop"), f"unknown loop {loop!r}" + (did_you_mean(loop, LOOPS) if isinstance(loop, str) else ""),
-                       hint="loop is fit (model.fit) or custom (a GradientTape loop)", code="bad-value")
+            self.error(
+                section.value_mark("loop"),
+                f"unknown loop {loop!r}" + (did_you_mean(loop, LOOPS) if isinstance(loop, str) else ""),
+                hint="loop is fit (model.fit) or custom (a GradientTape loop)",
+                code="bad-value",
+            )
         if "step" in section:
             self._code_reference(section["step"], section.value_mark("step"), "train step")
         if "callbacks" in section:
             callbacks = section["callbacks"]
             if not isinstance(callbacks, PList):
-                self.error(section.value_mark("callbacks"), "`train.callbacks` must be a list such as [{type: EarlyStopping, patience: 2}]", code="bad-value")
+                self.error(
+                    section.value_mark("callbacks"),
+                    "`train.callbacks` must be a list such as [{type: EarlyStopping, patience: 2}]",
+                    code="bad-value",
+                )
             else:
                 for i, item in enumerate(callbacks):
                     self._check_value("callbacks", item, callbacks.value_mark(i))
@@ -1007,9 +1294,17 @@ class _Checker:
             return
         value = section["seed"]
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEED:
-            self.error(section.value_mark("seed"), f"`{label}` must be a whole number from 0 to {MAX_SEED}, got {value!r}", code="bad-value")
+            self.error(
+                section.value_mark("seed"),
+                f"`{label}` must be a whole number from 0 to {MAX_SEED}, got {value!r}",
+                code="bad-value",
+            )
 
     def _positive_int(self, section: PMap, key: str, label: str) -> None:
         value = section[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            self.error(section.value_mark(key), f"`{label}` must be a whole number of at least 1, got {value!r}", code="bad-value")
+            self.error(
+                section.value_mark(key),
+                f"`{label}` must be a whole number of at least 1, got {value!r}",
+                code="bad-value",
+            )

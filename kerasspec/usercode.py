@@ -13,8 +13,9 @@ import importlib
 import importlib.machinery
 import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .errors import Mark, SpecError, did_you_mean
 
@@ -47,14 +48,33 @@ EXPECTED: dict[str, tuple[str, Callable[[Any], bool], str]] = {
     "layers": ("custom layer", _subclass_of("layers.Layer"), "a keras.layers.Layer"),
     "models": ("model class", _subclass_of("Model"), "a keras.Model subclass"),
     "losses": ("custom loss", _class_or_function("losses.Loss"), "a keras.losses.Loss or a function (y_true, y_pred)"),
-    "metrics": ("custom metric", _class_or_function("metrics.Metric"), "a keras.metrics.Metric or a function (y_true, y_pred)"),
+    "metrics": (
+        "custom metric",
+        _class_or_function("metrics.Metric"),
+        "a keras.metrics.Metric or a function (y_true, y_pred)",
+    ),
     "callbacks": ("custom callback", _subclass_of("callbacks.Callback"), "a keras.callbacks.Callback"),
     "optimizers": ("custom optimizer", _subclass_of("optimizers.Optimizer"), "a keras.optimizers.Optimizer"),
-    "schedules": ("custom schedule", _subclass_of("optimizers.schedules.LearningRateSchedule"),
-                  "a keras.optimizers.schedules.LearningRateSchedule"),
-    "initializers": ("custom initializer", _class_or_function("initializers.Initializer"), "a keras.initializers.Initializer or a function"),
-    "regularizers": ("custom regularizer", _class_or_function("regularizers.Regularizer"), "a keras.regularizers.Regularizer or a function"),
-    "constraints": ("custom constraint", _class_or_function("constraints.Constraint"), "a keras.constraints.Constraint or a function"),
+    "schedules": (
+        "custom schedule",
+        _subclass_of("optimizers.schedules.LearningRateSchedule"),
+        "a keras.optimizers.schedules.LearningRateSchedule",
+    ),
+    "initializers": (
+        "custom initializer",
+        _class_or_function("initializers.Initializer"),
+        "a keras.initializers.Initializer or a function",
+    ),
+    "regularizers": (
+        "custom regularizer",
+        _class_or_function("regularizers.Regularizer"),
+        "a keras.regularizers.Regularizer or a function",
+    ),
+    "constraints": (
+        "custom constraint",
+        _class_or_function("constraints.Constraint"),
+        "a keras.constraints.Constraint or a function",
+    ),
     "activations": ("custom activation", lambda obj: callable(obj), "a function"),
     "step": ("train step", inspect.isfunction, "a function (model, batch) -> logs"),
 }
@@ -73,13 +93,21 @@ def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: str 
         _remember_if_local(module_name.split(".")[0], where)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name) or exc.name == module_name:
-            raise SpecError(mark, f"{noun} '{reference}': no module named '{exc.name}'",
-                            hint="modules are looked up in the spec's directory, the current one and the installed packages",
-                            code="code-import") from None
-        raise SpecError(mark, f"{noun} '{reference}': importing '{module_name}' failed: {exc}", code="code-import") from None
+            raise SpecError(
+                mark,
+                f"{noun} '{reference}': no module named '{exc.name}'",
+                hint="modules are looked up in the spec's directory, the current one and the installed packages",
+                code="code-import",
+            ) from None
+        raise SpecError(
+            mark, f"{noun} '{reference}': importing '{module_name}' failed: {exc}", code="code-import"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - the user's module raised while it was imported
-        raise SpecError(mark, f"{noun} '{reference}': importing '{module_name}' failed: {type(exc).__name__}: {exc}",
-                        code="code-import") from None
+        raise SpecError(
+            mark,
+            f"{noun} '{reference}': importing '{module_name}' failed: {type(exc).__name__}: {exc}",
+            code="code-import",
+        ) from None
     finally:
         for directory in added:
             if directory in sys.path:
@@ -89,8 +117,11 @@ def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: str 
     for part in attribute.split("."):
         if not hasattr(obj, part):
             names = [n for n in dir(obj) if not n.startswith("_")]
-            raise SpecError(mark, f"{noun} '{reference}': '{walked}' has no attribute '{part}'" + did_you_mean(part, names),
-                            code="code-import")
+            raise SpecError(
+                mark,
+                f"{noun} '{reference}': '{walked}' has no attribute '{part}'" + did_you_mean(part, names),
+                code="code-import",
+            )
         obj = getattr(obj, part)
         walked = f"{walked}.{part}" if walked != module_name else f"{module_name}:{part}"
     if not test(obj):
@@ -132,12 +163,18 @@ def check_step_signature(step: Any, reference: str, mark: Mark | None) -> None:
     try:
         inspect.signature(step).bind(object(), object())
     except TypeError:
-        raise SpecError(mark, f"train step '{reference}' must take (model, batch); it takes {inspect.signature(step)}",
-                        hint="def train_step(model, batch): ... return {'loss': loss}", code="code-signature") from None
+        raise SpecError(
+            mark,
+            f"train step '{reference}' must take (model, batch); it takes {inspect.signature(step)}",
+            hint="def train_step(model, batch): ... return {'loss': loss}",
+            code="code-signature",
+        ) from None
 
 
 # Keywords every keras.layers.Layer takes through **kwargs (layer.py's allowed set).
-_LAYER_KWARGS = frozenset({"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights", "activity_regularizer"})
+_LAYER_KWARGS = frozenset(
+    {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights", "activity_regularizer"}
+)
 
 
 def constructor_keywords(cls: Any) -> tuple[set[str], bool, list[str]]:
@@ -157,8 +194,9 @@ def constructor_keywords(cls: Any) -> tuple[set[str], bool, list[str]]:
     return named, var_keyword, required
 
 
-def check_arguments(cls: Any, reference: str, raw: Any, skip: tuple = (), kind: str | None = None,
-                    missing_mark: Mark | None = None) -> None:
+def check_arguments(
+    cls: Any, reference: str, raw: Any, skip: tuple = (), kind: str | None = None, missing_mark: Mark | None = None
+) -> None:
     """A user's class must accept the spec's keywords: an unknown one is reported at its key
     (with a close match), a missing required one at the entry. Keywords passed on through
     **kwargs are checked against the Keras base classes the class derives from."""
@@ -179,9 +217,15 @@ def check_arguments(cls: Any, reference: str, raw: Any, skip: tuple = (), kind: 
     if accepted is not None:
         for key in given:
             if key not in accepted:
-                raise SpecError(raw.key_mark(key), f"{noun} '{reference}' takes no argument '{key}'" + did_you_mean(key, accepted),
-                                hint=f"{cls.__name__}.__init__ takes: " + ", ".join(sorted(a for a in accepted if not a.startswith("_"))),
-                                code="unknown-argument")
+                raise SpecError(
+                    raw.key_mark(key),
+                    f"{noun} '{reference}' takes no argument '{key}'" + did_you_mean(key, accepted),
+                    hint=f"{cls.__name__}.__init__ takes: "
+                    + ", ".join(sorted(a for a in accepted if not a.startswith("_"))),
+                    code="unknown-argument",
+                )
     for name in required:
         if name not in given and name != "name":
-            raise SpecError(missing_mark or raw.mark, f"{noun} '{reference}' needs argument '{name}'", code="missing-argument")
+            raise SpecError(
+                missing_mark or raw.mark, f"{noun} '{reference}' needs argument '{name}'", code="missing-argument"
+            )

@@ -36,7 +36,7 @@ def write_spec(tmp_path):
     return write
 
 
-def column_of(text: str, line: int, where: "int | str") -> int:
+def column_of(text: str, line: int, where: int | str) -> int:
     """The 1-based column of `where` (a needle, or a column already) on 1-based `line` of `text`."""
     if isinstance(where, int):
         return where

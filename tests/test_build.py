@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SPECS, assert_located_error, column_of
 
 import kerasspec
-from conftest import SPECS, assert_located_error, column_of
 
 keras = pytest.importorskip("keras")
 
@@ -15,38 +15,54 @@ BUILD_ERRORS = {
     "shape-mismatch": (
         "name: k\ninputs:\n  x: {shape: [10]}\nlayers:\n  - {type: Dense, name: a, units: 64}\n"
         "  - {type: Dense, name: b, inputs: x, units: 32}\n  - {type: Add, name: s, inputs: [a, b]}\noutputs: s\n",
-        7, 5, "layer 's' (Add): Inputs have incompatible shapes. Received shapes (64,) and (32,)",
+        7,
+        5,
+        "layer 's' (Add): Inputs have incompatible shapes. Received shapes (64,) and (32,)",
     ),
     "negative-units": (
         "name: k\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: -5}\n",
-        4, "-5", "Dense: Received an invalid value for `units`, expected a positive integer. Received: units=-5",
+        4,
+        "-5",
+        "Dense: Received an invalid value for `units`, expected a positive integer. Received: units=-5",
     ),
     "text-units": (
         "name: k\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: sixty-four}\n",
-        4, "sixty-four", "Dense: Received an invalid value for `units`, expected a positive integer. Received: units=sixty-four",
+        4,
+        "sixty-four",
+        "Dense: Received an invalid value for `units`, expected a positive integer. Received: units=sixty-four",
     ),
     "index-out-of-range": (
         "name: k\ninputs:\n  x: {shape: [null, 8]}\nlayers:\n  - {type: LSTM, name: enc, units: 4, return_state: true}\n"
         "  - {type: Dense, name: o, inputs: 'enc[5]', units: 1}\noutputs: o\n",
-        6, "'enc[5]'", "'enc' has 3 outputs (enc[0] to enc[2]); enc[5] is out of range",
+        6,
+        "'enc[5]'",
+        "'enc' has 3 outputs (enc[0] to enc[2]); enc[5] is out of range",
     ),
     "index-on-single-output": (
         "name: k\ninputs:\n  x: {shape: [8]}\nlayers:\n  - {type: Dense, name: d, units: 4}\n"
         "  - {type: Dense, name: o, inputs: 'd[1]', units: 1}\noutputs: o\n",
-        6, "'d[1]'", "'d' has one output; write 'd' without [1]",
+        6,
+        "'d[1]'",
+        "'d' has one output; write 'd' without [1]",
     ),
     "multi-output-without-index": (
         "name: k\ninputs:\n  x: {shape: [null, 8]}\nlayers:\n  - {type: LSTM, name: enc, units: 4, return_state: true}\n"
         "  - {type: Dense, name: o, units: 1}\noutputs: o\n",
-        6, 5, "layer 'o' (Dense): Layer \"o\" expects 1 input(s), but it received 3 input tensors. Inputs received: [(None, 4), (None, 4), (None, 4)]",
+        6,
+        5,
+        "layer 'o' (Dense): Layer \"o\" expects 1 input(s), but it received 3 input tensors. Inputs received: [(None, 4), (None, 4), (None, 4)]",
     ),
     "bad-layer-dtype": (
         "name: k\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 4, dtype: flaot32}\n",
-        4, "flaot32", "unknown dtype 'flaot32'; did you mean 'float32'?",
+        4,
+        "flaot32",
+        "unknown dtype 'flaot32'; did you mean 'float32'?",
     ),
     "bad-nested-object-value": (
         "name: k\ninput: {shape: [3]}\nlayers:\n  - type: Dense\n    units: 4\n    kernel_regularizer: {type: L2, l2: -1}\n",
-        6, "-1", "L2: Invalid value for argument l2: expected a non-negative float.Received: l2=-1",
+        6,
+        "-1",
+        "L2: Invalid value for argument l2: expected a non-negative float.Received: l2=-1",
     ),
 }
 
@@ -62,7 +78,9 @@ def test_keras_errors_are_located(case, cli, write_spec):
 def test_static_errors_come_before_any_build(cli, write_spec):
     text = "name: k\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, unit: 4}\n"
     result = cli("summary", write_spec(text))
-    assert_located_error(result, write_spec(text), 4, column_of(text, 4, "unit"), "Dense has no argument 'unit'; did you mean 'units'?")
+    assert_located_error(
+        result, write_spec(text), 4, column_of(text, 4, "unit"), "Dense has no argument 'unit'; did you mean 'units'?"
+    )
 
 
 def test_hint_for_a_multi_output_layer(cli, write_spec):
@@ -76,7 +94,10 @@ def test_parameter_limit_is_checked_before_allocating(cli, write_spec):
     path = write_spec(text)
     result = cli("validate", "--build", path)
     assert_located_error(
-        result, path, 4, 5,
+        result,
+        path,
+        4,
+        5,
         "the model would have 1,000,010,000,000,000 parameters, more than --max-params 2,000,000,000; "
         "layer 'wide' (Dense) alone has 1,000,010,000,000,000",
     )
@@ -87,8 +108,13 @@ def test_parameter_limit_is_checked_before_allocating(cli, write_spec):
 def test_max_params_option(cli):
     result = cli("summary", "--max-params", "1000", SPECS / "ticket_classifier.yaml")
     assert result.exit_code == 2
-    assert "the model would have 1,286,789 parameters, more than --max-params 1,000; layer 'hidden' (Dense) alone has 1,286,464" in result.stderr
-    assert cli("summary", "--max-params", "lots", SPECS / "encoder.yaml").stderr.startswith("--max-params: error: bad --max-params 'lots'")
+    assert (
+        "the model would have 1,286,789 parameters, more than --max-params 1,000; layer 'hidden' (Dense) alone has 1,286,464"
+        in result.stderr
+    )
+    assert cli("summary", "--max-params", "lots", SPECS / "encoder.yaml").stderr.startswith(
+        "--max-params: error: bad --max-params 'lots'"
+    )
 
 
 def test_lazy_sequential_needs_an_input_shape(cli, write_spec):
@@ -100,7 +126,9 @@ def test_lazy_sequential_needs_an_input_shape(cli, write_spec):
     document = json.loads(cli("summary", "--json", "--input-shape", "3", path).stdout)
     assert document["params"]["total"] == (3 * 4 + 4) + (4 * 2 + 2)
     assert document["inputs"][0]["shape"] == [3]
-    assert cli("summary", "--input-shape", "3,x", path).stderr.startswith("--input-shape: error: bad --input-shape '3,x'")
+    assert cli("summary", "--input-shape", "3,x", path).stderr.startswith(
+        "--input-shape: error: bad --input-shape '3,x'"
+    )
 
 
 def test_summary_json_document(cli):
@@ -114,8 +142,15 @@ def test_summary_json_document(cli):
     ]
     assert document["outputs"] == [{"name": "priority", "shape": [1]}, {"name": "department", "shape": [4]}]
     hidden = next(row for row in document["layers"] if row["name"] == "hidden")
-    assert hidden == {"name": "hidden", "type": "Dense", "output_shapes": [[None, 64]], "params": 1286464,
-                      "trainable_params": 1286464, "calls": 1, "inbound": ["features"]}
+    assert hidden == {
+        "name": "hidden",
+        "type": "Dense",
+        "output_shapes": [[None, 64]],
+        "params": 1286464,
+        "trainable_params": 1286464,
+        "calls": 1,
+        "inbound": ["features"],
+    }
 
 
 def test_summary_table_like_model_summary(cli):
@@ -134,7 +169,13 @@ def test_expand_nested(cli):
     expanded = json.loads(cli("summary", "--json", "--expand-nested", SPECS / "autoencoder.yaml").stdout)
     assert [r["name"] for r in plain["layers"]] == ["image", "encoder", "decoder"]
     assert [r["name"] for r in expanded["layers"]] == [
-        "image", "encoder", "encoder/enc_hidden", "encoder/code", "decoder", "decoder/dec_hidden", "decoder/reconstruction",
+        "image",
+        "encoder",
+        "encoder/enc_hidden",
+        "encoder/code",
+        "decoder",
+        "decoder/dec_hidden",
+        "decoder/reconstruction",
     ]
 
 
@@ -143,14 +184,19 @@ def test_layer_inspection_like_layer_input_and_output(cli):
     info = json.loads(result.stdout)
     (call,) = info["calls"]
     assert [(t["from"], t["shape"]) for t in call["inputs"]] == [
-        ("enc[1]", [None, 256]), ("enc[2]", [None, 256]), ("decoder_inputs", [None, None, 93]),
+        ("enc[1]", [None, 256]),
+        ("enc[2]", [None, 256]),
+        ("decoder_inputs", [None, None, 93]),
     ]
     assert [t["shape"] for t in call["outputs"]] == [[None, None, 256], [None, 256], [None, 256]]
     text = cli("summary", "--layer", "embed", SPECS / "siamese_similarity.yaml").stdout
     assert "call 1: input right: shape=(None, 20) dtype=int32" in text
     assert "call 1: output embed_right: shape=(None, 20, 64) dtype=float32" in text
     missing = cli("summary", "--layer", "embedd", SPECS / "siamese_similarity.yaml")
-    assert missing.exit_code == 2 and "--layer: error: the model has no layer 'embedd'; did you mean 'embed'?" in missing.stderr
+    assert (
+        missing.exit_code == 2
+        and "--layer: error: the model has no layer 'embedd'; did you mean 'embed'?" in missing.stderr
+    )
 
 
 def test_python_api_builds_the_model():
@@ -159,7 +205,9 @@ def test_python_api_builds_the_model():
     assert model.count_params() == 1286789
     import numpy as np
 
-    predictions = model.predict({"title": np.zeros((2, 10000)), "text_body": np.zeros((2, 10000)), "tags": np.zeros((2, 100))}, verbose=0)
+    predictions = model.predict(
+        {"title": np.zeros((2, 10000)), "text_body": np.zeros((2, 10000)), "tags": np.zeros((2, 100))}, verbose=0
+    )
     assert [p.shape for p in predictions] == [(2, 1), (2, 4)]
 
 
@@ -173,22 +221,30 @@ def test_objects_inside_parameters_are_real_keras_objects(write_spec):
     )
     model = kerasspec.load(path).build()
     lstm = model.layers[0].forward_layer
-    assert isinstance(lstm.cell.kernel_initializer, keras.initializers.HeNormal) and lstm.cell.kernel_initializer.seed == 1
+    assert (
+        isinstance(lstm.cell.kernel_initializer, keras.initializers.HeNormal) and lstm.cell.kernel_initializer.seed == 1
+    )
     assert isinstance(lstm.cell.kernel_regularizer, keras.regularizers.L1L2)
     assert isinstance(lstm.cell.kernel_constraint, keras.constraints.MaxNorm)
     dense = model.layers[1].layer
-    assert isinstance(dense.activation, keras.layers.LeakyReLU) and dense.activation.negative_slope == pytest.approx(0.2)
+    assert isinstance(dense.activation, keras.layers.LeakyReLU) and dense.activation.negative_slope == pytest.approx(
+        0.2
+    )
     assert model.output_shape == (None, 4, 2)
 
 
 def test_lists_become_tuples_where_keras_wants_them(write_spec):
-    model = kerasspec.load(write_spec(
-        "name: t\ninput: {shape: [8, 8, 3]}\nlayers:\n  - {type: ZeroPadding2D, padding: [[1, 2], [3, 4]]}\n"
-        "  - {type: Conv2D, filters: 2, kernel_size: [3, 3], strides: [1, 1]}\n  - {type: Reshape, target_shape: [-1]}\n"
-    )).build()
+    model = kerasspec.load(
+        write_spec(
+            "name: t\ninput: {shape: [8, 8, 3]}\nlayers:\n  - {type: ZeroPadding2D, padding: [[1, 2], [3, 4]]}\n"
+            "  - {type: Conv2D, filters: 2, kernel_size: [3, 3], strides: [1, 1]}\n  - {type: Reshape, target_shape: [-1]}\n"
+        )
+    ).build()
     assert model.layers[0].padding == ((1, 2), (3, 4))
     assert model.layers[1].kernel_size == (3, 3)
-    assert model.output_shape == (None, 11 * 13 * 2 - 2 * (11 + 13) + 4 * 2 // 2 * 0 + 0) or model.output_shape[0] is None
+    assert (
+        model.output_shape == (None, 11 * 13 * 2 - 2 * (11 + 13) + 4 * 2 // 2 * 0 + 0) or model.output_shape[0] is None
+    )
 
 
 def test_call_keywords_and_keyword_inputs(cli, write_spec):
@@ -200,11 +256,14 @@ def test_call_keywords_and_keyword_inputs(cli, write_spec):
         "outputs: {out: drop, scores: 'att[1]'}\n"
     )
     q, v = keras.Input((4, 8), name="q"), keras.Input((6, 8), name="v")
-    out, scores = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)(query=q, value=v, return_attention_scores=True)
+    out, scores = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)(
+        query=q, value=v, return_attention_scores=True
+    )
     hand = keras.Model([q, v], {"out": keras.layers.Dropout(0.5)(out, training=False), "scores": scores})
     document = json.loads(cli("summary", "--json", path).stdout)
     assert {o["name"]: o["shape"] for o in document["outputs"]} == {
-        "out": list(hand.output["out"].shape[1:]), "scores": list(hand.output["scores"].shape[1:]),
+        "out": list(hand.output["out"].shape[1:]),
+        "scores": list(hand.output["scores"].shape[1:]),
     }
     assert document["params"]["total"] == hand.count_params()
 
@@ -230,11 +289,13 @@ def test_nested_spec_is_renamed_by_its_entry(write_spec):
 
 
 def test_sparse_and_typed_inputs(write_spec):
-    model = kerasspec.load(write_spec(
-        "name: s\ninputs:\n  ids: {shape: [null], dtype: int32}\n  bag: {shape: [50], sparse: true}\nlayers:\n"
-        "  - {type: Embedding, name: e, inputs: ids, input_dim: 50, output_dim: 3}\n  - {type: GlobalAveragePooling1D, name: pooled}\n"
-        "  - {type: Dense, name: dense_bag, inputs: bag, units: 3}\n  - {type: Add, name: o, inputs: [pooled, dense_bag]}\noutputs: o\n"
-    )).build()
+    model = kerasspec.load(
+        write_spec(
+            "name: s\ninputs:\n  ids: {shape: [null], dtype: int32}\n  bag: {shape: [50], sparse: true}\nlayers:\n"
+            "  - {type: Embedding, name: e, inputs: ids, input_dim: 50, output_dim: 3}\n  - {type: GlobalAveragePooling1D, name: pooled}\n"
+            "  - {type: Dense, name: dense_bag, inputs: bag, units: 3}\n  - {type: Add, name: o, inputs: [pooled, dense_bag]}\noutputs: o\n"
+        )
+    ).build()
     ids, bag = model.inputs
     assert ids.dtype == "int32" and tuple(ids.shape) == (None, None)
     assert bag.sparse and tuple(bag.shape) == (None, 50)
@@ -249,4 +310,6 @@ def test_every_input_form_of_a_sequential_spec_builds(cli, write_spec, form):
     document = json.loads(result.stdout)
     assert document["params"]["total"] == 6 * 2 + 2
     assert [i["shape"] for i in document["inputs"]] == [[6]]
-    assert [i["name"] for i in document["inputs"]] == (["features"] if "name" in form else [document["inputs"][0]["name"]])
+    assert [i["name"] for i in document["inputs"]] == (
+        ["features"] if "name" in form else [document["inputs"][0]["name"]]
+    )

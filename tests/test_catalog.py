@@ -41,7 +41,8 @@ def test_cached_catalog_equals_a_fresh_reading_of_live_keras(catalog):
 def test_every_public_class_is_in_the_catalog_and_nothing_else(catalog, kind):
     module, base = KIND_BASES[kind]
     live = {
-        n for n in dir(module)
+        n
+        for n in dir(module)
         if not n.startswith("_") and inspect.isclass(getattr(module, n)) and issubclass(getattr(module, n), base)
     }
     live.discard("CallbackList")
@@ -105,10 +106,15 @@ def test_compile_only_names_train_in_keras(catalog, units, target):
     for name in catalog.names("metrics") - compile_metrics:
         assert keras.metrics.get(name) is not None, name
     rng = np.random.default_rng(0)
-    y = {"binary": rng.integers(0, 2, (8, 1)), "onehot": np.eye(3)[rng.integers(0, 3, 8)],
-         "class ids": rng.integers(0, 3, (8,))}[target].astype("float32")
+    y = {
+        "binary": rng.integers(0, 2, (8, 1)),
+        "onehot": np.eye(3)[rng.integers(0, 3, 8)],
+        "class ids": rng.integers(0, 3, (8,)),
+    }[target].astype("float32")
     for loss in sorted(compile_losses):
-        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units, activation="sigmoid" if units == 1 else "softmax")])
+        model = keras.Sequential(
+            [keras.Input((3,)), keras.layers.Dense(units, activation="sigmoid" if units == 1 else "softmax")]
+        )
         model.compile(loss=loss, metrics=sorted(compile_metrics))
         logs = model.fit(rng.random((8, 3)).astype("float32"), y, epochs=1, verbose=0).history
         assert set(logs) == {"loss", *compile_metrics} and np.isfinite(logs["loss"][0])

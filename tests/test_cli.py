@@ -9,7 +9,6 @@ import sys
 import textwrap
 
 import pytest
-
 from conftest import ROOT, SPECS
 
 BUNDLED = sorted(SPECS.glob("*.yaml"))
@@ -46,7 +45,10 @@ def test_set_on_the_command_line(cli):
     assert result.exit_code == 0  # a bad value is Keras's to judge when it builds, not validate's
     result = cli("validate", SPECS / "ticket_classifier.yaml", "--set", "compile.loss.priorty=mse")
     assert result.exit_code == 2
-    assert "--set compile.loss.priorty=mse:1:14: error: 'priorty' in `compile.loss` is not an output of the model; did you mean 'priority'?" in result.stderr
+    assert (
+        "--set compile.loss.priorty=mse:1:14: error: 'priorty' in `compile.loss` is not an output of the model; did you mean 'priority'?"
+        in result.stderr
+    )
 
 
 def test_internal_error_asks_for_a_report_without_traceback(cli, monkeypatch):
@@ -92,7 +94,9 @@ class Layer:
 def test_code_references_import_nothing_when_validating(cli, tmp_path, monkeypatch, allow_code):
     (tmp_path / "sidefx.py").write_text(textwrap.dedent(SAFETY_MODULE))
     spec = tmp_path / "spec.yaml"
-    spec.write_text("name: x\nlayers:\n  - {type: 'sidefx:Layer'}\n  - {type: Lambda, function: 'sidefx:double'}\n  - {type: 'os:system'}\n")
+    spec.write_text(
+        "name: x\nlayers:\n  - {type: 'sidefx:Layer'}\n  - {type: Lambda, function: 'sidefx:double'}\n  - {type: 'os:system'}\n"
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     before = sorted(p.name for p in tmp_path.iterdir())
@@ -103,7 +107,7 @@ def test_code_references_import_nothing_when_validating(cli, tmp_path, monkeypat
         assert result.exit_code == 0, result.stderr
     else:
         assert result.exit_code == 2
-        assert len([l for l in result.stderr.splitlines() if "refused without --allow-code" in l]) == 3
+        assert sum("refused without --allow-code" in line for line in result.stderr.splitlines()) == 3
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
@@ -122,7 +126,7 @@ def test_validate_and_help_never_import_tensorflow():
         assert runner.invoke(app, ["validate", "--help"]).exit_code == 0
         result = runner.invoke(app, ["validate", *{[str(p) for p in BUNDLED]!r}])
         assert result.exit_code == 0, result.stderr
-        bad = runner.invoke(app, ["validate", "--set", "layers.0.type=Dens", {str(SPECS / 'encoder.yaml')!r}])
+        bad = runner.invoke(app, ["validate", "--set", "layers.0.type=Dens", {str(SPECS / "encoder.yaml")!r}])
         assert bad.exit_code == 2, bad.stderr
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "jax", "torch"))
         print("HEAVY", heavy)
@@ -138,7 +142,12 @@ def test_installed_console_script_end_to_end():
     proc = subprocess.run([exe, "validate", *map(str, BUNDLED)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    bad = subprocess.run([exe, "validate", str(ROOT / "tests" / "specs" / "bad_ticket.yaml")], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [exe, "validate", str(ROOT / "tests" / "specs" / "bad_ticket.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     bad_path = ROOT / "tests" / "specs" / "bad_ticket.yaml"
@@ -151,7 +160,9 @@ def test_installed_console_script_end_to_end():
 def test_summary_prints_no_tensorflow_noise_without_any_settings():
     exe = os.path.join(os.path.dirname(sys.executable), "kerasspec")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "KERAS_", "ABSL"))}
-    proc = subprocess.run([exe, "summary", str(SPECS / "ticket_classifier.yaml")], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [exe, "summary", str(SPECS / "ticket_classifier.yaml")], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert "Total params: 1,286,789" in proc.stdout
@@ -206,18 +217,32 @@ def test_train_then_evaluate_through_the_console_script(tmp_path):
     TensorFlow has loaded is still one located line and exit 2."""
     exe = os.path.join(os.path.dirname(sys.executable), "kerasspec")
     run = tmp_path / "run"
-    proc = subprocess.run([exe, "train", str(SPECS / "ticket_classifier.yaml"), "--epochs", "2", "--samples", "64", "--out", str(run)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [exe, "train", str(SPECS / "ticket_classifier.yaml"), "--epochs", "2", "--samples", "64", "--out", str(run)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert len([l for l in proc.stdout.splitlines() if l.startswith("Epoch ")]) == 2
+    assert sum(line.startswith("Epoch ") for line in proc.stdout.splitlines()) == 2
     assert "final metrics" in proc.stdout and proc.stdout.rstrip().endswith(f"run directory: {run}")
-    assert sorted(p.name for p in run.iterdir()) == ["history.json", "history.png", "metrics.json", "model.keras", "spec.resolved.yaml"]
+    assert sorted(p.name for p in run.iterdir()) == [
+        "history.json",
+        "history.png",
+        "metrics.json",
+        "model.keras",
+        "spec.resolved.yaml",
+    ]
     assert (run / "history.png").read_bytes().startswith(b"\x89PNG")
     assert json.loads((run / "history.json").read_text())["epochs"] == 2
 
     missing = tmp_path / "nope.keras"
-    bad = subprocess.run([exe, "evaluate", str(SPECS / "ticket_classifier.yaml"), "--model", str(missing)],
-                         capture_output=True, text=True, timeout=600)
+    bad = subprocess.run(
+        [exe, "evaluate", str(SPECS / "ticket_classifier.yaml"), "--model", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert bad.returncode == 2
     assert bad.stderr == f"{missing}: error: no such model file\n"
 
@@ -227,7 +252,9 @@ def test_a_reader_that_leaves_early_is_not_an_error(tmp_path):
     """`kerasspec validate specs/*.yaml | head -1`: the pipe closes before kerasspec writes; it
     stops quietly (exit 1, as click and Python do on EPIPE), with no 'internal error'."""
     exe = os.path.join(os.path.dirname(sys.executable), "kerasspec")
-    proc = subprocess.Popen([exe, "validate", *map(str, BUNDLED)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [exe, "validate", *map(str, BUNDLED)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     proc.stdout.close()  # long before the interpreter has started
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 1

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import SPECS, assert_located_error, column_of
 
 keras = pytest.importorskip("keras")
@@ -29,8 +28,12 @@ def test_custom_loop_logs_what_fit_logs(cli, tmp_path, name):
     custom = train(cli, SPECS / name, tmp_path / "custom", "--epochs", "1", "--loop", "custom")
     assert sorted(custom) == sorted(fit)
     assert all(np.isfinite(v[0]) for v in custom.values())
-    assert sorted(p.name for p in (tmp_path / "custom").iterdir()) == sorted(p.name for p in (tmp_path / "fit").iterdir())
-    evaluated = cli("evaluate", SPECS / name, "--run", tmp_path / "custom", "--samples", "16", "--json", "--loop", "custom")
+    assert sorted(p.name for p in (tmp_path / "custom").iterdir()) == sorted(
+        p.name for p in (tmp_path / "fit").iterdir()
+    )
+    evaluated = cli(
+        "evaluate", SPECS / name, "--run", tmp_path / "custom", "--samples", "16", "--json", "--loop", "custom"
+    )
     assert evaluated.exit_code == 0, evaluated.stderr
     assert sorted(json.loads(evaluated.stdout)) == sorted(k for k in fit if not k.startswith("val_"))
 
@@ -136,12 +139,19 @@ def test_progress_is_one_line_per_epoch_off_a_terminal(cli, tmp_path):
 def test_loop_errors(cli, write_spec, tmp_path):
     bad_option = cli("train", TICKET, "--loop", "tape", "--out", tmp_path / "a")
     assert bad_option.exit_code == 2 and "--loop: error: unknown --loop 'tape'; use fit or custom" in bad_option.stderr
-    text = ("name: m\ninput: {shape: [4]}\nlayers: [{type: Dense, units: 1}]\ncompile: {optimizer: sgd, loss: mse}\n"
-            "train:\n  loop: custom\n  class_weight: {0: 1.0}\n")
+    text = (
+        "name: m\ninput: {shape: [4]}\nlayers: [{type: Dense, units: 1}]\ncompile: {optimizer: sgd, loss: mse}\n"
+        "train:\n  loop: custom\n  class_weight: {0: 1.0}\n"
+    )
     spec = write_spec(text)
     result = cli("train", spec, "--out", tmp_path / "b")
-    assert_located_error(result, spec, 7, column_of(text, 7, "class_weight"),
-                         "`train.class_weight` is a model.fit argument; the custom loop does not take it")
+    assert_located_error(
+        result,
+        spec,
+        7,
+        column_of(text, 7, "class_weight"),
+        "`train.class_weight` is a model.fit argument; the custom loop does not take it",
+    )
     assert not (tmp_path / "b").exists()
 
 
@@ -160,17 +170,29 @@ def test_streamed_data_gives_the_custom_loop_the_same_batches(cli, tmp_path, mon
 
 
 def test_evaluate_follows_the_spec_loop(cli, write_spec, tmp_path):
-    text = ("name: m\ninput: {shape: [4]}\nlayers: [{type: Dense, name: out, units: 1}]\n"
-            "compile: {optimizer: sgd, loss: mse, weighted_metrics: [mae]}\ntrain: {loop: custom}\n")
+    text = (
+        "name: m\ninput: {shape: [4]}\nlayers: [{type: Dense, name: out, units: 1}]\n"
+        "compile: {optimizer: sgd, loss: mse, weighted_metrics: [mae]}\ntrain: {loop: custom}\n"
+    )
     spec = write_spec(text)
     result = cli("train", spec, "--out", tmp_path / "run")
-    assert_located_error(result, spec, 4, column_of(text, 4, "weighted_metrics"),
-                         "`compile.weighted_metrics` weighs metrics by sample weights, which the custom loop does not take")
+    assert_located_error(
+        result,
+        spec,
+        4,
+        column_of(text, 4, "weighted_metrics"),
+        "`compile.weighted_metrics` weighs metrics by sample weights, which the custom loop does not take",
+    )
     trained = cli("train", spec, "--loop", "fit", "--out", tmp_path / "run", "--samples", "32", "--quiet")
     assert trained.exit_code == 0, trained.stderr
     refused = cli("evaluate", spec, "--run", tmp_path / "run")
-    assert_located_error(refused, spec, 4, column_of(text, 4, "weighted_metrics"),
-                         "`compile.weighted_metrics` weighs metrics by sample weights, which the custom loop does not take")
+    assert_located_error(
+        refused,
+        spec,
+        4,
+        column_of(text, 4, "weighted_metrics"),
+        "`compile.weighted_metrics` weighs metrics by sample weights, which the custom loop does not take",
+    )
     assert cli("evaluate", spec, "--run", tmp_path / "run", "--loop", "fit").exit_code == 0
     bad = cli("evaluate", spec, "--run", tmp_path / "run", "--loop", "tape")
     assert bad.exit_code == 2 and "--loop: error: unknown --loop 'tape'; use fit or custom" in bad.stderr

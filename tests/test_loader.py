@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
 from conftest import assert_located_error
+
 from kerasspec.errors import SpecError
 from kerasspec.loader import MAX_DEPTH, MAX_VALUES, PList, PMap, apply_override, load_text
 
@@ -97,7 +95,13 @@ def test_empty_file(cli, tmp_path, content):
 
 def test_scalar_top_level(cli, write_spec):
     path = write_spec("just text\n")
-    assert_located_error(cli("validate", path), path, 1, 1, "the top level of a spec must be a mapping (name:, layers:, ...), found a str value")
+    assert_located_error(
+        cli("validate", path),
+        path,
+        1,
+        1,
+        "the top level of a spec must be a mapping (name:, layers:, ...), found a str value",
+    )
 
 
 def test_second_document_is_refused(cli, write_spec):
@@ -108,7 +112,9 @@ def test_second_document_is_refused(cli, write_spec):
 def test_nul_character(cli, tmp_path):
     path = tmp_path / "nul.yaml"
     path.write_bytes(b"name: x\x00\n")
-    assert_located_error(cli("validate", path), path, 1, 8, "YAML syntax error: character U+0000 is not allowed in a YAML file")
+    assert_located_error(
+        cli("validate", path), path, 1, 8, "YAML syntax error: character U+0000 is not allowed in a YAML file"
+    )
 
 
 def test_override_by_index_name_and_new_key():

@@ -8,7 +8,6 @@ import re
 import shutil
 
 import pytest
-
 from conftest import SPECS, assert_located_error, column_of
 
 pytest.importorskip("keras")
@@ -70,7 +69,10 @@ def test_png_without_graphviz_is_one_clear_error(cli, tmp_path, monkeypatch):
     target = tmp_path / "t.png"
     result = cli("plot", SPECS / "ticket_classifier.yaml", "-o", target)
     assert result.exit_code == 2 and "Traceback" not in result.stderr
-    assert result.stderr.splitlines()[0] == f"{target}: error: PNG output needs Graphviz's `dot` program, which is not installed"
+    assert (
+        result.stderr.splitlines()[0]
+        == f"{target}: error: PNG output needs Graphviz's `dot` program, which is not installed"
+    )
     assert "--format mermaid" in result.stderr
     assert not target.exists() and list(tmp_path.iterdir()) == []
 
@@ -95,7 +97,9 @@ def parse_mermaid(text: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
     return nodes, edges
 
 
-@pytest.mark.parametrize("spec", ["ticket_classifier.yaml", "siamese_similarity.yaml", "seq2seq.yaml", "autoencoder.yaml"])
+@pytest.mark.parametrize(
+    "spec", ["ticket_classifier.yaml", "siamese_similarity.yaml", "seq2seq.yaml", "autoencoder.yaml"]
+)
 def test_mermaid_has_every_layer_and_connection(cli, spec):
     result = cli("plot", SPECS / spec, "--format", "mermaid", "-o", "-")
     assert result.exit_code == 0, result.stderr
@@ -104,9 +108,7 @@ def test_mermaid_has_every_layer_and_connection(cli, spec):
     layer_names = [row["name"] for row in document["layers"]]
     assert sorted(nodes.values()) == sorted(layer_names)  # one node per layer, shared layers once
     by_name = {name: node for node, name in nodes.items()}
-    expected = sorted(
-        (source, row["name"]) for row in document["layers"] for source in _inbound_layers(row, document)
-    )
+    expected = sorted((source, row["name"]) for row in document["layers"] for source in _inbound_layers(row, document))
     assert sorted((nodes[a], nodes[b]) for a, b in edges) == expected
     assert all(n in by_name.values() for pair in edges for n in pair)
 
@@ -158,7 +160,11 @@ def test_default_file_name_is_the_model_name(cli, tmp_path, monkeypatch, require
     [
         (["-o", "x.gif"], "x.gif", "cannot tell the format from 'x.gif'"),
         (["--format", "jpeg"], "--format", "unknown format 'jpeg'; use one of png, svg, pdf, dot, mermaid"),
-        (["-o", "-", "--format", "png"], "-o", "PNG cannot go to standard output; give -o FILE, or use --format dot or mermaid"),
+        (
+            ["-o", "-", "--format", "png"],
+            "-o",
+            "PNG cannot go to standard output; give -o FILE, or use --format dot or mermaid",
+        ),
         (["--rankdir", "BT"], "--rankdir", "bad --rankdir 'BT': use TB or LR"),
     ],
 )
@@ -171,4 +177,10 @@ def test_bad_plot_options(cli, args, source, message):
 def test_plot_reports_spec_errors_first(cli, write_spec):
     text = "name: x\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 2, activation: rleu}\n"
     path = write_spec(text)
-    assert_located_error(cli("plot", path, "-o", "-", "--format", "mermaid"), path, 4, column_of(text, 4, "rleu"), "unknown activation 'rleu'; did you mean 'relu'?")
+    assert_located_error(
+        cli("plot", path, "-o", "-", "--format", "mermaid"),
+        path,
+        4,
+        column_of(text, 4, "rleu"),
+        "unknown activation 'rleu'; did you mean 'relu'?",
+    )

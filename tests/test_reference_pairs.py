@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import SPECS, TEST_SPECS
 
 keras = pytest.importorskip("keras")
@@ -19,8 +18,11 @@ layers = keras.layers
 
 def my_example_model():
     return keras.Sequential(
-        [keras.Input(shape=(3,)), layers.Dense(64, activation="relu", name="my_first_layer"),
-         layers.Dense(10, activation="softmax", name="my_last_layer")],
+        [
+            keras.Input(shape=(3,)),
+            layers.Dense(64, activation="relu", name="my_first_layer"),
+            layers.Dense(10, activation="softmax", name="my_last_layer"),
+        ],
         name="my_example_model",
     )
 
@@ -38,16 +40,18 @@ def ticket_classifier():
 
 
 def mnist_convnet():
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax", name="class_probabilities"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax", name="class_probabilities"),
+        ]
+    )
 
 
 def text_cnn():
@@ -138,24 +142,34 @@ def ticket_ranker():
 
 
 def batchnorm_convnet():
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, 3, use_bias=False),
-        layers.BatchNormalization(),
-        layers.Activation("relu"),
-        layers.Conv2D(64, 3, use_bias=False),
-        layers.BatchNormalization(momentum=0.9),
-        layers.Activation("relu"),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(10, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, 3, use_bias=False),
+            layers.BatchNormalization(),
+            layers.Activation("relu"),
+            layers.Conv2D(64, 3, use_bias=False),
+            layers.BatchNormalization(momentum=0.9),
+            layers.Activation("relu"),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def autoencoder():
-    encoder = keras.Sequential([keras.Input(shape=(784,)), layers.Dense(128, activation="relu"),
-                                layers.Dense(32, activation="relu")], name="encoder")
-    decoder = keras.Sequential([keras.Input(shape=(32,)), layers.Dense(128, activation="relu"),
-                                layers.Dense(784, activation="sigmoid", name="reconstruction")], name="decoder")
+    encoder = keras.Sequential(
+        [keras.Input(shape=(784,)), layers.Dense(128, activation="relu"), layers.Dense(32, activation="relu")],
+        name="encoder",
+    )
+    decoder = keras.Sequential(
+        [
+            keras.Input(shape=(32,)),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(784, activation="sigmoid", name="reconstruction"),
+        ],
+        name="decoder",
+    )
     image = keras.Input(shape=(784,), name="image")
     return keras.Model(image, decoder(encoder(image)))
 

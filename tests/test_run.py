@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import SPECS, assert_located_error, column_of
 
 keras = pytest.importorskip("keras")
@@ -25,7 +24,13 @@ def test_every_bundled_spec_trains_evaluates_and_predicts(cli, tmp_path, name):
     run = tmp_path / "run"
     result = train(cli, SPECS / name, run)
     assert f"run directory: {run}" in result.stdout
-    assert sorted(p.name for p in run.iterdir()) == ["history.json", "history.png", "metrics.json", "model.keras", "spec.resolved.yaml"]
+    assert sorted(p.name for p in run.iterdir()) == [
+        "history.json",
+        "history.png",
+        "metrics.json",
+        "model.keras",
+        "spec.resolved.yaml",
+    ]
     history = json.loads((run / "history.json").read_text())
     assert history["epochs"] == 1 and "loss" in history["history"]
     assert json.loads((run / "metrics.json").read_text())["loss"] == history["history"]["loss"][-1]
@@ -46,7 +51,9 @@ def test_ticket_classifier_data_and_outputs_by_name(cli, tmp_path):
     run = tmp_path / "run"
     train(cli, SPECS / "ticket_classifier.yaml", run)
     history = json.loads((run / "history.json").read_text())["history"]
-    assert {"loss", "priority_loss", "department_loss", "priority_mean_absolute_error", "department_accuracy"} <= set(history)
+    assert {"loss", "priority_loss", "department_loss", "priority_mean_absolute_error", "department_accuracy"} <= set(
+        history
+    )
     out = tmp_path / "p.npz"
     cli("predict", SPECS / "ticket_classifier.yaml", "--run", run, "--samples", "5", "--out", out)
     with np.load(out) as archive:
@@ -58,12 +65,27 @@ def test_feature_extraction_from_intermediate_layers(cli, tmp_path):
     run = tmp_path / "run"
     train(cli, SPECS / "ticket_classifier.yaml", run)
     out = tmp_path / "features.npz"
-    result = cli("predict", SPECS / "ticket_classifier.yaml", "--run", run, "--samples", "4", "--out", out, "--outputs", "hidden,features")
+    result = cli(
+        "predict",
+        SPECS / "ticket_classifier.yaml",
+        "--run",
+        run,
+        "--samples",
+        "4",
+        "--out",
+        out,
+        "--outputs",
+        "hidden,features",
+    )
     assert result.exit_code == 0, result.stderr
     with np.load(out) as archive:
         assert {k: archive[k].shape for k in archive.files} == {"hidden": (4, 64), "features": (4, 20100)}
-    bad = cli("predict", SPECS / "ticket_classifier.yaml", "--run", run, "--out", tmp_path / "x.npz", "--outputs", "hiden")
-    assert bad.exit_code == 2 and "--outputs: error: the model has no layer 'hiden'; did you mean 'hidden'?" in bad.stderr
+    bad = cli(
+        "predict", SPECS / "ticket_classifier.yaml", "--run", run, "--out", tmp_path / "x.npz", "--outputs", "hiden"
+    )
+    assert (
+        bad.exit_code == 2 and "--outputs: error: the model has no layer 'hiden'; did you mean 'hidden'?" in bad.stderr
+    )
 
 
 def test_same_seed_same_history(cli, tmp_path):
@@ -93,8 +115,14 @@ def test_synthetic_data_fits_the_model():
     assert seq_targets[0].distribution == {"distribution": "onehot"}
     drawn = seq_targets[0].draw(np.random.default_rng(0), 3)
     assert drawn.shape == (3, 16, 93) and np.all(drawn.sum(axis=-1) == 1)
-    assert target_distribution("sparse_categorical_crossentropy", (10,)) == ({"distribution": "integers", "low": 0, "high": 10}, (), "int32")
-    assert target_distribution({"type": "CategoricalCrossentropy", "from_logits": True}, (4,))[0] == {"distribution": "onehot"}
+    assert target_distribution("sparse_categorical_crossentropy", (10,)) == (
+        {"distribution": "integers", "low": 0, "high": 10},
+        (),
+        "int32",
+    )
+    assert target_distribution({"type": "CategoricalCrossentropy", "from_logits": True}, (4,))[0] == {
+        "distribution": "onehot"
+    }
     assert target_distribution("mse", (1,))[0]["distribution"] == "uniform"
     assert target_distribution("crossentropy", (4,))[0] == {"distribution": "onehot"}  # compile's shape rule
     assert target_distribution("ce", (1,))[0] == {"distribution": "binary"}
@@ -113,14 +141,18 @@ def test_a_run_never_overwrites_an_earlier_one(cli, tmp_path):
 def test_spec_without_compile_cannot_train(cli, write_spec, tmp_path):
     path = write_spec("name: bare\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\n")
     result = cli("train", path, "--out", tmp_path / "run")
-    assert_located_error(result, path, 1, 1, "the spec has no `compile` section, so the model cannot be trained or evaluated")
+    assert_located_error(
+        result, path, 1, 1, "the spec has no `compile` section, so the model cannot be trained or evaluated"
+    )
     assert not (tmp_path / "run").exists()
 
 
 def test_callback_files_stay_inside_the_run(cli, write_spec, tmp_path):
-    text = ("name: cb\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile: {optimizer: sgd, loss: mse}\n"
-            "train:\n  callbacks:\n    - {type: CSVLogger, filename: log.csv}\n    - {type: ModelCheckpoint, filepath: best.keras}\n"
-            "    - {type: TensorBoard, log_dir: logs}\n")
+    text = (
+        "name: cb\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile: {optimizer: sgd, loss: mse}\n"
+        "train:\n  callbacks:\n    - {type: CSVLogger, filename: log.csv}\n    - {type: ModelCheckpoint, filepath: best.keras}\n"
+        "    - {type: TensorBoard, log_dir: logs}\n"
+    )
     run = tmp_path / "run"
     train(cli, write_spec(text), run)
     assert (run / "log.csv").read_text().startswith("epoch,loss")
@@ -131,8 +163,13 @@ def test_callback_files_stay_inside_the_run(cli, write_spec, tmp_path):
     assert len(events) == 1 and sum(1 for _ in tf.data.TFRecordDataset(str(events[0]))) > 1  # epoch_loss was logged
     escaping = write_spec(text.replace("log.csv", "../outside.csv"), "escape.yaml")
     result = cli("train", escaping, "--out", tmp_path / "run2", "--samples", "8")
-    assert_located_error(result, escaping, 8, column_of(text.replace("log.csv", "../outside.csv"), 8, "../outside.csv"),
-                         "callback file '../outside.csv' must be a path inside the run directory")
+    assert_located_error(
+        result,
+        escaping,
+        8,
+        column_of(text.replace("log.csv", "../outside.csv"), 8, "../outside.csv"),
+        "callback file '../outside.csv' must be a path inside the run directory",
+    )
     assert not (tmp_path / "outside.csv").exists()
 
 
@@ -164,7 +201,13 @@ def test_npz_missing_array_and_bad_shape(cli, write_spec, tmp_path):
     assert_located_error(result, path, line, where, f"'{tmp_path / 'data.npz'}' has no array 'b' (it has: a, out)")
     np.savez(tmp_path / "data.npz", a=np.ones((20, 4)), b=np.ones((20, 5, 2)), out=np.zeros((20, 2)))
     result = cli("train", path, "--out", tmp_path / "r2")
-    assert_located_error(result, path, line, where, f"array 'a' in '{tmp_path / 'data.npz'}' has shape (20, 4), but the model takes (N, 3)")
+    assert_located_error(
+        result,
+        path,
+        line,
+        where,
+        f"array 'a' in '{tmp_path / 'data.npz'}' has shape (20, 4), but the model takes (N, 3)",
+    )
 
 
 def test_npz_files_are_checked_before_their_arrays_are_loaded(cli, write_spec, tmp_path):
@@ -184,7 +227,10 @@ def test_npz_files_are_checked_before_their_arrays_are_loaded(cli, write_spec, t
             archive.writestr(f"{name}.npy", header.getvalue() + b"\0" * 64)  # a few bytes of data, a huge claim
     result = cli("train", path, "--out", tmp_path / "r1")
     assert result.exit_code == 2
-    assert f"{path}:{line}:{where}: error: the arrays of '{tmp_path / 'data.npz'}' would take 5,587.9 GiB, more than this machine's" in result.stderr
+    assert (
+        f"{path}:{line}:{where}: error: the arrays of '{tmp_path / 'data.npz'}' would take 5,587.9 GiB, more than this machine's"
+        in result.stderr
+    )
 
     np.save(tmp_path / "data.npy", np.ones((20, 3)))
     (tmp_path / "data.npy").rename(tmp_path / "data.npz")
@@ -196,8 +242,10 @@ def test_npz_files_are_checked_before_their_arrays_are_loaded(cli, write_spec, t
 def test_csv_file_data(cli, write_spec, tmp_path):
     rows = ["x_0,x_1,y"] + [f"{i},{i + 1},{i % 2}" for i in range(12)]
     (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
-    path = write_spec("name: csvmodel\ninputs:\n  x: {shape: [2]}\nlayers:\n  - {type: Dense, name: y, units: 1, activation: sigmoid}\n"
-                      "outputs: y\ncompile: {optimizer: sgd, loss: binary_crossentropy}\ndata: {file: table.csv}\n")
+    path = write_spec(
+        "name: csvmodel\ninputs:\n  x: {shape: [2]}\nlayers:\n  - {type: Dense, name: y, units: 1, activation: sigmoid}\n"
+        "outputs: y\ncompile: {optimizer: sgd, loss: binary_crossentropy}\ndata: {file: table.csv}\n"
+    )
     assert cli("train", path, "--out", tmp_path / "run", "--quiet").exit_code == 0
     (tmp_path / "table.csv").write_text("x_0,y\n1,0\n")
     result = cli("train", path, "--out", tmp_path / "run2")
@@ -207,8 +255,10 @@ def test_csv_file_data(cli, write_spec, tmp_path):
 def test_csv_values_are_checked_where_they_are(cli, write_spec, tmp_path):
     """A bad value is named by line and column; columns the model does not take are not read,
     so they may hold text."""
-    path = write_spec("name: csvmodel\ninputs:\n  x: {shape: [2]}\nlayers:\n  - {type: Dense, name: y, units: 1}\n"
-                      "outputs: y\ncompile: {optimizer: sgd, loss: mse}\ndata: {file: table.csv}\n")
+    path = write_spec(
+        "name: csvmodel\ninputs:\n  x: {shape: [2]}\nlayers:\n  - {type: Dense, name: y, units: 1}\n"
+        "outputs: y\ncompile: {optimizer: sgd, loss: mse}\ndata: {file: table.csv}\n"
+    )
     table = tmp_path / "table.csv"
     table.write_text("id,x_0,x_1,y\n" + "".join(f"row-{i},{i},{i + 1},{i / 10}\n" for i in range(8)))
     assert cli("train", path, "--out", tmp_path / "run", "--quiet").exit_code == 0
@@ -228,10 +278,14 @@ def test_evaluate_refuses_a_model_of_another_spec(cli, tmp_path):
     train(cli, SPECS / "ticket_classifier.yaml", run)
     result = cli("evaluate", SPECS / "my_example_model.yaml", "--run", run)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"{run / 'model.keras'}: error: the model is a Functional model, but the spec is sequential")
+    assert result.stderr.startswith(
+        f"{run / 'model.keras'}: error: the model is a Functional model, but the spec is sequential"
+    )
     other = cli("evaluate", SPECS / "autoencoder.yaml", "--run", run)
     assert other.exit_code == 2
-    assert other.stderr.startswith(f"{run / 'model.keras'}: error: the model's inputs (title, text_body, tags) do not match the spec's (image)")
+    assert other.stderr.startswith(
+        f"{run / 'model.keras'}: error: the model's inputs (title, text_body, tags) do not match the spec's (image)"
+    )
 
 
 def test_resolved_spec_repeats_the_run(cli, tmp_path):
@@ -250,7 +304,9 @@ def test_resolved_spec_finds_included_specs_and_data_files(cli, write_spec, tmp_
     train(cli, SPECS / "autoencoder.yaml", run)
     resolved = run / "spec.resolved.yaml"
     assert cli("validate", resolved).exit_code == 0
-    original, again = (json.loads(cli("summary", s, "--json").stdout)["params"] for s in (SPECS / "autoencoder.yaml", resolved))
+    original, again = (
+        json.loads(cli("summary", s, "--json").stdout)["params"] for s in (SPECS / "autoencoder.yaml", resolved)
+    )
     assert original == again and original["total"] > 0
 
     np.savez(tmp_path / "data.npz", a=np.ones((20, 3)), b=np.ones((20, 5, 2)), out=np.zeros((20, 2)))
@@ -326,50 +382,83 @@ def test_seed_out_of_range_is_refused_before_anything_runs(cli, tmp_path):
 def test_a_batch_too_large_to_draw_is_refused_at_its_cause(cli, write_spec, tmp_path):
     """Synthetic batches are drawn whole: a null dimension made enormous, or an enormous input,
     is refused before anything is allocated, at the key that makes it so."""
-    text = ("name: seq\ninput: {shape: [null, 8]}\nlayers:\n  - {type: GlobalAveragePooling1D}\n"
-            "compile: {optimizer: sgd, loss: mse}\ndata:\n  sequence_length: 100000000\n")
+    text = (
+        "name: seq\ninput: {shape: [null, 8]}\nlayers:\n  - {type: GlobalAveragePooling1D}\n"
+        "compile: {optimizer: sgd, loss: mse}\ndata:\n  sequence_length: 100000000\n"
+    )
     spec = write_spec(text)
     result = cli("train", spec, "--out", tmp_path / "run")
-    assert_located_error(result, spec, 7, column_of(text, 7, "100000000"),
-                         "one batch of synthetic data would take 95.4 GiB (32 rows of 3,200,000,032 bytes); the limit is 4 GiB")
+    assert_located_error(
+        result,
+        spec,
+        7,
+        column_of(text, 7, "100000000"),
+        "one batch of synthetic data would take 95.4 GiB (32 rows of 3,200,000,032 bytes); the limit is 4 GiB",
+    )
     assert "hint: lower --batch-size or data.sequence_length" in result.stderr
     assert not (tmp_path / "run").exists()
 
-    wide = ("name: wide\ninput: {shape: [100000, 100000]}\nlayers:\n  - {type: GlobalAveragePooling1D}\n"
-            "compile: {optimizer: sgd, loss: mse}\n")
+    wide = (
+        "name: wide\ninput: {shape: [100000, 100000]}\nlayers:\n  - {type: GlobalAveragePooling1D}\n"
+        "compile: {optimizer: sgd, loss: mse}\n"
+    )
     spec = write_spec(wide)
     assert cli("summary", spec).exit_code == 0  # building it symbolically allocates nothing
     result = cli("train", spec, "--batch-size", "2", "--out", tmp_path / "run")
-    assert_located_error(result, spec, 2, column_of(wide, 2, "[100000"),
-                         "one batch of synthetic data would take 74.5 GiB (2 rows of 40,000,400,000 bytes); the limit is 4 GiB")
+    assert_located_error(
+        result,
+        spec,
+        2,
+        column_of(wide, 2, "[100000"),
+        "one batch of synthetic data would take 74.5 GiB (2 rows of 40,000,400,000 bytes); the limit is 4 GiB",
+    )
     assert not (tmp_path / "run").exists()
     short = wide.replace("{shape: [100000, 100000]}", "[100000, 100000]")  # the shorthand input form
     spec = write_spec(short, "short.yaml")
     result = cli("train", spec, "--batch-size", "2", "--out", tmp_path / "run")
-    assert_located_error(result, spec, 2, column_of(short, 2, "[100000"),
-                         "one batch of synthetic data would take 74.5 GiB (2 rows of 40,000,400,000 bytes); the limit is 4 GiB")
+    assert_located_error(
+        result,
+        spec,
+        2,
+        column_of(short, 2, "[100000"),
+        "one batch of synthetic data would take 74.5 GiB (2 rows of 40,000,400,000 bytes); the limit is 4 GiB",
+    )
 
 
 def test_a_callback_whose_package_is_missing_is_refused_at_its_type(cli, write_spec, tmp_path, monkeypatch):
     from kerasspec import runner
 
     monkeypatch.setitem(runner.CALLBACK_PACKAGES, "TensorBoard", "tensorboard_not_installed_here")
-    text = ("name: cb\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile: {optimizer: sgd, loss: mse}\n"
-            "train:\n  callbacks:\n    - {type: TensorBoard, log_dir: logs}\n")
+    text = (
+        "name: cb\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile: {optimizer: sgd, loss: mse}\n"
+        "train:\n  callbacks:\n    - {type: TensorBoard, log_dir: logs}\n"
+    )
     spec = write_spec(text)
     result = cli("train", spec, "--out", tmp_path / "run", "--samples", "8")
-    assert_located_error(result, spec, 8, column_of(text, 8, "TensorBoard"),
-                         "the TensorBoard callback needs the 'tensorboard_not_installed_here' package, which is not installed")
+    assert_located_error(
+        result,
+        spec,
+        8,
+        column_of(text, 8, "TensorBoard"),
+        "the TensorBoard callback needs the 'tensorboard_not_installed_here' package, which is not installed",
+    )
     assert not (tmp_path / "run").exists()
 
 
 def test_a_callback_keras_refuses_leaves_no_run_directory(cli, write_spec, tmp_path):
-    text = ("name: cb\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile: {optimizer: sgd, loss: mse}\n"
-            "train:\n  validation_split: 0.25\n  callbacks:\n    - {type: ReduceLROnPlateau, factor: 2.0}\n")
+    text = (
+        "name: cb\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile: {optimizer: sgd, loss: mse}\n"
+        "train:\n  validation_split: 0.25\n  callbacks:\n    - {type: ReduceLROnPlateau, factor: 2.0}\n"
+    )
     spec = write_spec(text)
     result = cli("train", spec, "--out", tmp_path / "run", "--samples", "8")
-    assert_located_error(result, spec, 9, column_of(text, 9, "factor: 2.0") + len("factor: "),
-                         "ReduceLROnPlateau: ReduceLROnPlateau does not support a factor >= 1.0. Received factor=2.0")
+    assert_located_error(
+        result,
+        spec,
+        9,
+        column_of(text, 9, "factor: 2.0") + len("factor: "),
+        "ReduceLROnPlateau: ReduceLROnPlateau does not support a factor >= 1.0. Received factor=2.0",
+    )
     assert not (tmp_path / "run").exists()
     (tmp_path / "mine").mkdir()  # a directory the user made stays, empty as it was
     assert cli("train", spec, "--out", tmp_path / "mine", "--samples", "8").exit_code == 2

@@ -8,7 +8,6 @@ import uuid
 
 import numpy as np
 import pytest
-
 from conftest import SPECS, assert_located_error, column_of
 
 keras = pytest.importorskip("keras")
@@ -57,17 +56,25 @@ def test_code_is_refused_without_allow_code_and_never_imported(cli, write_spec, 
         class Gate(keras.layers.Layer):
             pass
     """)
-    text = spec_text("""
+    text = spec_text(
+        """
         name: m
         input: {{shape: [4]}}
         layers:
           - {{type: "{name}:Gate"}}
         compile: {{optimizer: sgd, loss: mse}}
-    """, name=name)
+    """,
+        name=name,
+    )
     spec = write_spec(text)
     result = cli(command, spec, *(["--out", tmp_path / "run"] if command == "train" else []))
-    assert_located_error(result, spec, 4, column_of(text, 4, '"'),
-                         f"layer type '{name}:Gate' imports Python code, so it is refused without --allow-code")
+    assert_located_error(
+        result,
+        spec,
+        4,
+        column_of(text, 4, '"'),
+        f"layer type '{name}:Gate' imports Python code, so it is refused without --allow-code",
+    )
     assert "nothing was imported" in result.stderr
     assert not witness.exists()
     assert not (tmp_path / "run").exists()
@@ -112,7 +119,13 @@ def test_custom_layer_keywords_are_checked_at_their_key(cli, write_spec, module)
     text = f'name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Gate", unit: 2}}\n'
     spec = write_spec(text)
     result = cli("summary", spec, "--allow-code")
-    assert_located_error(result, spec, 4, column_of(text, 4, "unit:"), f"custom layer '{name}:Gate' takes no argument 'unit'; did you mean 'units'?")
+    assert_located_error(
+        result,
+        spec,
+        4,
+        column_of(text, 4, "unit:"),
+        f"custom layer '{name}:Gate' takes no argument 'unit'; did you mean 'units'?",
+    )
     text = f'name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Gate", trainable: false}}\n'
     spec = write_spec(text)
     result = cli("summary", spec, "--allow-code")
@@ -128,9 +141,13 @@ def test_same_module_name_in_two_directories(cli, tmp_path):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / f"{name}.py").write_text(
             f"import keras\nclass Block(keras.layers.Dense):\n    def __init__(self, units={units}, **kwargs):\n"
-            "        super().__init__(units, **kwargs)\n", encoding="utf-8")
+            "        super().__init__(units, **kwargs)\n",
+            encoding="utf-8",
+        )
         specs.append(tmp_path / folder / "spec.yaml")
-        specs[-1].write_text(f'name: {folder}\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Block"}}\n', encoding="utf-8")
+        specs[-1].write_text(
+            f'name: {folder}\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Block"}}\n', encoding="utf-8"
+        )
     counts = []
     for spec in specs + specs[:1]:  # and back to the first
         result = cli("summary", spec, "--json", "--allow-code")
@@ -197,22 +214,39 @@ def test_subclassed_ticket_classifier_matches_the_functional_one(cli):
     sub, fun = json.loads(subclassed.stdout), json.loads(functional.stdout)
     assert sub["kind"] == "subclass"
     assert sub["params"] == fun["params"] == {"total": 1_286_789, "trainable": 1_286_789, "non_trainable": 0}
-    assert sorted((o["name"], o["shape"]) for o in sub["outputs"]) == sorted((o["name"], o["shape"]) for o in fun["outputs"])
+    assert sorted((o["name"], o["shape"]) for o in sub["outputs"]) == sorted(
+        (o["name"], o["shape"]) for o in fun["outputs"]
+    )
     assert [i["name"] for i in sub["inputs"]] == ["title", "text_body", "tags"]
-    assert [layer["output_shapes"] for layer in sub["layers"]] == [[[None, 20100]], [[None, 64]], [[None, 1]], [[None, 4]]]
+    assert [layer["output_shapes"] for layer in sub["layers"]] == [
+        [[None, 20100]],
+        [[None, 64]],
+        [[None, 1]],
+        [[None, 4]],
+    ]
 
 
 @pytest.mark.parametrize("loop", ["fit", "custom"])
 def test_subclassed_model_trains_evaluates_and_predicts(cli, tmp_path, loop):
     spec = CODE / "ticket_subclass.yaml"
     run = tmp_path / "run"
-    trained = cli("train", spec, "--allow-code", "--epochs", "1", "--samples", "64", "--out", run, "--quiet", "--loop", loop)
+    trained = cli(
+        "train", spec, "--allow-code", "--epochs", "1", "--samples", "64", "--out", run, "--quiet", "--loop", loop
+    )
     assert trained.exit_code == 0, trained.stderr
     history = json.loads((run / "history.json").read_text())["history"]
-    assert sorted(history) == ["department_accuracy", "department_loss", "loss", "priority_loss", "priority_mean_absolute_error"]
+    assert sorted(history) == [
+        "department_accuracy",
+        "department_loss",
+        "loss",
+        "priority_loss",
+        "priority_mean_absolute_error",
+    ]
     results = {}
     for evaluation_loop in ("fit", "custom"):
-        evaluated = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "40", "--json", "--loop", evaluation_loop)
+        evaluated = cli(
+            "evaluate", spec, "--allow-code", "--run", run, "--samples", "40", "--json", "--loop", evaluation_loop
+        )
         assert evaluated.exit_code == 0, evaluated.stderr
         results[evaluation_loop] = json.loads(evaluated.stdout)
     for key, value in results["fit"].items():
@@ -238,11 +272,31 @@ def test_subclass_errors_are_located(cli, write_spec, module):
     name = module(SMALL_MODEL + '        return self.dense(inputs["a"])\nclass NotAModel:\n    pass\n')
     base = "name: m\nkind: subclass\nclass: {cls}\nargs: {args}\ninputs:\n  {inputs}\n"
     cases = [
-        (f"{name}:Model", "{unit: 3}", "a: {shape: [4]}", 4, "unit:",
-         f"model class '{name}:Model' takes no argument 'unit'; did you mean 'units'?"),
+        (
+            f"{name}:Model",
+            "{unit: 3}",
+            "a: {shape: [4]}",
+            4,
+            "unit:",
+            f"model class '{name}:Model' takes no argument 'unit'; did you mean 'units'?",
+        ),
         (f"{name}:Model", "{}", "a: {shape: [4]}", 4, "{}", f"model class '{name}:Model' needs argument 'units'"),
-        (f"{name}:NotAModel", "{}", "a: {shape: [4]}", 3, name, f"model class '{name}:NotAModel' is not a keras.Model subclass (it is class NotAModel)"),
-        (f"{name}:Model", "{units: 3}", "b: {shape: [4]}\n  c: {shape: [2]}", 3, name, f"calling model class '{name}:Model' on the spec's inputs: Model.call() failed: 'a'"),
+        (
+            f"{name}:NotAModel",
+            "{}",
+            "a: {shape: [4]}",
+            3,
+            name,
+            f"model class '{name}:NotAModel' is not a keras.Model subclass (it is class NotAModel)",
+        ),
+        (
+            f"{name}:Model",
+            "{units: 3}",
+            "b: {shape: [4]}\n  c: {shape: [2]}",
+            3,
+            name,
+            f"calling model class '{name}:Model' on the spec's inputs: Model.call() failed: 'a'",
+        ),
     ]
     for cls, args, inputs, line, needle, message in cases:
         text = base.format(cls=cls, args=args, inputs=inputs)
@@ -289,15 +343,29 @@ def test_step_errors_are_located(cli, write_spec, module, tmp_path):
     text = base.format(step=f"{name}:one_argument")
     spec = write_spec(text)
     result = cli("train", spec, "--allow-code", "--out", tmp_path / "a")
-    assert_located_error(result, spec, 6, 9, f"train step '{name}:one_argument' must take (model, batch); it takes (batch)")
+    assert_located_error(
+        result, spec, 6, 9, f"train step '{name}:one_argument' must take (model, batch); it takes (batch)"
+    )
     text = base.format(step=f"{name}:returns_a_number")
     spec = write_spec(text)
     result = cli("train", spec, "--allow-code", "--out", tmp_path / "b", "--samples", "16", "--quiet")
-    assert_located_error(result, spec, 6, 9, f"train step '{name}:returns_a_number' returned float; it must return a dict of logs such as {{'loss': loss}}")
+    assert_located_error(
+        result,
+        spec,
+        6,
+        9,
+        f"train step '{name}:returns_a_number' returned float; it must return a dict of logs such as {{'loss': loss}}",
+    )
     text = base.format(step=f"{name}:one_argument") + "  loop: custom\n"
     spec = write_spec(text)
     result = cli("train", spec, "--allow-code", "--out", tmp_path / "c")
-    assert_located_error(result, spec, 6, 3, "`train.step` replaces the train step inside fit; it cannot be combined with the custom loop")
+    assert_located_error(
+        result,
+        spec,
+        6,
+        3,
+        "`train.step` replaces the train step inside fit; it cannot be combined with the custom loop",
+    )
 
 
 def test_custom_loss_trains_and_the_saved_model_loads_again(cli, write_spec, module, tmp_path):
@@ -308,12 +376,16 @@ def test_custom_loss_trains_and_the_saved_model_loads_again(cli, write_spec, mod
         def quartic_error(y_true, y_pred):
             return ops.mean(ops.square(ops.square(y_true - y_pred)), axis=-1)
     """)
-    spec = write_spec(f'name: m\ninput: {{shape: [5]}}\nlayers: [{{type: Dense, name: out, units: 2}}]\n'
-                      f'compile: {{optimizer: adam, loss: "{name}:quartic_error"}}\n')
+    spec = write_spec(
+        f"name: m\ninput: {{shape: [5]}}\nlayers: [{{type: Dense, name: out, units: 2}}]\n"
+        f'compile: {{optimizer: adam, loss: "{name}:quartic_error"}}\n'
+    )
     results = {}
     for loop in ("fit", "custom"):
         run = tmp_path / loop
-        trained = cli("train", spec, "--allow-code", "--samples", "64", "--out", run, "--quiet", "--loop", loop, "--seed", "1")
+        trained = cli(
+            "train", spec, "--allow-code", "--samples", "64", "--out", run, "--quiet", "--loop", loop, "--seed", "1"
+        )
         assert trained.exit_code == 0, trained.stderr
         evaluated = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "32", "--json")
         assert evaluated.exit_code == 0, evaluated.stderr
@@ -334,11 +406,19 @@ def test_subclass_output_names_and_object_args(cli, write_spec, module, tmp_path
             def call(self, x):
                 return {"score": self.score(x), "label": self.label(x)}
     """)
-    text = (f"name: twin\nkind: subclass\nclass: {name}:Twin\nargs: {{units: 3, initializer: {{type: Constant, value: 0.5}}}}\n"
-            "input: {shape: [4]}\ncompile:\n  optimizer: sgd\n  loss: {score: mse, labl: categorical_crossentropy}\n")
+    text = (
+        f"name: twin\nkind: subclass\nclass: {name}:Twin\nargs: {{units: 3, initializer: {{type: Constant, value: 0.5}}}}\n"
+        "input: {shape: [4]}\ncompile:\n  optimizer: sgd\n  loss: {score: mse, labl: categorical_crossentropy}\n"
+    )
     spec = write_spec(text)
     summary = cli("summary", spec, "--allow-code", "--json")
     assert summary.exit_code == 0, summary.stderr
     assert json.loads(summary.stdout)["params"]["total"] == (4 + 1) + (4 * 3 + 3)
     result = cli("train", spec, "--allow-code", "--out", tmp_path / "run")
-    assert_located_error(result, spec, 8, column_of(text, 8, "labl"), "'labl' in `compile.loss` is not an output of the model; did you mean 'label'?")
+    assert_located_error(
+        result,
+        spec,
+        8,
+        column_of(text, 8, "labl"),
+        "'labl' in `compile.loss` is not an output of the model; did you mean 'label'?",
+    )

@@ -11,7 +11,7 @@ from typing import Any
 # A subclassed model has no graph of its own: `model.inputs`/`model.outputs` do not exist.
 # The builder calls it once on symbolic inputs and records what went in and came out here,
 # so data, summary and the runner see its inputs and named outputs like any other model's.
-_SYMBOLIC_CALLS: "weakref.WeakKeyDictionary[Any, tuple[dict[str, Any], Any, bool]]" = weakref.WeakKeyDictionary()
+_SYMBOLIC_CALLS: weakref.WeakKeyDictionary[Any, tuple[dict[str, Any], Any, bool]] = weakref.WeakKeyDictionary()
 
 
 def record_symbolic_call(model: Any, inputs: dict[str, Any], outputs: Any, *, by_name: bool) -> None:

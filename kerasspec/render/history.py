@@ -68,7 +68,10 @@ class HistoryPlotter:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "kerasspec.render.history"],
                 # Nothing reads its output: a pipe left unread would stall it once full.
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                text=True,
             )
         except OSError:
             self.process = None
@@ -79,7 +82,9 @@ class HistoryPlotter:
         if self.process is not None:
             try:
                 assert self.process.stdin is not None
-                self.process.stdin.write(json.dumps({"history": history, "path": str(Path(path).resolve()), "title": title}))
+                self.process.stdin.write(
+                    json.dumps({"history": history, "path": str(Path(path).resolve()), "title": title})
+                )
                 self.process.stdin.close()
             except OSError:
                 self.close()
@@ -110,7 +115,7 @@ class HistoryPlotter:
             process.kill()
             process.wait()
 
-    def __enter__(self) -> "HistoryPlotter":
+    def __enter__(self) -> HistoryPlotter:
         return self
 
     def __exit__(self, *exc: Any) -> None:

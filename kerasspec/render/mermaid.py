@@ -28,8 +28,14 @@ def _shape_text(layer: Any, relevant: set[int] | None) -> str:
     return ", ".join(dict.fromkeys(shapes))
 
 
-def render_mermaid(model: Any, *, direction: str = "TB", expand_nested: bool = False, show_shapes: bool = True,
-                   show_dtype: bool = False) -> str:
+def render_mermaid(
+    model: Any,
+    *,
+    direction: str = "TB",
+    expand_nested: bool = False,
+    show_shapes: bool = True,
+    show_dtype: bool = False,
+) -> str:
     ids: dict[int, str] = {}
     lines = [f"flowchart {direction}"]
     edges: list[tuple[str, str]] = []

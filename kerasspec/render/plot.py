@@ -51,7 +51,12 @@ def choose_format(output: str | None, requested: str | None) -> str:
     if requested:
         fmt = requested.lower()
         if fmt not in FORMATS:
-            raise SpecError(None, f"unknown format '{requested}'; use one of {', '.join(FORMATS)}", source="--format", code="bad-option")
+            raise SpecError(
+                None,
+                f"unknown format '{requested}'; use one of {', '.join(FORMATS)}",
+                source="--format",
+                code="bad-option",
+            )
         return fmt
     if output in (None, "-"):
         return "png" if output is None else "mermaid"
@@ -84,8 +89,13 @@ def render_text(model: Any, fmt: str, options: PlotOptions) -> str:
     if fmt == "mermaid":
         from .mermaid import render_mermaid
 
-        return render_mermaid(model, direction=options.rankdir, expand_nested=options.expand_nested,
-                              show_shapes=options.show_shapes, show_dtype=options.show_dtype)
+        return render_mermaid(
+            model,
+            direction=options.rankdir,
+            expand_nested=options.expand_nested,
+            show_shapes=options.show_shapes,
+            show_dtype=options.show_dtype,
+        )
     import keras
 
     kwargs = options.keras_kwargs()

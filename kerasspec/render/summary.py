@@ -6,7 +6,8 @@ uses, so the two always agree.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..errors import SpecError
 from .graph import calls, expandable, model_inputs, named_outputs, operations, relevant_nodes
@@ -91,7 +92,9 @@ def _shapes_from_build(layer: Any) -> list[list[int | None]]:
     return [[None if d is None else int(d) for d in s] for s in (shape if several else [shape])]
 
 
-def _layer_records(model: Any, expand_nested: bool, names: dict[int, str] | None, prefix: str = "") -> list[dict[str, Any]]:
+def _layer_records(
+    model: Any, expand_nested: bool, names: dict[int, str] | None, prefix: str = ""
+) -> list[dict[str, Any]]:
     """Rows as `model.summary()` lists them: a Sequential without its input layer."""
     import keras
 
@@ -105,7 +108,9 @@ def _layer_records(model: Any, expand_nested: bool, names: dict[int, str] | None
     return records
 
 
-def summary_document(model: Any, kind: str, expand_nested: bool = False, names: dict[int, str] | None = None) -> dict[str, Any]:
+def summary_document(
+    model: Any, kind: str, expand_nested: bool = False, names: dict[int, str] | None = None
+) -> dict[str, Any]:
     """The stable JSON of `summary --json`."""
     trainable = _weights_count(model.trainable_weights)
     non_trainable = _weights_count(model.non_trainable_weights)
@@ -131,7 +136,15 @@ def inspect_layer(model: Any, name: str, names: dict[int, str] | None = None) ->
     nodes = calls(layer, relevant_nodes(model)) or list(layer._inbound_nodes)
 
     def describe(tensors: Iterable[Any]) -> list[dict[str, Any]]:
-        return [{"name": (names or {}).get(id(t)), "shape": _batch_shape(t), "dtype": str(t.dtype), "from": _source_name(t, names)} for t in tensors]
+        return [
+            {
+                "name": (names or {}).get(id(t)),
+                "shape": _batch_shape(t),
+                "dtype": str(t.dtype),
+                "from": _source_name(t, names),
+            }
+            for t in tensors
+        ]
 
     return {
         "name": layer.name,
@@ -144,15 +157,20 @@ def inspect_layer(model: Any, name: str, names: dict[int, str] | None = None) ->
 def _find_layer(model: Any, name: str) -> Any:
     parts = name.split("/")
     current = model
-    for depth, part in enumerate(parts):
+    for part in parts:
         layers = {layer.name: layer for layer in getattr(current, "layers", [])}
         if hasattr(current, "_operations"):
             layers.update({op.name: op for op in current._operations})
         if part not in layers:
             from ..errors import did_you_mean
 
-            raise SpecError(None, f"the model has no layer '{name}'" + did_you_mean(part, layers),
-                            hint="layers: " + ", ".join(layers), source="--layer", code="unknown-layer")
+            raise SpecError(
+                None,
+                f"the model has no layer '{name}'" + did_you_mean(part, layers),
+                hint="layers: " + ", ".join(layers),
+                source="--layer",
+                code="unknown-layer",
+            )
         current = layers[part]
     return current
 
@@ -182,7 +200,9 @@ def render_summary(document: dict[str, Any], console: Any) -> None:
     params, sizes = document["params"], document["sizes_bytes"]
     console.print(f" Total params: {params['total']:,} ({readable_size(sizes['total'])})", highlight=False)
     console.print(f" Trainable params: {params['trainable']:,} ({readable_size(sizes['trainable'])})", highlight=False)
-    console.print(f" Non-trainable params: {params['non_trainable']:,} ({readable_size(sizes['non_trainable'])})", highlight=False)
+    console.print(
+        f" Non-trainable params: {params['non_trainable']:,} ({readable_size(sizes['non_trainable'])})", highlight=False
+    )
 
 
 def render_layer(info: dict[str, Any], console: Any) -> None:
@@ -194,4 +214,7 @@ def render_layer(info: dict[str, Any], console: Any) -> None:
         for role in ("inputs", "outputs"):
             for t in call[role]:
                 named = f" {escape(t['from'] if role == 'inputs' else (t['name'] or ''))}".rstrip()
-                console.print(f"  {label}{role[:-1]}{named}: shape={_format_shape(t['shape'])} dtype={t['dtype']}", highlight=False)
+                console.print(
+                    f"  {label}{role[:-1]}{named}: shape={_format_shape(t['shape'])} dtype={t['dtype']}",
+                    highlight=False,
+                )

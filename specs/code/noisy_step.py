@@ -5,7 +5,6 @@ does not do) and keeps Keras's callbacks and progress: it is called as step(mode
 and returns the logs fit shows.
 """
 
-import keras
 import tensorflow as tf
 
 
