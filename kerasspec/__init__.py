@@ -1,6 +1,7 @@
 """kerasspec: YAML model specs turned into real Keras 3 models.
 
-`kerasspec.load("spec.yaml")` reads and checks a spec (see `kerasspec.spec`).
+`kerasspec.load("spec.yaml")` reads and checks a spec (see `kerasspec.check`); `.build()` makes the
+`keras.Model` (see `kerasspec.api`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ __version__ = "0.1.0"
 __all__ = ["Spec", "load", "__version__"]
 
 if TYPE_CHECKING:
-    from .spec import Spec, load
+    from .api import load
+    from .spec import Spec
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use so that `kerasspec --help` pays only for what it shows.
-    if name in ("Spec", "load"):
-        from . import spec
+    if name == "load":
+        from .api import load
 
-        return getattr(spec, name)
+        return load
+    if name == "Spec":
+        from .spec import Spec
+
+        return Spec
     raise AttributeError(f"module 'kerasspec' has no attribute {name!r}")

@@ -14,7 +14,7 @@ import re
 import sys
 from typing import Any
 
-FORMAT = 1
+FORMAT = 2
 
 # Strings that `model.compile` resolves itself from the target and prediction shapes
 # (keras/src/trainers/compile_utils.py, get_metric and get_loss), on top of what
@@ -23,6 +23,24 @@ COMPILE_METRIC_NAMES = ["accuracy", "acc"]
 COMPILE_LOSS_NAMES = ["crossentropy", "ce"]
 
 _POPPED = re.compile(r"kwargs\.(?:pop|get)\(\s*[\"'](\w+)[\"']")
+_ARG_LINE = re.compile(r"^(\s*)(\*{0,2}\w+)(?: \([^)]*\))?:\s*(.*)$")
+_TYPE_WORDS = {
+    "int": "integer",
+    "integer": "integer",
+    "integers": "integer",
+    "float": "number",
+    "floats": "number",
+    "bool": "boolean",
+    "boolean": "boolean",
+    "string": "string",
+    "str": "string",
+    "tuple": "array",
+    "list": "array",
+    "dict": "object",
+    "none": "null",
+}
+_QUALIFIERS = {"a", "an", "the", "optional", "positive", "python", "non-negative", "nonnegative", "scalar"}
+_QUOTED = re.compile(r'`"([\w\-]+)"`|"([\w\-]+)"')
 
 
 def constructor(cls: type) -> dict[str, Any]:
@@ -35,6 +53,8 @@ def constructor(cls: type) -> dict[str, Any]:
     """
     params: dict[str, None] = {}
     defaults: dict[str, str] = {}  # type name of each default, to spot `units: true`
+    default_values: dict[str, Any] = {}
+    owners: list[Any] = []
     required: list[str] = []
     first = True
     open_ended = False
@@ -56,6 +76,8 @@ def constructor(cls: type) -> dict[str, Any]:
                     required.append(p.name)
                 elif p.default is not p.empty and p.name not in defaults:
                     defaults[p.name] = type(p.default).__name__
+                    default_values[p.name] = p.default
+        owners.append(klass)
         first = False
         try:
             source = inspect.getsource(init)
@@ -67,7 +89,126 @@ def constructor(cls: type) -> dict[str, Any]:
         if not has_var_kw or re.search(r"\n\s*if kwargs:\s*\n\s*raise", source):
             open_ended = False
             break
-    return {"params": sorted(params), "required": required, "open": open_ended, "defaults": defaults}
+    details = {k: v for k, v in argument_details(owners, default_values).items() if k in params}
+    return {
+        "params": sorted(params),
+        "required": required,
+        "open": open_ended,
+        "defaults": defaults,
+        "details": details,
+    }
+
+
+def documented_arguments(obj: Any) -> dict[str, str]:
+    """`name: text` entries of a Google-style docstring's `Args:` section, each as one line."""
+    doc = inspect.getdoc(obj) or ""
+    found: dict[str, str] = {}
+    inside, indent, current = False, None, None
+    for line in doc.splitlines():
+        if not inside:
+            inside = line.strip() in ("Args:", "Arguments:")
+            continue
+        if line.strip() and not line.startswith(" "):
+            break  # the next section (`Call arguments:`, `Returns:`, ...)
+        match = _ARG_LINE.match(line)
+        if match and (indent is None or len(match.group(1)) == indent):
+            indent = len(match.group(1))
+            current = match.group(2).lstrip("*")
+            found[current] = match.group(3).strip()
+        elif current and line.strip():
+            found[current] += " " + line.strip()
+    return found
+
+
+def types_from_doc(text: str) -> tuple[list[str], list[str], int | None]:
+    """JSON types, enum values and a minimum read from an argument's description, where its first
+    words say so (`Positive integer, ...`, `int or tuple/list of 2 integers`, `string, either
+    "valid" or "same"`); nothing when the description does not start with a type."""
+    head = re.split(r"[.,;:(]", text, maxsplit=1)[0].lower()
+    words = head.replace("/", " or ").split()
+    minimum = 1 if words[:1] == ["positive"] and len(words) > 1 and words[1] in ("int", "integer") else None
+    while words and words[0] in _QUALIFIERS:
+        words = words[1:]
+    if not words or words[0] not in _TYPE_WORDS:
+        return [], [], None
+    types = [_TYPE_WORDS[words[0]]]
+    for before, word in zip(words, words[1:]):
+        if before == "or" and word.rstrip("s") in _TYPE_WORDS | {"tupl": "array"}:
+            kind = _TYPE_WORDS.get(word, _TYPE_WORDS.get(word.rstrip("s"), "array"))
+            if kind not in types:
+                types.append(kind)
+    if head.split()[:1] == ["optional"] and "null" not in types:
+        types.append("null")
+    enum: list[str] = []
+    first_sentence = text.split(". ", 1)[0]
+    if types == ["string"] and ("either" in first_sentence or "one of" in first_sentence):
+        enum = [a or b for a, b in _QUOTED.findall(first_sentence)]
+    return types, enum, minimum
+
+
+def _json_value(value: Any) -> Any:
+    """A default that JSON can hold (tuples as lists), or a marker that it cannot."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (tuple, list)) and all(v is None or isinstance(v, (bool, int, float, str)) for v in value):
+        return list(value)
+    raise TypeError
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array"
+
+
+def argument_details(owners: list[Any], defaults: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per argument: its default, and the type, enum and description its docstring gives.
+
+    A type is only recorded when the docstring states one and the default agrees with it;
+    where they disagree the argument stays untyped (accepted as any value, checked by Keras).
+    """
+    docs: dict[str, str] = {}
+    for owner in owners:
+        for name, text in documented_arguments(owner).items():
+            docs.setdefault(name, text)
+    details: dict[str, dict[str, Any]] = {}
+    for name in set(docs) | set(defaults):
+        entry: dict[str, Any] = {}
+        text = docs.get(name, "")
+        if text:
+            entry["doc"] = text.split(". ", 1)[0].rstrip(".")[:300]
+        types, enum, minimum = types_from_doc(text) if text else ([], [], None)
+        if name in defaults:
+            try:
+                entry["default"] = _json_value(defaults[name])
+            except TypeError:
+                types = []
+            else:
+                default_type = _json_type(defaults[name])
+                if types and default_type not in types and not (default_type == "integer" and "number" in types):
+                    if default_type == "null" or (enum and defaults[name] in enum):
+                        types.append(default_type)
+                    else:
+                        types, enum = [], []
+        if enum and "default" in entry and entry["default"] not in enum + [None]:
+            enum = []
+        if types:
+            entry["types"] = types
+        if enum:
+            entry["enum"] = enum
+        if minimum is not None and types == ["integer"]:
+            entry["minimum"] = minimum
+        if entry:
+            details[name] = entry
+    return details
 
 
 def _public_classes(module: Any, base: type, skip: tuple[str, ...] = ()) -> dict[str, type]:
@@ -155,11 +296,14 @@ def constructor_of_function(fn: Any) -> dict[str, Any]:
         for p in list(inspect.signature(fn).parameters.values())
         if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
+    defaults = {p.name: p.default for p in params if p.default is not p.empty}
+    names = {p.name for p in params}
     return {
-        "params": sorted(p.name for p in params),
+        "params": sorted(names),
         "required": [p.name for p in params if p.default is p.empty],
         "open": False,
-        "defaults": {p.name: type(p.default).__name__ for p in params if p.default is not p.empty},
+        "defaults": {name: type(value).__name__ for name, value in defaults.items()},
+        "details": {k: v for k, v in argument_details([fn], defaults).items() if k in names},
     }
 
 

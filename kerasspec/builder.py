@@ -22,9 +22,10 @@ from typing import Any
 from ._keras import import_keras
 from .catalog import Catalog, get_catalog, kind_of_parameter
 from .errors import Mark, SpecError
+from .format.declaration import RESERVED_ENTRY_KEYS
 from .loader import PList, PMap
 from .render.graph import model_inputs, record_symbolic_call
-from .spec import RESERVED_ENTRY_KEYS, LayerEntry, Ref, Spec
+from .spec import LayerEntry, Ref, Spec
 from .usercode import check_arguments, constructor_keywords, import_object
 
 DEFAULT_MAX_PARAMS = 2_000_000_000

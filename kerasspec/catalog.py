@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -79,6 +79,8 @@ class ClassInfo:
     required: tuple[str, ...]
     open: bool  # accepts keywords we could not enumerate (checked only when built)
     defaults: tuple[tuple[str, str], ...] = ()  # (param, type name of its default)
+    # per param: default, JSON types, enum, description, as `_catalog_gen.argument_details` read them
+    details: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, hash=False)
 
     def expects_number(self, param: str) -> bool:
         """True where true/false is surely a mistake: a required argument, or a numeric default."""
@@ -104,6 +106,7 @@ class Catalog:
                     tuple(info["required"]),
                     info["open"],
                     tuple(sorted(info.get("defaults", {}).items())),
+                    info.get("details", {}),
                 )
                 for name, info in entries.items()
             }
@@ -111,7 +114,9 @@ class Catalog:
         }
         self._names: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in data["names"].items()}
         self.functions = {
-            name: ClassInfo("functions", name, frozenset(i["params"]), tuple(i["required"]), i["open"])
+            name: ClassInfo(
+                "functions", name, frozenset(i["params"]), tuple(i["required"]), i["open"], (), i.get("details", {})
+            )
             for name, i in data["functions"].items()
         }
         self.dtypes: frozenset[str] = frozenset(data["dtypes"])

@@ -103,7 +103,7 @@ def build_spec(path: Path, overrides: list[str], allow_code: bool, input_shape: 
     """Load and check one spec (unless given one already loaded), then build it; build warnings go
     to stderr, located like errors."""
     from .builder import build, parse_input_shape
-    from .spec import load
+    from .check import load
 
     shape = parse_input_shape(input_shape) if input_shape else None
     limit = parse_max_params(max_params)
@@ -164,7 +164,7 @@ def validate(
     debug: DebugOpt = False,
 ) -> None:
     """Check spec files (statically; never imports TensorFlow unless --build): `PATH: ok`, or every error as PATH:LINE:COL."""
-    from .spec import load
+    from .check import load
 
     with reported_errors(debug):
         if output_format not in ("text", "json"):
@@ -388,7 +388,7 @@ def train(
 
 
 def _load_for_run(spec: Path, overrides: list[str], allow_code: bool):
-    from .spec import load
+    from .check import load
 
     return load(spec, overrides, allow_code=allow_code)
 

@@ -34,6 +34,7 @@ class SpecError(Exception):
     hint: str | None = None
     code: str = "spec-error"
     source: str | None = None  # used when there is no position (a missing file)
+    key_path: str | None = None  # where in the spec: `layers[2].units`, `compile.loss.priority`
 
     def __post_init__(self) -> None:
         Exception.__init__(self, self.message)
@@ -47,6 +48,8 @@ class SpecError(Exception):
         text = f"{self.location()}: error: {self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
+        if self.key_path:
+            text += f"\n  at: {self.key_path}"
         return text
 
     def as_dict(self) -> dict:
@@ -54,6 +57,7 @@ class SpecError(Exception):
             "path": self.mark.source if self.mark else self.source,
             "line": self.mark.line if self.mark else None,
             "col": self.mark.col if self.mark else None,
+            "key_path": self.key_path,
             "code": self.code,
             "message": self.message,
             "hint": self.hint,

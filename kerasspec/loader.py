@@ -107,6 +107,29 @@ def value_mark(container: Any, key: Any) -> Mark | None:
     return None
 
 
+def key_paths(tree: Any) -> dict[tuple[str, int, int], str]:
+    """Where each key and value of a tree was written -> its key path (`layers[2].units`); the
+    shallowest path wins where a value starts where its container does."""
+    found: dict[tuple[str, int, int], str] = {}
+    stack: list[tuple[Any, str]] = [(tree, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, PMap):
+            children = [
+                (k, f"{path}.{k}" if path else str(k), node.key_marks.get(k), node.value_marks.get(k)) for k in node
+            ]
+        elif isinstance(node, PList):
+            children = [(i, f"{path}[{i}]", None, node.item_marks[i]) for i in range(len(node))]
+        else:
+            continue
+        for key, child_path, key_mark, value_mark in children:
+            for mark in (key_mark, value_mark):
+                if mark is not None:
+                    found.setdefault((mark.source, mark.line, mark.col), child_path)
+        stack.extend((node[key], child_path) for key, child_path, _, _ in reversed(children))
+    return found
+
+
 def _mark(source: str, yaml_mark: Any, line_offset: int = 0, col_offset: int = 0) -> Mark:
     line = yaml_mark.line + 1 + line_offset
     col = yaml_mark.column + 1 + (col_offset if yaml_mark.line == 0 else 0)

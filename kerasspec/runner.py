@@ -24,9 +24,10 @@ from . import data as data_module
 from .builder import Built, convert, keras_message
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
+from .format.declaration import LOOPS, TRAIN_OWN_KEYS
 from .loader import PList, PMap
 from .render.graph import outputs_are_dict
-from .spec import LOOPS, TRAIN_OWN_KEYS, Spec
+from .spec import Spec
 from .usercode import check_step_signature, import_object
 
 # Callback arguments that name files: kept inside the run directory.
@@ -91,7 +92,8 @@ def run_directory(spec: Spec, out: Path | None) -> Iterator[Path]:
 
 def check_output_names(spec: Spec, names: list[str]) -> None:
     """Mappings by output name in `compile` and `data.targets` must name real outputs."""
-    from .spec import PER_OUTPUT_COMPILE_KEYS, unknown_output_keys
+    from .check.sections import unknown_output_keys
+    from .format.declaration import PER_OUTPUT_COMPILE_KEYS
 
     sections = [(f"compile.{key}", (spec.compile or {}).get(key)) for key in PER_OUTPUT_COMPILE_KEYS]
     sections.append(("data.targets", (spec.data or {}).get("targets")))
@@ -471,7 +473,7 @@ def custom_objects(spec: Spec) -> dict[str, Any]:
     import keras
 
     from .catalog import kind_of_parameter
-    from .spec import is_code_reference
+    from .check.objects import is_code_reference
 
     found: dict[str, Any] = {}
 

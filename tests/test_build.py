@@ -19,17 +19,11 @@ BUILD_ERRORS = {
         5,
         "layer 's' (Add): Inputs have incompatible shapes. Received shapes (64,) and (32,)",
     ),
-    "negative-units": (
-        "name: k\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: -5}\n",
+    "rate-out-of-range": (  # the docstring types `rate` as a float; its range only Keras knows
+        "name: k\ninput: {shape: [3]}\nlayers:\n  - {type: Dropout, rate: 1.5}\n",
         4,
-        "-5",
-        "Dense: Received an invalid value for `units`, expected a positive integer. Received: units=-5",
-    ),
-    "text-units": (
-        "name: k\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: sixty-four}\n",
-        4,
-        "sixty-four",
-        "Dense: Received an invalid value for `units`, expected a positive integer. Received: units=sixty-four",
+        "1.5",
+        "Dropout: Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate=1.5",
     ),
     "index-out-of-range": (
         "name: k\ninputs:\n  x: {shape: [null, 8]}\nlayers:\n  - {type: LSTM, name: enc, units: 4, return_state: true}\n"

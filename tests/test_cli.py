@@ -42,7 +42,11 @@ def test_json_format(cli, write_spec):
 
 def test_set_on_the_command_line(cli):
     result = cli("validate", SPECS / "ticket_classifier.yaml", "--set", "layers.hidden.units=sixty")
-    assert result.exit_code == 0  # a bad value is Keras's to judge when it builds, not validate's
+    assert result.exit_code == 2  # Dense documents `units` as a positive integer: refused statically
+    assert (
+        "--set layers.hidden.units=sixty:1:21: error: Dense argument 'units' must be a whole number of at least 1, got 'sixty'"
+        in result.stderr
+    )
     result = cli("validate", SPECS / "ticket_classifier.yaml", "--set", "compile.loss.priorty=mse")
     assert result.exit_code == 2
     assert (
@@ -52,12 +56,12 @@ def test_set_on_the_command_line(cli):
 
 
 def test_internal_error_asks_for_a_report_without_traceback(cli, monkeypatch):
-    import kerasspec.spec
+    import kerasspec.api
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(kerasspec.spec, "load", broken)
+    monkeypatch.setattr(kerasspec.api, "load", broken)
     result = cli("validate", SPECS / "encoder.yaml")
     assert result.exit_code == 1
     assert "Traceback" not in result.stderr

@@ -169,13 +169,15 @@ def test_streamed_data_gives_the_custom_loop_the_same_batches(cli, tmp_path, mon
         assert streamed[key] == pytest.approx(values, rel=1e-5), key
 
 
-def test_evaluate_follows_the_spec_loop(cli, write_spec, tmp_path):
+def test_evaluate_follows_the_chosen_loop(cli, write_spec, tmp_path):
+    """`train.loop: custom` with weighted metrics is refused by static validate; chosen with
+    --loop, the custom loop refuses them when it runs."""
     text = (
         "name: m\ninput: {shape: [4]}\nlayers: [{type: Dense, name: out, units: 1}]\n"
         "compile: {optimizer: sgd, loss: mse, weighted_metrics: [mae]}\ntrain: {loop: custom}\n"
     )
     spec = write_spec(text)
-    result = cli("train", spec, "--out", tmp_path / "run")
+    result = cli("validate", spec)
     assert_located_error(
         result,
         spec,
@@ -183,9 +185,10 @@ def test_evaluate_follows_the_spec_loop(cli, write_spec, tmp_path):
         column_of(text, 4, "weighted_metrics"),
         "`compile.weighted_metrics` weighs metrics by sample weights, which the custom loop does not take",
     )
-    trained = cli("train", spec, "--loop", "fit", "--out", tmp_path / "run", "--samples", "32", "--quiet")
+    spec = write_spec(text.replace("train: {loop: custom}", "train: {loop: fit}"))
+    trained = cli("train", spec, "--out", tmp_path / "run", "--samples", "32", "--quiet")
     assert trained.exit_code == 0, trained.stderr
-    refused = cli("evaluate", spec, "--run", tmp_path / "run")
+    refused = cli("evaluate", spec, "--run", tmp_path / "run", "--loop", "custom")
     assert_located_error(
         refused,
         spec,

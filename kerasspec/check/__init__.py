@@ -1,0 +1,111 @@
+"""The static checks of a spec file: everything that can be known without importing Keras.
+
+`load()` reads the file (positions kept), applies `--set` overrides, interpolates `vars`, then
+checks it: the declared sections (`sections`), the header and inputs (`header`), each kind's
+rules (`kinds`), layer entries and includes (`entries`), references (`refs`), Keras objects
+against the installed Keras's catalog (`objects`). All errors found are raised together as
+`SpecErrors`, in source order, each with its key path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..catalog import Catalog, get_catalog
+from ..errors import SpecError, SpecErrors
+from ..format.declaration import TOP_LEVEL
+from ..loader import PMap, apply_override, key_paths, load_file
+from ..spec import Spec
+from .context import Context, Fatal
+from .header import check_model_name, check_version, infer_kind
+from .kinds import check_functional, check_sequential, check_subclass
+from .sections import check_settings
+from .vars import interpolate_vars
+
+__all__ = ["load"]
+
+
+def load(
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    allow_code: bool = False,
+    catalog: Catalog | None = None,
+    spec_type: type[Spec] = Spec,
+) -> Spec:
+    """Read and check a spec file; raise `SpecErrors` listing every problem found."""
+    path = Path(path)
+    ctx = Context(catalog or get_catalog(), allow_code, spec_type=spec_type)
+    ctx.include = lambda target, shown, chain: _load_spec(ctx, target, shown, (), chain)
+    spec = _load_spec(ctx, path, str(path), overrides, ())
+    if ctx.errors:
+        raise SpecErrors(sorted(_with_key_paths(ctx), key=_error_order))
+    assert spec is not None
+    return spec
+
+
+def _load_spec(
+    ctx: Context, path: Path, shown: str, overrides: Sequence[str], include_stack: tuple[Path, ...]
+) -> Spec | None:
+    try:
+        tree = load_file(path, shown)
+        for item in overrides:
+            apply_override(tree, item)
+    except SpecError as exc:
+        ctx.errors.append(exc)
+        return None
+    ctx.trees.append(tree)
+    try:
+        return _check(ctx, tree, path, shown, include_stack)
+    except Fatal:
+        return None
+
+
+def _check(ctx: Context, tree: PMap, path: Path, shown: str, include_stack: tuple[Path, ...]) -> Spec:
+    interpolate_vars(ctx, tree)
+    for key in tree:
+        if key not in TOP_LEVEL.all_keys(None):
+            ctx.unknown_key(
+                tree, key, list(TOP_LEVEL.all_keys(None)), f"unknown top-level key '{key}'", TOP_LEVEL.listing
+            )
+    version = check_version(ctx, tree)
+    name = check_model_name(ctx, tree)
+    description = tree.get("description")
+    if description is not None and not isinstance(description, str):
+        ctx.error(tree.value_mark("description"), "`description` must be text", code="bad-value")
+    kind = infer_kind(ctx, tree)
+    spec = ctx.spec_type(
+        path=path,
+        shown=shown,
+        tree=tree,
+        name=name or "",
+        kind=kind,
+        version=version,
+        description=description,
+        allow_code=ctx.allow_code,
+    )
+    if kind == "sequential":
+        check_sequential(ctx, spec, include_stack)
+    elif kind == "functional":
+        check_functional(ctx, spec, include_stack)
+    else:
+        check_subclass(ctx, spec)
+    check_settings(ctx, spec)
+    return spec
+
+
+def _with_key_paths(ctx: Context) -> list[SpecError]:
+    """Each error with the key path of the place it points at (`layers[2].units`)."""
+    paths: dict = {}
+    for tree in ctx.trees:
+        paths.update(key_paths(tree))
+    for error in ctx.errors:
+        if error.key_path is None and error.mark is not None:
+            error.key_path = paths.get((error.mark.source, error.mark.line, error.mark.col))
+    return ctx.errors
+
+
+def _error_order(error: SpecError) -> tuple:
+    mark = error.mark
+    return (mark.source, mark.line, mark.col) if mark else (error.source or "", 0, 0)

@@ -1,0 +1,205 @@
+"""Layer entries: their form (type, reuse or spec), names, reuse, and included specs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import Mark, did_you_mean
+from ..format.declaration import RESERVED_ENTRY_KEYS
+from ..loader import PList, PMap
+from ..spec import InputDef, LayerEntry, Spec
+from .context import Context, misspelt_keys
+from .objects import check_object
+from .refs import reference
+
+
+def layer_list(ctx: Context, tree: PMap) -> list[tuple[int, PMap]]:
+    layers = tree.get("layers")
+    if "layers" not in tree:
+        if "layers" in misspelt_keys(tree):
+            return []  # the unknown-key error already says `layer:` should be `layers:`
+        ctx.error(
+            tree.mark, "the spec has no `layers`", hint="layers: [{type: Dense, units: 10}]", code="missing-layers"
+        )
+        return []
+    if not isinstance(layers, PList) or not layers:
+        ctx.error(tree.value_mark("layers"), "`layers` must be a non-empty list of layer entries", code="bad-layers")
+        return []
+    entries = []
+    for index, raw in enumerate(layers):
+        if not isinstance(raw, PMap):
+            ctx.error(
+                layers.value_mark(index),
+                f"layers[{index}] must be a mapping such as {{type: Dense, units: 10}}, got {raw!r}",
+                code="bad-layer",
+            )
+            continue
+        entries.append((index, raw))
+    return entries
+
+
+def read_entry(
+    ctx: Context, raw: PMap, index: int, mark: Mark, spec: Spec, include_stack: tuple[Path, ...]
+) -> LayerEntry | None:
+    entry = LayerEntry(index=index, mark=raw.mark, raw=raw)
+    if "name" in raw:
+        name = raw["name"]
+        name_mark = raw.value_mark("name")
+        if not isinstance(name, str) or not name:
+            ctx.error(name_mark, f"a layer name is text, got {name!r}", code="bad-name")
+        elif "/" in name or "[" in name or "]" in name or any(c.isspace() for c in name):
+            ctx.error(
+                name_mark,
+                f"layer name '{name}' may not contain '/', '[', ']' or spaces",
+                hint="Keras refuses '/' in names, and name[i] picks one of a layer's outputs",
+                code="bad-name",
+            )
+        else:
+            entry.name = name
+    modes = [k for k in ("type", "reuse", "spec") if k in raw]
+    if len(modes) > 1:
+        ctx.error(
+            raw.key_mark(modes[1]),
+            f"an entry has one of `type`, `reuse` or `spec`, not {' and '.join('`' + m + '`' for m in modes)}",
+            code="bad-layer",
+        )
+        return None
+    if not modes:
+        ctx.error(
+            raw.mark,
+            f"layers[{index}] has no `type`",
+            hint="every entry names a Keras layer (`type: Dense`), reuses one (`reuse: name`) or includes a spec (`spec: file.yaml`)",
+            code="missing-type",
+        )
+        return None
+    if "call" in raw:
+        call = raw["call"]
+        if not isinstance(call, PMap):
+            ctx.error(
+                raw.value_mark("call"),
+                "`call` must be a mapping of call keywords such as {training: false}",
+                code="bad-value",
+            )
+        else:
+            entry.call = dict(call)
+    extra = [k for k in raw if k not in RESERVED_ENTRY_KEYS]
+    mode = modes[0]
+    if mode == "type":
+        entry.type = raw["type"]
+        entry.kwargs = {k: raw[k] for k in extra}
+        check_object(ctx, "layers", raw, "type", extra)
+    else:
+        for key in extra:
+            what = "reuses a layer as it is" if mode == "reuse" else "builds the included spec's model"
+            ctx.error(
+                raw.key_mark(key),
+                f"'{key}' is not allowed here: a `{mode}` entry {what}, so it takes no constructor arguments",
+                hint="only name, inputs and call go with `" + mode + "`",
+                code="bad-layer",
+            )
+        if mode == "reuse":
+            entry.reuse = reference(ctx, raw["reuse"], raw.value_mark("reuse"))
+        else:
+            entry.spec = include(ctx, raw, spec, include_stack)
+    return entry
+
+
+def register_name(ctx: Context, entry: LayerEntry, names: dict[str, Mark], inputs: dict[str, InputDef]) -> None:
+    if not entry.name:
+        return
+    mark = entry.raw.value_mark("name")
+    if entry.name in inputs:
+        ctx.error(
+            mark,
+            f"duplicate name '{entry.name}': an input is already called that (line {inputs[entry.name].mark.line})",
+            code="duplicate-name",
+        )
+    elif entry.name in names:
+        ctx.error(
+            mark,
+            f"duplicate name '{entry.name}' (first used at line {names[entry.name].line})",
+            hint="every layer name must be unique in a spec",
+            code="duplicate-name",
+        )
+    else:
+        names[entry.name] = mark
+
+
+def check_reuse(
+    ctx: Context, entry: LayerEntry, layer_names: dict[str, Mark], spec: Spec, inputs: dict[str, InputDef]
+) -> None:
+    ref = entry.reuse
+    if ref is None:
+        return
+    if ref.index is not None:
+        ctx.error(ref.mark, f"`reuse` names a layer, not one of its outputs: write '{ref.name}'", code="bad-reuse")
+    elif ref.name in inputs:
+        ctx.error(
+            ref.mark, f"'{ref.name}' is an input, not a layer; `reuse` names a layer entry above", code="bad-reuse"
+        )
+    elif ref.name not in layer_names:
+        later = any(isinstance(e, PMap) and e.get("name") == ref.name for e in spec.tree.get("layers", []))
+        if later:
+            ctx.error(
+                ref.mark,
+                f"'{ref.name}' is defined later; `reuse` can only name a layer above it",
+                code="forward-reference",
+            )
+        else:
+            ctx.error(
+                ref.mark,
+                f"unknown layer '{ref.name}' in `reuse`" + did_you_mean(ref.name, layer_names),
+                code="unknown-reference",
+            )
+
+
+def check_included_call(ctx: Context, entry: LayerEntry) -> None:
+    included = entry.spec
+    if included is None or entry.inputs is None:
+        return
+    wanted = max(1, len(included.input_names))
+    given = len(entry.inputs) if isinstance(entry.inputs, list) else 1
+    if given != wanted and not isinstance(entry.inputs, dict):
+        ctx.error(
+            entry.raw.value_mark("inputs"),
+            f"the included spec '{included.name}' takes {wanted} input{'s' if wanted != 1 else ''}"
+            + (f" ({', '.join(included.input_names)})" if wanted > 1 else "")
+            + f", given {given}",
+            code="include-arity",
+        )
+
+
+def include(ctx: Context, raw: PMap, spec: Spec, include_stack: tuple[Path, ...]) -> Spec | None:
+    value = raw["spec"]
+    mark = raw.value_mark("spec")
+    if not isinstance(value, str) or not value:
+        ctx.error(mark, f"`spec` is the path of a spec file, got {value!r}", code="bad-include")
+        return None
+    if Path(value).is_absolute():
+        ctx.error(
+            mark,
+            f"`spec: {value}` is an absolute path",
+            hint="write it relative to this spec's directory",
+            code="bad-include",
+        )
+        return None
+    if not value.endswith((".yaml", ".yml")):
+        ctx.error(mark, f"`spec: {value}` does not name a .yaml or .yml file", code="bad-include")
+        return None
+    target = spec.path.parent / value
+    shown = str(Path(spec.shown).parent / value)
+    resolved = target.resolve()
+    chain = include_stack + (spec.path.resolve(),)
+    if resolved in chain:
+        names = [p.name for p in chain[chain.index(resolved) :]] + [resolved.name]
+        ctx.error(
+            mark,
+            "include loop: " + " -> ".join(names),
+            hint="a spec cannot include itself, directly or through others",
+            code="include-loop",
+        )
+        return None
+    if not target.is_file():
+        ctx.error(mark, f"included spec '{value}' not found (looked for {shown})", code="bad-include")
+        return None
+    return ctx.include(target, shown, chain)

@@ -1,0 +1,145 @@
+"""The rules of each kind of spec: sequential, functional, subclass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import Mark
+from ..loader import PMap
+from ..spec import Spec
+from .context import Context
+from .entries import check_included_call, check_reuse, layer_list, read_entry, register_name
+from .header import input_def
+from .objects import check_value, code_reference
+from .refs import call_inputs, check_outputs
+
+
+def check_sequential(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) -> None:
+    tree = spec.tree
+    for key in ("inputs", "outputs"):
+        if key in tree:
+            ctx.error(
+                tree.key_mark(key),
+                f"a sequential spec has no `{key}`",
+                hint="a sequential model has one `input:`; use `kind: functional` for named inputs and outputs",
+                code="sequential-rules",
+            )
+    if "input" in tree:
+        spec.input = input_def(ctx, tree, "input", "input", allow_name=True)
+    entries = layer_list(ctx, tree)
+    names: dict[str, Mark] = {}
+    for index, raw in entries:
+        entry = read_entry(ctx, raw, index, tree["layers"].value_mark(index), spec, include_stack)
+        if entry is None:
+            continue
+        if "inputs" in raw:
+            ctx.error(
+                raw.key_mark("inputs"),
+                f"{entry.describe()} has `inputs`, but the spec is sequential",
+                hint="in a sequential spec each layer takes the one above it; for a graph, declare top-level `inputs:` and `outputs:`",
+                code="sequential-rules",
+            )
+        if "call" in raw:
+            ctx.error(
+                raw.key_mark("call"),
+                f"{entry.describe()} has `call`, but a sequential model calls each layer plainly",
+                hint="use a functional spec (top-level `inputs:`/`outputs:`) to pass call arguments",
+                code="sequential-rules",
+            )
+        register_name(ctx, entry, names, {})
+        if entry.reuse is not None:
+            check_reuse(ctx, entry, names, spec, {})
+        spec.layers.append(entry)
+
+
+def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) -> None:
+    tree = spec.tree
+    if "input" in tree:
+        ctx.error(
+            tree.key_mark("input"),
+            "`input` is for sequential specs; a functional spec declares `inputs:`",
+            hint="inputs: {features: {shape: [10]}}",
+            code="functional-rules",
+        )
+    raw_inputs = tree.get("inputs")
+    if not isinstance(raw_inputs, PMap) or not raw_inputs:
+        ctx.error(
+            tree.value_mark("inputs") if "inputs" in tree else tree.mark,
+            "a functional spec needs `inputs`: a mapping of input names to {shape: [...]}",
+            hint="inputs: {features: {shape: [10]}}",
+            code="functional-rules",
+        )
+        raw_inputs = PMap(tree.mark)
+    for key in raw_inputs:
+        if not isinstance(key, str) or not key or "/" in key or "[" in key:
+            ctx.error(raw_inputs.key_mark(key), f"bad input name {key!r}", code="bad-name")
+            continue
+        definition = input_def(ctx, raw_inputs, key, key, allow_name=False)
+        if definition:
+            spec.inputs[key] = definition
+    entries = layer_list(ctx, tree)
+    later_names = {}
+    for _, raw in entries:
+        if isinstance(raw.get("name"), str):
+            later_names.setdefault(raw["name"], raw.value_mark("name"))
+    defined: dict[str, Mark] = {n: d.mark for n, d in spec.inputs.items()}
+    layer_names: dict[str, Mark] = {}
+    for index, raw in entries:
+        entry = read_entry(ctx, raw, index, tree["layers"].value_mark(index), spec, include_stack)
+        if entry is None:
+            continue
+        if "inputs" in raw:
+            entry.inputs = call_inputs(ctx, raw, defined, later_names)
+        elif index == 0 and len(spec.inputs) > 1:
+            ctx.error(
+                entry.mark,
+                f"the first layer has no `inputs`, and the spec has {len(spec.inputs)} inputs ({', '.join(spec.inputs)})",
+                hint=f"say which it is called on: `inputs: {next(iter(spec.inputs))}` (a list for merge layers)",
+                code="ambiguous-input",
+            )
+        if entry.reuse is not None:
+            check_reuse(ctx, entry, layer_names, spec, spec.inputs)
+        if entry.spec is not None:
+            check_included_call(ctx, entry)
+        register_name(ctx, entry, layer_names, spec.inputs)
+        if entry.name:
+            defined[entry.name] = entry.mark
+        spec.layers.append(entry)
+    check_outputs(ctx, spec, defined, later_names)
+
+
+def check_subclass(ctx: Context, spec: Spec) -> None:
+    tree = spec.tree
+    class_ref = tree.get("class")
+    if class_ref is None:
+        ctx.error(tree.mark, "a subclass spec needs `class: package.module:ClassName`", code="subclass-rules")
+    elif code_reference(ctx, class_ref, tree.value_mark("class"), "class"):
+        spec.class_ref = class_ref
+    for key in ("layers", "outputs"):
+        if key in tree:
+            ctx.error(
+                tree.key_mark(key),
+                f"a subclass spec has no `{key}`: the class defines the model",
+                code="subclass-rules",
+            )
+    args = tree.get("args")
+    if args is not None:
+        if not isinstance(args, PMap):
+            ctx.error(tree.value_mark("args"), "`args` must be a mapping of constructor keywords", code="bad-value")
+        else:
+            for key in args:
+                check_value(ctx, str(key), args[key], args.value_mark(key))
+            spec.args = dict(args)
+    if "input" in tree:
+        spec.input = input_def(ctx, tree, "input", "input", allow_name=True)
+    elif isinstance(tree.get("inputs"), PMap):
+        for key in tree["inputs"]:
+            definition = input_def(ctx, tree["inputs"], key, str(key), allow_name=False)
+            if definition:
+                spec.inputs[str(key)] = definition
+    else:
+        ctx.error(
+            tree.mark,
+            "a subclass spec needs `inputs:` (or `input:`) shapes to build the model with",
+            code="subclass-rules",
+        )

@@ -1,0 +1,340 @@
+"""Every section of a spec and its keys, declared once.
+
+A `Section` lists its `Key`s (type, default, meaning) and the `Rule`s that tie keys together.
+The static checks walk these declarations (`kerasspec.check.sections`), the JSON Schema is
+generated from them (`kerasspec.format.schema`), and so are the tables of the reference
+document (`kerasspec.format.reference`). Keys of Keras's own functions (`model.compile`,
+`model.fit`) and classes come from the catalog of the installed Keras, typed from its
+signatures and docstrings (`kerasspec._catalog_gen.argument_details`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..catalog import kind_of_parameter
+from .types import (
+    Anything,
+    Boolean,
+    Choice,
+    CodeReference,
+    Integer,
+    KerasObject,
+    ListOf,
+    MapOf,
+    Nested,
+    Number,
+    PerOutput,
+    Text,
+    Union,
+    ValueType,
+)
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+
+SPEC_VERSION = 1
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed and NumPy's legacy seeding refuse more
+MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: ValueType = field(default_factory=Anything)
+    doc: str = ""
+    default: Any = MISSING
+    required: bool = False
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not MISSING
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When `key` has `value`, the keys in `forbids` may not be given (paths from the spec's top,
+    `train.step`), or, with `allows`, only those keys of `key`'s section may."""
+
+    key: str
+    value: Any
+    message: str  # formatted with {key} (the offending key's path)
+    hint: str
+    forbids: tuple[str, ...] = ()
+    allows: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """A mapping of settings. `label` prefixes key paths in messages (`data.samples`); `noun`
+    names its keys in "unknown ... key" messages; `catalog_keys` adds keys read from the
+    installed Keras (the arguments of `model.compile` / `model.fit`)."""
+
+    label: str
+    ref: str
+    doc: str
+    keys: tuple[Key, ...]
+    noun: str  # what an unknown key is called: "unknown data key 'x'"
+    listing: str  # what heads the list of known keys in the hint: "data keys: ..."
+    catalog_keys: Callable[[Catalog], dict[str, Key]] | None = None
+    rules: tuple[Rule, ...] = ()
+
+    def all_keys(self, catalog: Catalog | None) -> dict[str, Key]:
+        found = dict(self.catalog_keys(catalog)) if self.catalog_keys and catalog is not None else {}
+        found.update({key.name: key for key in self.keys})
+        return found
+
+
+_JSON_TYPES: dict[str, ValueType] = {
+    "number": Number(),
+    "boolean": Boolean(),
+    "string": Text(),
+    "array": ListOf(Anything()),
+    "object": MapOf(Anything()),
+    "null": Choice((None,)),
+}
+
+
+def argument_type(name: str, details: dict[str, Any]) -> ValueType:
+    """The value type of one Keras argument: a Keras object where the parameter takes one
+    (`kernel_initializer`), else what the catalog read from the signature and docstring."""
+    kind = kind_of_parameter(name)
+    if kind is not None:
+        return KerasObject(kind)
+    options: list[ValueType] = []
+    for json_type in details.get("types", ()):
+        if json_type == "integer":
+            options.append(Integer(details.get("minimum")))
+        elif json_type == "string" and details.get("enum"):
+            options.append(Choice(tuple(details["enum"]), ignore_case="case-insensitive" in details.get("doc", "")))
+        else:
+            options.append(_JSON_TYPES[json_type])
+    if not options:
+        return Anything()
+    return options[0] if len(options) == 1 else Union(tuple(options))
+
+
+def keras_argument(catalog_info: Any, name: str) -> Key:
+    """A key for one argument of a Keras function or class, typed from the catalog."""
+    details = catalog_info.details.get(name, {}) if catalog_info is not None else {}
+    return Key(name, argument_type(name, details), details.get("doc", ""), details.get("default", MISSING))
+
+
+Seed = Integer(0, MAX_SEED)
+Positive = Integer(1)
+
+# --- inputs -------------------------------------------------------------------------------------
+
+DIMENSION = Union((Integer(1), Choice((None,))))
+INPUT = Section(
+    label="input",
+    ref="input",
+    doc="One input of the model: its shape (without the batch dimension) and dtype.",
+    noun="input key",
+    listing="input keys",
+    keys=(
+        Key(
+            "shape",
+            Union((ListOf(DIMENSION), Integer(1))),
+            "sizes of the dimensions after the batch one; null is any size",
+            required=True,
+        ),
+        Key("dtype", Text(), "the input's dtype (float32, int64, string, ...)", "float32"),
+        Key("sparse", Boolean(), "a sparse tensor", False),
+        Key("ragged", Boolean(), "a ragged tensor", False),
+        Key("batch_size", Positive, "a fixed batch size"),
+        Key("optional", Boolean(), "the input may be None", False),
+        Key("name", Text(), "the input's name (sequential specs; functional inputs are named by their key)"),
+    ),
+)
+SHAPE_SHORTHAND = Union((ListOf(DIMENSION), Integer(1)))
+
+# --- compile --------------------------------------------------------------------------------------
+
+
+def _compile_keys(catalog: Catalog) -> dict[str, Key]:
+    info = catalog.functions["compile"]
+    return {name: keras_argument(info, name) for name in info.params}
+
+
+COMPILE = Section(
+    label="compile",
+    ref="compile",
+    doc="Arguments of `model.compile`; any argument the installed Keras takes is accepted.",
+    noun="compile argument",
+    listing="model.compile takes",
+    catalog_keys=_compile_keys,
+    keys=(
+        Key("optimizer", KerasObject("optimizers"), "the optimizer", "rmsprop"),
+        Key("loss", PerOutput(KerasObject("losses")), "the loss of each output"),
+        Key(
+            "metrics", PerOutput(Union((KerasObject("metrics"), ListOf(KerasObject("metrics"))))), "metrics per output"
+        ),
+        Key("loss_weights", PerOutput(Number()), "a weight per output's loss"),
+        Key(
+            "weighted_metrics",
+            PerOutput(Union((KerasObject("metrics"), ListOf(KerasObject("metrics"))))),
+            "metrics weighted by sample_weight or class_weight",
+        ),
+    ),
+)
+PER_OUTPUT_COMPILE_KEYS = ("loss", "metrics", "loss_weights", "weighted_metrics")
+
+# --- data -----------------------------------------------------------------------------------------
+
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "binary": (),
+    "integers": ("low", "high"),
+    "uniform": ("low", "high"),
+    "normal": ("mean", "std"),
+    "onehot": (),
+    "constant": ("value",),
+}
+DISTRIBUTION_DOCS = {
+    "binary": "0 or 1",
+    "integers": "whole numbers in [low, high)",
+    "uniform": "floats in [low, high)",
+    "normal": "floats from a normal distribution",
+    "onehot": "one class per row along the last axis",
+    "constant": "every value the same",
+}
+DISTRIBUTION = Section(
+    label="distribution",
+    ref="distribution",
+    doc="How synthetic values of one input or target are drawn.",
+    noun="distribution key",
+    listing="distribution keys",
+    keys=(
+        Key("distribution", Choice(tuple(DISTRIBUTIONS)), "the distribution's name", required=True),
+        Key("dtype", Text(), "the dtype of the drawn values"),
+        *(
+            Key(p, Number(), f"parameter of {', '.join(d for d in DISTRIBUTIONS if p in DISTRIBUTIONS[d])}")
+            for p in dict.fromkeys(p for params in DISTRIBUTIONS.values() for p in params)
+        ),
+    ),
+)
+DATA = Section(
+    label="data",
+    ref="data",
+    doc="Where `train`, `evaluate` and `predict` get their data: synthetic unless a file is named.",
+    noun="data key",
+    listing="data keys",
+    keys=(
+        Key("samples", Positive, "rows of synthetic data", 1280),
+        Key("seed", Seed, "same seed, same data", 0),
+        Key("sequence_length", Positive, "what each null dimension becomes in synthetic data", 16),
+        Key("inputs", MapOf(Nested(DISTRIBUTION)), "per input: how its values are drawn (inferred when absent)"),
+        Key("targets", MapOf(Nested(DISTRIBUTION)), "per output: how its targets are drawn (inferred when absent)"),
+        Key("file", Text(pattern=r"\.(npz|csv)$"), "real data: a .npz (arrays by name) or .csv (columns by name) file"),
+    ),
+)
+
+# --- train ----------------------------------------------------------------------------------------
+
+LOOPS = ("fit", "custom")
+FIT_EXCLUDED = ("x", "y", "validation_data", "callbacks")  # data comes from `data:`
+TRAIN_OWN_KEYS = ("loop", "step", "seed", "callbacks")  # kerasspec's own; the other keys go to model.fit
+CUSTOM_LOOP_KEYS = ("epochs", "batch_size", "validation_split", "shuffle", "loop", "seed", "callbacks")
+
+
+def _fit_keys(catalog: Catalog) -> dict[str, Key]:
+    info = catalog.functions["fit"]
+    return {name: keras_argument(info, name) for name in info.params if name not in FIT_EXCLUDED}
+
+
+TRAIN = Section(
+    label="train",
+    ref="train",
+    doc="The training run: `model.fit`'s arguments (but its data), the loop, the seed, callbacks.",
+    noun="train key",
+    listing="train keys",
+    catalog_keys=_fit_keys,
+    keys=(
+        Key("epochs", Positive, "passes over the data", 1),
+        Key("batch_size", Positive, "rows per step", 32),
+        Key("validation_split", Number(0, 1), "the fraction of rows held out for validation", 0.0),
+        Key("shuffle", Boolean(), "shuffle the rows before each epoch", True),
+        Key("loop", Choice(LOOPS), "fit (model.fit) or custom (a GradientTape loop)", "fit"),
+        Key("step", CodeReference("train step"), "a user's train step used inside fit (--allow-code)"),
+        Key("seed", Seed, "seeds data, weights and shuffling", 0),
+        Key("callbacks", ListOf(KerasObject("callbacks")), "keras.callbacks objects"),
+    ),
+    rules=(
+        Rule(
+            "loop",
+            "custom",
+            "`{key}` replaces the train step inside fit; it cannot be combined with the custom loop",
+            "remove `step:`, or train with `loop: fit`",
+            forbids=("train.step",),
+        ),
+        Rule(
+            "loop",
+            "custom",
+            "`{key}` is a model.fit argument; the custom loop does not take it",
+            "the custom loop takes epochs, batch_size, validation_split, shuffle, seed and callbacks; "
+            "use `loop: fit` for the rest",
+            allows=(*CUSTOM_LOOP_KEYS, "step"),  # `step` has its own rule above
+        ),
+        Rule(
+            "loop",
+            "custom",
+            "`{key}` weighs metrics by sample weights, which the custom loop does not take",
+            "list them under `metrics`, or use `--loop fit`",
+            forbids=("compile.weighted_metrics",),
+        ),
+    ),
+)
+
+# --- the top level --------------------------------------------------------------------------------
+
+KINDS = ("sequential", "functional", "subclass")
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+TOP_LEVEL = Section(
+    label="",
+    ref="spec",
+    doc="A spec file.",
+    noun="top-level key",
+    listing="top-level keys",
+    keys=(
+        Key("version", Choice((SPEC_VERSION,)), "the format version", SPEC_VERSION),
+        Key("name", Text(pattern=MODEL_NAME_PATTERN), "the model's name, given to Keras", required=True),
+        Key("description", Text(), "free text"),
+        Key("kind", Choice(KINDS), "inferred when absent: functional with inputs/outputs, else sequential"),
+        Key("vars", MapOf(Anything()), "named values; ${name} in any value below is replaced by it"),
+        Key("input", Union((Nested(INPUT), SHAPE_SHORTHAND)), "sequential only: the one input"),
+        Key("inputs", MapOf(Union((Nested(INPUT), SHAPE_SHORTHAND))), "functional: input name -> input"),
+        Key("layers", ListOf(Anything(), min_items=1), "the layer entries, in order"),
+        Key("class", CodeReference("class"), "subclass only: a keras.Model subclass (--allow-code)"),
+        Key("args", MapOf(Anything()), "subclass only: the class's constructor keywords"),
+        Key("outputs", Anything(), "functional: a reference, a list of them, or output name -> reference"),
+        Key("compile", Nested(COMPILE), "arguments of model.compile"),
+        Key("data", Nested(DATA), "where train, evaluate and predict get data"),
+        Key("train", Nested(TRAIN), "the training run"),
+    ),
+)
+TOP_LEVEL_KEYS = tuple(key.name for key in TOP_LEVEL.keys)
+
+# --- layer entries --------------------------------------------------------------------------------
+
+# A reference: a name, or name[i] for one of a layer's several outputs (the schema drops the group names).
+REFERENCE = r"^(?P<name>[^\[\]\s]+)(?:\[(?P<index>\d+)\])?$"
+REFERENCE_PATTERN = re.sub(r"\?P<\w+>", "", REFERENCE)
+REFERENCES = Union((Text(pattern=REFERENCE_PATTERN), ListOf(Text(pattern=REFERENCE_PATTERN))))
+ENTRY_KEYS = (
+    Key("type", Text(), "a class in keras.layers, or package.module:Class (--allow-code)"),
+    Key("name", Text(pattern=r"^[^/\[\]\s]+$"), "the layer's name; needed where another entry refers to it"),
+    Key(
+        "inputs",
+        Union((REFERENCES, MapOf(REFERENCES))),
+        "functional: what the layer is called on (a reference, a list, or call keyword -> reference)",
+    ),
+    Key("reuse", Text(pattern=r"^[^\[\]\s]+$"), "call the very same layer as the entry of that name"),
+    Key("spec", Text(pattern=r"\.ya?ml$"), "a spec file, relative to this one, whose model is used as a layer"),
+    Key("call", MapOf(Anything()), "call keywords that are not references ({training: false})"),
+)
+RESERVED_ENTRY_KEYS = tuple(key.name for key in ENTRY_KEYS)
+
+SECTIONS = (TOP_LEVEL, INPUT, COMPILE, DATA, DISTRIBUTION, TRAIN)
