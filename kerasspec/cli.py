@@ -518,6 +518,53 @@ def catalog(
         typer.echo(f"cached at {cache_path()}")
 
 
+@app.command()
+def schema(
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the schema to this file instead of stdout."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    debug: DebugOpt = False,
+) -> None:
+    """Print the JSON Schema of the spec format for the installed Keras (for editors and CI)."""
+    from .catalog import get_catalog
+    from .format.schema import json_schema
+
+    with reported_errors(debug):
+        text = json.dumps(json_schema(get_catalog()), indent=1, sort_keys=False) + "\n"
+        if out is None or str(out) == "-":
+            typer.echo(text, nl=False)
+            return
+        from .files import write_new_text
+
+        write_new_text(out, text, force=force)
+        typer.echo(f"wrote {out}", err=True)
+
+
+@app.command()
+def resolve(
+    spec: Path = typer.Argument(..., help="The spec file.", show_default=False),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write it to this file (paths rewritten for its directory)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    overrides: SetOpt = [],
+    allow_code: AllowCodeOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Print the spec as kerasspec runs it: vars substituted, --set applied, defaults explicit."""
+    from .check import load
+    from .resolve import resolved_text
+
+    with reported_errors(debug):
+        loaded = load(spec, overrides, allow_code=allow_code)
+        if out is None or str(out) == "-":
+            typer.echo(resolved_text(loaded, spec.parent, "resolved"), nl=False)
+            return
+        from .files import write_new_text
+
+        write_new_text(out, resolved_text(loaded, out.parent, "resolved"), force=force)
+        typer.echo(f"wrote {out}", err=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

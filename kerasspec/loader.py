@@ -122,7 +122,7 @@ def key_paths(tree: Any) -> dict[tuple[str, int, int], str]:
             children = [(i, f"{path}[{i}]", None, node.item_marks[i]) for i in range(len(node))]
         else:
             continue
-        for key, child_path, key_mark, value_mark in children:
+        for _, child_path, key_mark, value_mark in children:
             for mark in (key_mark, value_mark):
                 if mark is not None:
                     found.setdefault((mark.source, mark.line, mark.col), child_path)

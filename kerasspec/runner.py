@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -418,24 +417,9 @@ def resolved_spec_text(spec: Spec, run_dir: Path) -> str:
     """The spec as trained (vars and --set applied) for the run directory. Paths the spec gives
     relative to its own file (`spec:` includes, `data.file`) are rewritten relative to the run
     directory, so that `kerasspec train RUN/spec.resolved.yaml` finds the same files."""
-    import yaml
+    from .resolve import resolved_text
 
-    tree = plain(spec.tree)
-    here, there = spec.path.parent.resolve(), run_dir.resolve()
-
-    def moved(value: Any) -> Any:
-        return os.path.relpath(here / value, there) if isinstance(value, str) and value else value
-
-    for entry in tree.get("layers") or []:
-        if isinstance(entry, dict) and "spec" in entry:
-            entry["spec"] = moved(entry["spec"])
-    if isinstance(tree.get("data"), dict) and "file" in tree["data"]:
-        tree["data"]["file"] = moved(tree["data"]["file"])
-    header = (
-        f"# {spec.name} as trained: {spec.path.resolve()} after vars and --set.\n"
-        "# Paths to other files are relative to this file's directory.\n"
-    )
-    return header + yaml.safe_dump(tree, sort_keys=False)
+    return resolved_text(spec, run_dir, "as trained")
 
 
 @contextmanager

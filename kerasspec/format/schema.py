@@ -1,0 +1,203 @@
+"""The JSON Schema (draft-07) of the format for the installed Keras, read from the declarations.
+
+Editors use it through yaml-language-server (`# yaml-language-server: $schema=...`) and CI
+through check-jsonschema. Layer entries dispatch on `type` with one `if`/`then` per class,
+so an editor completes a Dense's keywords and a misspelt one is refused by the schema itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..catalog import KIND_NOUN, Catalog, ClassInfo
+from .declaration import DISTRIBUTIONS, ENTRY_KEYS, TOP_LEVEL, Key, Section, argument_type
+from .types import CODE_REFERENCE_PATTERN, Anything, KerasObject, ListOf, Nested, value_schema
+
+DRAFT = "http://json-schema.org/draft-07/schema#"
+NULL = {"type": "null"}
+
+
+def _property(key: Key) -> dict[str, Any]:
+    schema = dict(value_schema(key.type))
+    if key.doc:
+        schema["description"] = key.doc
+    if key.has_default:
+        schema["default"] = key.default
+    return schema
+
+
+def section_schema(section: Section, catalog: Catalog) -> dict[str, Any]:
+    keys = section.all_keys(catalog)
+    properties = {name: _property(key) for name, key in sorted(keys.items())}
+    for name, key in keys.items():
+        if not key.required and "$ref" not in properties[name]:
+            properties[name] = {"anyOf": [properties[name], NULL], **_notes(properties[name])}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "description": section.doc,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    required = [key.name for key in section.keys if key.required]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _notes(schema: dict[str, Any]) -> dict[str, Any]:
+    return {k: schema[k] for k in ("description", "default") if k in schema}
+
+
+def _argument(info: ClassInfo, name: str) -> dict[str, Any]:
+    details = info.details.get(name, {})
+    schema = dict(value_schema(argument_type(name, details)))
+    notes = {
+        k: v for k, v in (("description", details.get("doc")), ("default", details.get("default"))) if v is not None
+    }
+    if name in info.required:
+        return {**schema, **notes}
+    return {"anyOf": [schema, NULL], **notes} if schema else notes
+
+
+def class_schema(info: ClassInfo, extra: dict[str, Any]) -> dict[str, Any]:
+    """One class's keywords (and the keys the entry itself has, `extra`)."""
+    properties = dict(extra)
+    properties.update({name: _argument(info, name) for name in sorted(info.params) if name not in extra})
+    schema: dict[str, Any] = {"properties": properties}
+    if not info.open:
+        schema["additionalProperties"] = False
+    required = [r for r in info.required if r != "name"]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _dispatch(classes: dict[str, ClassInfo], prefix: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+            "then": {"$ref": f"#/definitions/{prefix}.{name}"},
+        }
+        for name in sorted(classes)
+    ]
+
+
+def _type_property(classes: dict[str, ClassInfo], noun: str) -> dict[str, Any]:
+    return {
+        "description": f"the {noun}: a Keras class, or package.module:Name (--allow-code)",
+        "anyOf": [{"enum": sorted(classes)}, {"type": "string", "pattern": CODE_REFERENCE_PATTERN}],
+    }
+
+
+def _kind_definitions(catalog: Catalog, definitions: dict[str, Any]) -> None:
+    """For each kind of Keras object: a name, or `{type: Class, ...}` with that class's keywords."""
+    for kind in catalog.kinds:
+        if kind == "layers":
+            continue
+        classes = catalog.classes(kind)
+        noun = KIND_NOUN.get(kind, kind)
+        for name, info in classes.items():
+            definitions[f"{kind}.{name}"] = class_schema(info, {"type": {"const": name}})
+        forms: list[dict[str, Any]] = [
+            {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": _type_property(classes, noun)},
+                "allOf": _dispatch(classes, kind),
+            },
+            {"type": "string", "pattern": CODE_REFERENCE_PATTERN},
+        ]
+        names = sorted(catalog.names(kind))
+        if names:
+            forms.insert(0, {"enum": names})
+        if kind == "schedules":
+            forms.insert(0, {"type": "number"})
+        definitions[kind] = {"description": f"{noun}: a name or {{type: ..., ...}}", "anyOf": forms}
+    definitions["activations"] = {
+        "description": "an activation: a name, or a layer object",
+        "anyOf": [
+            {"enum": sorted(catalog.names("activations"))},
+            {"type": "string", "pattern": CODE_REFERENCE_PATTERN},
+            {"$ref": "#/definitions/layers"},
+        ],
+    }
+
+
+def _layer_definitions(catalog: Catalog, definitions: dict[str, Any]) -> None:
+    classes = catalog.classes("layers")
+    reserved = {key.name: _property(key) for key in ENTRY_KEYS}
+    reserved["type"] = _type_property(classes, "layer type")
+    for name, info in classes.items():
+        definitions[f"layers.{name}"] = class_schema(info, reserved)
+    definitions["layers"] = {
+        "description": "a layer entry: {type: Class, keywords...}, {reuse: name} or {spec: file.yaml}",
+        "type": "object",
+        "properties": reserved,
+        "allOf": [
+            *_dispatch(classes, "layers"),
+            {"if": {"not": {"required": ["type"]}}, "then": {"propertyNames": {"enum": sorted(reserved)}}},
+        ],
+    }
+
+
+def _distribution_definition(catalog: Catalog) -> dict[str, Any]:
+    from .declaration import DISTRIBUTION
+
+    schema = section_schema(DISTRIBUTION, catalog)
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"distribution": {"const": name}}, "required": ["distribution"]},
+            "then": {"propertyNames": {"enum": ["distribution", "dtype", *params]}},
+        }
+        for name, params in DISTRIBUTIONS.items()
+    ]
+    return schema
+
+
+def json_schema(catalog: Catalog) -> dict[str, Any]:
+    """The whole schema: the top level, with a definition per section, kind and class."""
+    definitions: dict[str, Any] = {}
+    _kind_definitions(catalog, definitions)
+    _layer_definitions(catalog, definitions)
+    for section in _nested_sections(TOP_LEVEL):
+        definitions[section.ref] = section_schema(section, catalog)
+    definitions["distribution"] = _distribution_definition(catalog)
+    top = section_schema(TOP_LEVEL, catalog)
+    top["properties"]["layers"] = {
+        "type": "array",
+        "minItems": 1,
+        "items": {"$ref": "#/definitions/layers"},
+        "description": "the layer entries, in order",
+    }
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(catalog.versions.items()))
+    return {
+        "$schema": DRAFT,
+        "$id": "https://kerasspec.invalid/spec-format-v1.json",
+        "title": "kerasspec spec (format version 1)",
+        **top,
+        "description": f"A kerasspec model spec, for the installed {versions}.",
+        "definitions": definitions,
+    }
+
+
+def _nested_sections(section: Section) -> list[Section]:
+    """Every section reachable from one through its keys' types."""
+    found: list[Section] = []
+
+    def visit(value_type: Any) -> None:
+        if isinstance(value_type, Nested) and value_type.section not in found:
+            found.append(value_type.section)
+            for key in value_type.section.keys:
+                visit(key.type)
+        for inner in ("item", "value"):
+            if hasattr(value_type, inner):
+                visit(getattr(value_type, inner))
+        for option in getattr(value_type, "options", ()):
+            visit(option)
+
+    for key in section.keys:
+        visit(key.type)
+    return found
+
+
+__all__ = ["json_schema", "section_schema", "Anything", "KerasObject", "ListOf"]

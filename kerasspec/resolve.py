@@ -1,0 +1,57 @@
+"""A spec as kerasspec runs it: vars substituted, overrides applied, defaults made explicit.
+
+`resolved_text()` is what `kerasspec resolve` prints and what a run directory's
+`spec.resolved.yaml` holds: itself a valid spec that builds the same model. Paths the spec gives
+relative to its own file (`spec:` includes, `data.file`) are rewritten relative to where the text
+will live.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .format.declaration import SPEC_VERSION
+from .spec import Spec
+
+
+def plain(value: Any) -> Any:
+    """Positioned values as plain dicts and lists (for YAML/JSON output)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def resolved_tree(spec: Spec, target_dir: Path) -> dict[str, Any]:
+    tree = plain(spec.tree)
+    tree.pop("vars", None)  # every ${...} is substituted already
+    here, there = spec.path.parent.resolve(), target_dir.resolve()
+
+    def moved(value: Any) -> Any:
+        return os.path.relpath(here / value, there) if isinstance(value, str) and value else value
+
+    for entry in tree.get("layers") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("spec"), str):
+            entry["spec"] = moved(entry["spec"])
+    header = {"version": SPEC_VERSION, "name": spec.name, "kind": spec.kind}
+    for key in ("compile", "data", "train"):
+        settings = getattr(spec, key)
+        values = plain(settings.resolved())
+        if values:
+            tree[key] = values
+    if tree.get("data", {}).get("file"):
+        tree["data"]["file"] = moved(tree["data"]["file"])
+        if "samples" not in spec.data:  # the default counts synthetic rows; a file gives all of its own
+            del tree["data"]["samples"]
+    return {**header, **{k: v for k, v in tree.items() if k not in header}}
+
+
+def resolved_text(spec: Spec, target_dir: Path, note: str) -> str:
+    import yaml
+
+    header = f"# {spec.name} {note}: {spec.path.resolve()} after vars and --set, defaults explicit.\n"
+    header += "# Paths to other files are relative to this file's directory.\n"
+    return header + yaml.safe_dump(resolved_tree(spec, target_dir), sort_keys=False, allow_unicode=True)
