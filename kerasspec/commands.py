@@ -320,6 +320,7 @@ def predict(
     loaded = trained.model
     target = feature_model(trained.keras, loaded, list(outputs)) if outputs else loaded
     predictions = target.predict(**kwargs, verbose=0)
+    arrays: dict[str, Any]
     if isinstance(predictions, dict):
         arrays = {k: np.asarray(v) for k, v in predictions.items()}
     elif isinstance(predictions, (list, tuple)):
