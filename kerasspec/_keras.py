@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from types import ModuleType
+from typing import Any
 
 _keras: ModuleType | None = None
 
@@ -48,3 +49,94 @@ def import_keras() -> ModuleType:
         os.close(devnull)
     _keras = keras
     return keras
+
+
+# Every private Keras API kerasspec relies on, named once; tests/test_private_keras.py checks
+# that each still exists in the installed Keras, so an upgrade that drops one fails a test
+# instead of silently changing what summary, data or the builder see.
+PRIVATE_MODULES: dict[str, tuple[str, ...]] = {
+    "keras.src.utils.summary_utils": ("weight_memory_size", "readable_memory_size"),
+    "keras.src.backend.common.variables": ("initialize_all_variables",),
+    # Read by kerasspec._catalog_gen (in its own process): each registry's names, and the dtypes.
+    "keras.src.activations": ("ALL_OBJECTS_DICT",),
+    "keras.src.constraints": ("ALL_OBJECTS_DICT",),
+    "keras.src.initializers": ("ALL_OBJECTS_DICT",),
+    "keras.src.losses": ("ALL_OBJECTS_DICT",),
+    "keras.src.metrics": ("ALL_OBJECTS_DICT",),
+    "keras.src.optimizers": ("ALL_OBJECTS_DICT",),
+    "keras.src.regularizers": ("ALL_OBJECTS_DICT",),
+    "keras.src.backend.common.dtypes": ("ALLOWED_DTYPES",),
+}
+PRIVATE_ATTRIBUTES: dict[str, str] = {
+    "_functional": "a built keras.Sequential: the functional graph behind it",
+    "_operations": "a functional model: its layers in order, input layers included",
+    "_nodes_by_depth": "a functional model: the call nodes that belong to it",
+    "_outputs_struct": "a functional model: its outputs as given (a dict keeps the names)",
+    "_inbound_nodes": "a layer: the calls made on it",
+    "_build_shapes_dict": "a built layer: the shapes it was built with",
+    "_keras_history": "a symbolic tensor: the layer call that produced it",
+}
+
+
+def functional_graph(model: Any) -> Any:
+    """The functional graph behind a model (a built Sequential keeps one in `_functional`)."""
+    inner = getattr(model, "_functional", None)
+    return inner if inner is not None else model
+
+
+def own_operations(model: Any) -> list[Any] | None:
+    """A functional model's layers in order, input layers included; None for any other model."""
+    ops = getattr(model, "_operations", None)
+    return list(ops) if ops is not None else None
+
+
+def graph_operations(model: Any) -> list[Any] | None:
+    """`own_operations` of the graph behind a model, a built Sequential's included."""
+    return own_operations(functional_graph(model))
+
+
+def graph_node_ids(model: Any) -> set[int] | None:
+    """Ids of the call nodes that belong to this model's graph; None without a graph."""
+    by_depth = getattr(functional_graph(model), "_nodes_by_depth", None)
+    if not by_depth:
+        return None
+    return {id(node) for nodes in by_depth.values() for node in nodes}
+
+
+def outputs_structure(model: Any) -> Any:
+    """The outputs a functional model was made with, in their structure (None if it has none)."""
+    return getattr(model, "_outputs_struct", None)
+
+
+def inbound_nodes(layer: Any) -> list[Any]:
+    """Every call made on a layer, in any model."""
+    return list(getattr(layer, "_inbound_nodes", None) or [])
+
+
+def build_shapes(layer: Any) -> dict[str, Any] | None:
+    """The keyword shapes a layer was built with (what `compute_output_shape` takes)."""
+    return getattr(layer, "_build_shapes_dict", None)
+
+
+def tensor_history(tensor: Any) -> Any | None:
+    """(operation, node_index, tensor_index) of the call that produced a symbolic tensor."""
+    return getattr(tensor, "_keras_history", None)
+
+
+def weight_memory_size(weights: list[Any]) -> float:
+    from keras.src.utils.summary_utils import weight_memory_size as size
+
+    return float(size(weights))
+
+
+def readable_memory_size(size: float) -> str:
+    from keras.src.utils.summary_utils import readable_memory_size as readable
+
+    return readable(size)
+
+
+def initialize_all_variables() -> None:
+    """Create the variables a `StatelessScope(initialize_variables=False)` build left pending."""
+    from keras.src.backend.common.variables import initialize_all_variables as initialize
+
+    initialize()

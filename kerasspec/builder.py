@@ -19,12 +19,12 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._keras import import_keras
+from ._keras import import_keras, initialize_all_variables
 from .catalog import Catalog, get_catalog, kind_of_parameter
 from .errors import Mark, SpecError
 from .format.declaration import RESERVED_ENTRY_KEYS
+from .graph import model_inputs, record_symbolic_call
 from .loader import PList, PMap
-from .render.graph import model_inputs, record_symbolic_call
 from .spec import LayerEntry, Ref, Spec
 from .usercode import check_arguments, constructor_keywords, import_object
 
@@ -96,8 +96,6 @@ def build(
     keras = import_keras()
     _allow_deep_graphs(spec)
     builder = _Builder(keras, spec, catalog or get_catalog(), input_shape)
-    from keras.src.backend.common.variables import initialize_all_variables
-
     try:
         with keras.StatelessScope(initialize_variables=False):
             model = builder.model()

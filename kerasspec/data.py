@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError
+from .graph import inputs_by_name, model_inputs, outputs_are_dict
 from .loader import PMap
-from .render.graph import inputs_by_name, model_inputs, outputs_are_dict
 from .spec import Spec
 
 DEFAULT_SAMPLES = 1280
@@ -104,7 +104,7 @@ def _embedding_vocabulary(model: Any) -> dict[str, int]:
     """Input name -> input_dim of the Embedding that input feeds directly."""
     import keras
 
-    from .render.graph import calls, operations, relevant_nodes, source_layer
+    from .graph import calls, operations, relevant_nodes, source_layer
 
     found: dict[str, int] = {}
 
@@ -125,7 +125,7 @@ def _embedding_vocabulary(model: Any) -> dict[str, int]:
 
 
 def named_outputs(model: Any) -> list[tuple[str, Any]]:
-    from .render.graph import named_outputs as graph_outputs
+    from .graph import named_outputs as graph_outputs
 
     return [(name or f"output_{i}", t) for i, (name, t) in enumerate(graph_outputs(model))]
 

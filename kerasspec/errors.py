@@ -6,11 +6,14 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# Exit codes, kept in one place (pip's status_codes.py does the same).
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
+# Exit codes of every command, kept in one place (pip's status_codes.py does the same):
+EXIT_OK = 0  # done, nothing found
+EXIT_DIFFERENCES = 1  # a check that compares (`diff` and the like) found differences
+EXIT_BAD_INPUT = 2  # the spec, its data or an option is wrong: every error printed, located
+EXIT_INTERNAL = 3  # a bug in kerasspec (pre-commit uses 3 too), so CI tells a crash from a finding
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+# A reader that leaves early (`kerasspec validate ... | head -1`) ends the command quietly with
+# 1, as click and Python do on a broken pipe; it is neither a finding nor a crash worth a report.
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from .builder import Built, convert, keras_message
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
 from .format.declaration import LOOPS, TRAIN_OWN_KEYS
+from .graph import outputs_are_dict
 from .loader import PList, PMap
-from .render.graph import outputs_are_dict
 from .spec import Spec
 from .usercode import check_step_signature, import_object
 
@@ -536,7 +536,7 @@ def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
 
 def feature_model(keras: Any, model: Any, names: list[str]) -> Any:
     """A model whose outputs are the named layers' outputs (feature extraction, as the seed does)."""
-    from .render.graph import is_subclassed
+    from .graph import is_subclassed
 
     if is_subclassed(model):
         raise SpecError(

@@ -63,14 +63,75 @@ def test_internal_error_asks_for_a_report_without_traceback(cli, monkeypatch):
 
     monkeypatch.setattr(kerasspec.api, "load", broken)
     result = cli("validate", SPECS / "encoder.yaml")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == (
         "kerasspec: internal error: RuntimeError: boom. This is a bug in kerasspec; please report it "
         "with the spec and the output of the same command with --debug."
     )
     result = cli("validate", "--debug", SPECS / "encoder.yaml")
-    assert result.exit_code == 1 and "Traceback" in result.stderr and "RuntimeError: boom" in result.stderr
+    assert result.exit_code == 3 and "Traceback" in result.stderr and "RuntimeError: boom" in result.stderr
+
+
+EVERY_COMMAND = {
+    "validate": [],
+    "summary": [],
+    "plot": [],
+    "train": [],
+    "evaluate": ["--run", "runs/none"],
+    "predict": ["--run", "runs/none"],
+    "catalog": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("failure", "exit_code", "message"),
+    [
+        (RuntimeError("boom"), 3, "kerasspec: internal error: RuntimeError: boom. This is a bug in kerasspec; "),
+        (KeyboardInterrupt(), 130, "kerasspec: interrupted"),
+    ],
+    ids=["internal-error", "interrupted"],
+)
+@pytest.mark.parametrize("command", sorted(EVERY_COMMAND))
+def test_every_command_exits_by_the_one_table(cli, monkeypatch, command, failure, exit_code, message):
+    """A crash exits 3 (so CI tells it from a finding, 1, or bad input, 2); Ctrl-C exits 130."""
+    import kerasspec.catalog
+    import kerasspec.commands
+
+    def fail(*args, **kwargs):
+        raise failure
+
+    extra = EVERY_COMMAND[command]
+    monkeypatch.setattr(
+        *(kerasspec.catalog, "get_catalog") if extra is None else (kerasspec.commands, "load_spec"), fail
+    )
+    args = [command] if extra is None else [command, SPECS / "ticket_classifier.yaml", *extra]
+    result = cli(*args)
+    assert result.exit_code == exit_code, (result.stdout, result.stderr)
+    assert result.stderr.startswith(message) and "Traceback" not in result.stderr
+
+
+def test_exit_code_table():
+    from kerasspec import errors
+
+    table = {name: getattr(errors, name) for name in dir(errors) if name.startswith("EXIT_")}
+    assert table == {
+        "EXIT_OK": 0,
+        "EXIT_DIFFERENCES": 1,
+        "EXIT_BAD_INPUT": 2,
+        "EXIT_INTERNAL": 3,
+        "EXIT_INTERRUPTED": 130,
+    }
+
+
+def test_commands_are_callable_from_python(tmp_path):
+    """What `validate` does, without the CLI: the errors of a spec, located, or none."""
+    from kerasspec.commands import ModelOptions, check_spec
+
+    assert check_spec(SPECS / "ticket_classifier.yaml", ModelOptions()) == []
+    errors = check_spec(SPECS / "ticket_classifier.yaml", ModelOptions(overrides=["compile.loss.priorty=mse"]))
+    assert [(e.code, e.mark.line, e.mark.col) for e in errors] == [(errors[0].code, 1, 14)]
+    assert "'priorty' in `compile.loss` is not an output of the model" in errors[0].message
 
 
 def test_unknown_format_is_bad_input(cli):

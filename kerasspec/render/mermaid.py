@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .graph import calls, expandable, operations, relevant_nodes, source_layer
+from ..graph import calls, expandable, operations, relevant_nodes, source_layer
 
 _ESCAPED = set('"<>&#`|{}')
 

@@ -9,8 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .._keras import (
+    build_shapes,
+    inbound_nodes,
+    own_operations,
+    readable_memory_size,
+    tensor_history,
+    weight_memory_size,
+)
 from ..errors import SpecError
-from .graph import calls, expandable, model_inputs, named_outputs, operations, relevant_nodes
+from ..graph import calls, expandable, model_inputs, named_outputs, operations, relevant_nodes
 
 
 def _shape(tensor: Any) -> list[int | None]:
@@ -33,25 +41,18 @@ def _weights_count(weights: Iterable[Any]) -> int:
 
 
 def _memory(weights: Iterable[Any]) -> float:
-    from keras.src.utils.summary_utils import weight_memory_size
-
-    return float(weight_memory_size(list(weights)))
-
-
-def readable_size(size: float) -> str:
-    from keras.src.utils.summary_utils import readable_memory_size
-
-    return readable_memory_size(size)
+    return weight_memory_size(list(weights))
 
 
 def _source_name(tensor: Any, names: dict[int, str] | None = None) -> str:
     if names and id(tensor) in names:
         return names[id(tensor)]
-    history = getattr(tensor, "_keras_history", None)
+    history = tensor_history(tensor)
     if history is None:
         return "?"
     operation = history.operation
-    node = operation._inbound_nodes[history.node_index] if operation._inbound_nodes else None
+    nodes = inbound_nodes(operation)
+    node = nodes[history.node_index] if nodes else None
     several = node is not None and len(node.output_tensors) > 1
     return f"{operation.name}[{history.tensor_index}]" if several else operation.name
 
@@ -79,11 +80,11 @@ def _layer_record(layer: Any, relevant: set[int] | None, prefix: str, names: dic
 def _shapes_from_build(layer: Any) -> list[list[int | None]]:
     """A layer called inside a subclassed model's `call` has no graph node; its output shape is
     computed from the shapes it was built with, as `model.summary()` does."""
-    build_shapes = getattr(layer, "_build_shapes_dict", None)
-    if not build_shapes:
+    shapes = build_shapes(layer)
+    if not shapes:
         return []
     try:
-        shape = layer.compute_output_shape(**build_shapes)
+        shape = layer.compute_output_shape(**shapes)
     except Exception:  # noqa: BLE001 - a layer that cannot say: shown as '?', as Keras does
         return []
     if isinstance(shape, dict):
@@ -133,7 +134,7 @@ def summary_document(
 def inspect_layer(model: Any, name: str, names: dict[int, str] | None = None) -> dict[str, Any]:
     """`--layer NAME`: the tensors a layer was called on and produced (`layer.input` / `.output`)."""
     layer = _find_layer(model, name)
-    nodes = calls(layer, relevant_nodes(model)) or list(layer._inbound_nodes)
+    nodes = calls(layer, relevant_nodes(model)) or inbound_nodes(layer)
 
     def describe(tensors: Iterable[Any]) -> list[dict[str, Any]]:
         return [
@@ -159,8 +160,7 @@ def _find_layer(model: Any, name: str) -> Any:
     current = model
     for part in parts:
         layers = {layer.name: layer for layer in getattr(current, "layers", [])}
-        if hasattr(current, "_operations"):
-            layers.update({op.name: op for op in current._operations})
+        layers.update({op.name: op for op in own_operations(current) or []})
         if part not in layers:
             from ..errors import did_you_mean
 
@@ -198,10 +198,13 @@ def render_summary(document: dict[str, Any], console: Any) -> None:
         table.add_row(*cells)
     console.print(table)
     params, sizes = document["params"], document["sizes_bytes"]
-    console.print(f" Total params: {params['total']:,} ({readable_size(sizes['total'])})", highlight=False)
-    console.print(f" Trainable params: {params['trainable']:,} ({readable_size(sizes['trainable'])})", highlight=False)
+    console.print(f" Total params: {params['total']:,} ({readable_memory_size(sizes['total'])})", highlight=False)
     console.print(
-        f" Non-trainable params: {params['non_trainable']:,} ({readable_size(sizes['non_trainable'])})", highlight=False
+        f" Trainable params: {params['trainable']:,} ({readable_memory_size(sizes['trainable'])})", highlight=False
+    )
+    console.print(
+        f" Non-trainable params: {params['non_trainable']:,} ({readable_memory_size(sizes['non_trainable'])})",
+        highlight=False,
     )
 
 

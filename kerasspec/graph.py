@@ -1,12 +1,17 @@
-"""Walking a built Keras model's graph: the layers of a model in order, and who feeds whom.
+"""A built model's graph as kerasspec sees it: its inputs, named outputs, layers in order and
+who feeds whom, for functional, sequential and subclassed models alike.
 
-Shared by `summary` and the Mermaid renderer so both see the same graph.
+The builder records here what a subclassed model was called on; data, the runner and the
+renderers read the graph through these functions. The private Keras attributes behind them
+are reached only through `kerasspec._keras`.
 """
 
 from __future__ import annotations
 
 import weakref
 from typing import Any
+
+from ._keras import graph_node_ids, graph_operations, inbound_nodes, outputs_structure, tensor_history
 
 # A subclassed model has no graph of its own: `model.inputs`/`model.outputs` do not exist.
 # The builder calls it once on symbolic inputs and records what went in and came out here,
@@ -41,7 +46,7 @@ def model_inputs(model: Any) -> list[Any]:
 def outputs_are_dict(model: Any) -> bool:
     if model in _SYMBOLIC_CALLS:
         return isinstance(_SYMBOLIC_CALLS[model][1], dict)
-    return isinstance(getattr(model, "_outputs_struct", None), dict)
+    return isinstance(outputs_structure(model), dict)
 
 
 def is_model(obj: Any) -> bool:
@@ -50,33 +55,23 @@ def is_model(obj: Any) -> bool:
     return isinstance(obj, keras.Model)
 
 
-def graph_of(model: Any) -> Any:
-    """The functional graph behind a model (a built Sequential keeps one in `_functional`)."""
-    inner = getattr(model, "_functional", None)
-    return inner if inner is not None else model
-
-
 def operations(model: Any) -> list[Any]:
     """Layers in the order Keras shows them, input layers included where the model has them."""
-    graph = graph_of(model)
-    ops = getattr(graph, "_operations", None)
-    return list(ops) if ops is not None else list(model.layers)
+    ops = graph_operations(model)
+    return ops if ops is not None else list(model.layers)
 
 
 def relevant_nodes(model: Any) -> set[int] | None:
     """Ids of the call nodes that belong to this model (a layer may be called elsewhere too)."""
-    by_depth = getattr(graph_of(model), "_nodes_by_depth", None)
-    if not by_depth:
-        return None
-    return {id(node) for nodes in by_depth.values() for node in nodes}
+    return graph_node_ids(model)
 
 
 def calls(layer: Any, relevant: set[int] | None) -> list[Any]:
-    return [n for n in layer._inbound_nodes if relevant is None or id(n) in relevant]
+    return [n for n in inbound_nodes(layer) if relevant is None or id(n) in relevant]
 
 
 def source_layer(tensor: Any) -> Any | None:
-    history = getattr(tensor, "_keras_history", None)
+    history = tensor_history(tensor)
     return history.operation if history is not None else None
 
 
@@ -93,7 +88,7 @@ def named_outputs(model: Any) -> list[tuple[str | None, Any]]:
             return list(outputs.items())
         outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         return [(f"output_{i}", t) for i, t in enumerate(outputs)]
-    struct = getattr(model, "_outputs_struct", None)
+    struct = outputs_structure(model)
     if isinstance(struct, dict):
         return list(struct.items())
     names = list(getattr(model, "output_names", None) or [None] * len(model.outputs))

@@ -1,0 +1,347 @@
+"""What each `kerasspec` command does, callable from Python; `cli.py` only parses options and prints.
+
+Nothing here imports TensorFlow at import time: each function imports what it needs, so that
+`kerasspec --help` and `kerasspec validate` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import SpecError, SpecErrors
+
+if TYPE_CHECKING:
+    from .builder import Built
+    from .render.plot import PlotOptions
+    from .runner import DataSettings
+    from .spec import Spec
+
+Warn = Callable[[str], None]
+"""Where a command sends a warning or a note (the CLI: stderr)."""
+
+
+def _ignore(_text: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class SpecOptions:
+    """How a spec is read: `--set` overrides and whether it may name Python code."""
+
+    overrides: Sequence[str] = ()
+    allow_code: bool = False
+
+
+@dataclass(frozen=True)
+class ModelOptions(SpecOptions):
+    """How a spec is read and built: also the input shape of a lazy sequential spec and the
+    parameter limit (a number, or text such as `2e9`)."""
+
+    input_shape: str | None = None
+    max_params: str | int = "2e9"
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """Overrides of the spec's data settings; None keeps the spec's (or the default)."""
+
+    samples: int | None = None
+    batch_size: int | None = None
+    seed: int | None = None
+
+
+def parse_max_params(text: str | int) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 1 or value != value or value == float("inf"):
+        raise SpecError(
+            None,
+            f"bad --max-params '{text}': give a positive number such as 2e9",
+            source="--max-params",
+            code="bad-option",
+        )
+    return int(value)
+
+
+def spec_schema_text() -> str:
+    """The JSON Schema of the format for the installed Keras, as `kerasspec schema` prints it."""
+    from .catalog import get_catalog
+    from .format.schema import json_schema
+
+    return json.dumps(json_schema(get_catalog()), indent=1) + "\n"
+
+
+def resolved_spec(path: Path, options: SpecOptions, *, target_dir: Path) -> str:
+    """The spec as kerasspec runs it, for a file in `target_dir` (`kerasspec resolve`)."""
+    from .resolve import resolved_text
+
+    return resolved_text(load_spec(path, options), target_dir, "resolved")
+
+
+def load_spec(path: Path, options: SpecOptions) -> Spec:
+    from .check import load
+
+    return load(path, list(options.overrides), allow_code=options.allow_code)
+
+
+def build_model(path: Path, options: ModelOptions, *, spec: Spec | None = None, warn: Warn = _ignore) -> Built:
+    """Load and check one spec (unless given one already loaded), then build it; build warnings,
+    located like errors, go to `warn`."""
+    from .builder import build, parse_input_shape
+
+    shape = parse_input_shape(options.input_shape) if options.input_shape else None
+    limit = parse_max_params(options.max_params)
+    built = build(spec if spec is not None else load_spec(path, options), input_shape=shape, max_params=limit)
+    for warning in built.warnings:
+        warn(warning.render())
+    return built
+
+
+def require_built(built: Built) -> None:
+    if not built.is_built:
+        spec = built.spec
+        raise SpecError(
+            spec.tree.key_mark("layers") if "layers" in spec.tree else spec.tree.mark,
+            "the model has no input shape, so it cannot be built",
+            hint="add `input: {shape: [...]}` to the spec, or pass --input-shape (e.g. --input-shape 3)",
+            code="not-built",
+        )
+
+
+def check_spec(path: Path, options: ModelOptions, *, build: bool = False, warn: Warn = _ignore) -> list[SpecError]:
+    """`validate`: every error in one spec file (none: it is good), statically or also built."""
+    try:
+        if build:
+            build_model(path, options, warn=warn)
+        else:
+            load_spec(path, options)
+    except SpecErrors as exc:
+        return exc.errors
+    except SpecError as exc:
+        return [exc]
+    return []
+
+
+def summarize(
+    path: Path, options: ModelOptions, *, expand_nested: bool = False, layer: str | None = None, warn: Warn = _ignore
+) -> dict[str, Any]:
+    """`summary`: the model's stable summary document, or with `layer` that layer's tensors."""
+    from .render.summary import inspect_layer, summary_document
+
+    built = build_model(path, options, warn=warn)
+    require_built(built)
+    if layer is not None:
+        return inspect_layer(built.model, layer, built.tensor_names)
+    return summary_document(built.model, built.spec.kind, expand_nested, built.tensor_names)
+
+
+def plot(
+    path: Path,
+    options: ModelOptions,
+    plot_options: PlotOptions,
+    *,
+    output: str | None = None,
+    output_format: str | None = None,
+    force: bool = False,
+    warn: Warn = _ignore,
+) -> tuple[str, Path | str]:
+    """`plot`: (format, file written), or with output '-' (format, the text of a text format)."""
+    from .graph import is_subclassed
+    from .render.plot import EXTENSION, GRAPHVIZ_FORMATS, render_text, write_plot
+
+    fmt = choose_plot_format(plot_options, output, output_format)
+    plot_options = replace(plot_options, rankdir=plot_options.rankdir.upper())
+    if output == "-" and fmt in GRAPHVIZ_FORMATS:
+        raise SpecError(
+            None,
+            f"{fmt.upper()} cannot go to standard output; give -o FILE, or use --format dot or mermaid",
+            source="-o",
+            code="bad-option",
+        )
+    built = build_model(path, options, warn=warn)
+    require_built(built)
+    if is_subclassed(built.model) and fmt != "mermaid":
+        warn(
+            f"note: {built.model.name} is a subclassed model: its layers are called in Python code, so Keras has no "
+            "layer graph to draw and shows the model as one box; `kerasspec summary` lists its layers"
+        )
+    if output == "-":
+        return fmt, render_text(built.model, fmt, plot_options)
+    target = Path(output) if output else Path(built.model.name + EXTENSION[fmt])
+    write_plot(built.model, target, fmt, plot_options, force=force)
+    return fmt, target
+
+
+def choose_plot_format(plot_options: PlotOptions, output: str | None, output_format: str | None) -> str:
+    """The format to draw in, once the drawing options are known to be good."""
+    from .render.plot import choose_format
+
+    fmt = choose_format(output, output_format)
+    if plot_options.rankdir.upper() not in ("TB", "LR"):
+        raise SpecError(
+            None, f"bad --rankdir '{plot_options.rankdir}': use TB or LR", source="--rankdir", code="bad-option"
+        )
+    if plot_options.dpi < 1:
+        raise SpecError(
+            None, f"bad --dpi {plot_options.dpi}: give a positive number", source="--dpi", code="bad-option"
+        )
+    return fmt
+
+
+def seeded_keras(seed: int) -> Any:
+    from ._keras import import_keras
+
+    keras = import_keras()
+    keras.utils.set_random_seed(seed)
+    return keras
+
+
+def train(
+    path: Path,
+    options: ModelOptions,
+    data: DataOptions,
+    *,
+    epochs: int | None = None,
+    out: Path | None = None,
+    quiet: bool = False,
+    loop: str | None = None,
+    warn: Warn = _ignore,
+    show_metrics: Callable[[str, dict[str, float]], None] | None = None,
+) -> Path:
+    """`train`: compile and fit the model on the spec's data; returns the run directory.
+    `show_metrics(title, final metrics)` is called while the history plot is drawn."""
+    from .render.history import HistoryPlotter
+    from .runner import chosen_loop, data_settings
+    from .runner import train as run_training
+
+    spec = load_spec(path, options)
+    chosen_loop(spec, loop)
+    settings = data_settings(spec, data.samples, data.batch_size, data.seed)
+    with HistoryPlotter() as plotter:  # loads matplotlib on the other core while TensorFlow loads here
+        keras = seeded_keras(settings.seed)
+        built = build_model(path, options, spec=spec, warn=warn)
+        require_built(built)
+        run_dir, _history, final = run_training(
+            built, keras, epochs=epochs, settings=settings, out=out, quiet=quiet, loop=loop, plotter=plotter
+        )
+        if show_metrics is not None:
+            show_metrics(f"{built.spec.name}: final metrics", final)
+        plotter.finish()  # history.png was drawn while the model was saved and the table printed
+    return run_dir
+
+
+def saved_model_path(model: Path | None, run: Path | None) -> Path:
+    if run is not None and model is None:
+        return run / "model.keras"
+    if model is None or run is not None:
+        raise SpecError(
+            None,
+            "give the trained model with --model RUN/model.keras or --run RUN",
+            source="--model",
+            code="bad-option",
+        )
+    return model
+
+
+@dataclass
+class Trained:
+    """What evaluate and predict start from: the checked spec, data settings, seeded Keras and
+    the saved model (loaded in safe mode and matched against the spec)."""
+
+    spec: Spec
+    settings: DataSettings
+    keras: Any
+    model: Any
+
+    def datasets(self, *, with_targets: bool) -> dict[str, Any]:
+        from .builder import Built
+        from .runner import datasets
+
+        return datasets(Built(self.model, self.spec), self.keras, self.settings, with_targets=with_targets)
+
+
+def load_trained(
+    spec: Spec, data: DataOptions, model: Path | None = None, run: Path | None = None, *, validation_split: float = 0.0
+) -> Trained:
+    from .runner import data_settings, load_saved_model
+
+    settings = data_settings(spec, data.samples, data.batch_size, data.seed)
+    settings.validation_split = validation_split
+    keras = seeded_keras(settings.seed)
+    return Trained(spec, settings, keras, load_saved_model(spec, keras, saved_model_path(model, run)))
+
+
+@dataclass
+class Evaluation:
+    title: str
+    metrics: dict[str, float]
+
+
+def evaluate(
+    path: Path,
+    options: SpecOptions,
+    data: DataOptions,
+    *,
+    model: Path | None = None,
+    run: Path | None = None,
+    loop: str | None = None,
+) -> Evaluation:
+    """`evaluate`: a trained model's metrics on the spec's data (the loop the spec trains with)."""
+    from .builder import Built
+    from .runner import evaluate_custom, evaluation_loop
+
+    spec = load_spec(path, options)
+    which = evaluation_loop(spec, loop)
+    trained = load_trained(spec, data, model, run)
+    kwargs = trained.datasets(with_targets=True)
+    if which == "custom":
+        results = evaluate_custom(Built(trained.model, spec), trained.keras, kwargs, trained.settings)
+    else:
+        results = trained.model.evaluate(**kwargs, verbose=0, return_dict=True)
+    metrics = {k: float(v) for k, v in results.items()}
+    return Evaluation(f"{spec.name}: evaluation on {trained.settings.samples} samples", metrics)
+
+
+def predict(
+    path: Path,
+    options: SpecOptions,
+    data: DataOptions,
+    *,
+    model: Path | None = None,
+    run: Path | None = None,
+    out: Path = Path("predictions.npz"),
+    outputs: Sequence[str] = (),
+    force: bool = False,
+) -> dict[str, tuple[int, ...]]:
+    """`predict`: write one array per model output (or per named layer in `outputs`) to an .npz;
+    returns each array's shape by name."""
+    import numpy as np
+
+    from .data import named_outputs
+    from .files import write_new_file
+    from .runner import feature_model
+
+    if out.suffix != ".npz":
+        raise SpecError(
+            None, "predictions are written as .npz; name the file *.npz", source=str(out), code="bad-option"
+        )
+    trained = load_trained(load_spec(path, options), data, model, run)
+    kwargs = trained.datasets(with_targets=False)
+    loaded = trained.model
+    target = feature_model(trained.keras, loaded, list(outputs)) if outputs else loaded
+    predictions = target.predict(**kwargs, verbose=0)
+    arrays: dict[str, Any]
+    if isinstance(predictions, dict):
+        arrays = {k: np.asarray(v) for k, v in predictions.items()}
+    elif isinstance(predictions, (list, tuple)):
+        arrays = {name: np.asarray(p) for (name, _), p in zip(named_outputs(loaded), predictions)}
+    else:
+        arrays = {named_outputs(target)[0][0]: np.asarray(predictions)}
+    write_new_file(out, lambda tmp: np.savez(tmp, **arrays), force=force)
+    return {k: tuple(v.shape) for k, v in arrays.items()}
