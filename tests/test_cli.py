@@ -56,12 +56,12 @@ def test_set_on_the_command_line(cli):
 
 
 def test_internal_error_asks_for_a_report_without_traceback(cli, monkeypatch):
-    import kerasspec.api
+    import kerasspec.check
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(kerasspec.api, "load", broken)
+    monkeypatch.setattr(kerasspec.check, "load", broken)
     result = cli("validate", SPECS / "encoder.yaml")
     assert result.exit_code == 3
     assert "Traceback" not in result.stderr
