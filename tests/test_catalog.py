@@ -31,10 +31,40 @@ def catalog() -> Catalog:
     return get_catalog()
 
 
-def test_cached_catalog_equals_a_fresh_reading_of_live_keras(catalog):
-    fresh = json.loads(json.dumps(_catalog_gen.generate(), sort_keys=True))
-    assert catalog.data == fresh
+def test_the_catalog_validate_uses_is_the_file_on_disk_for_this_keras(catalog):
+    assert catalog.data == json.loads(cache_path().read_text(encoding="utf-8"))
     assert cache_path().name.startswith(f"catalog-keras{keras.__version__}-")
+    tensorflow = pytest.importorskip("tensorflow")
+    assert catalog.versions == {"keras": keras.__version__, "tensorflow": tensorflow.__version__}
+
+
+def own_signature(cls: type) -> inspect.Signature | None:
+    try:
+        return inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return None
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_BASES))
+def test_cached_classes_agree_with_the_live_constructors(catalog, kind):
+    """Read from the classes themselves, not through the generator: every keyword a class's own
+    `__init__` names is in the cached catalog, the required ones are those without a default,
+    and the recorded default types are the real defaults' types."""
+    module, _ = KIND_BASES[kind]
+    checked = 0
+    for name, info in catalog.classes(kind).items():
+        signature = own_signature(getattr(module, name))
+        if signature is None:
+            continue
+        own = [p for p in list(signature.parameters.values())[1:] if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        assert {p.name for p in own} <= info.params, name
+        assert info.required == tuple(p.name for p in own if p.default is p.empty), name
+        defaults = dict(info.defaults)
+        for p in own:
+            if p.default is not p.empty:
+                assert defaults[p.name] == type(p.default).__name__, (name, p.name)
+        checked += 1
+    assert checked >= len(catalog.classes(kind)) - 2  # nearly every class has a readable signature
 
 
 @pytest.mark.parametrize("kind", sorted(KIND_BASES))

@@ -13,6 +13,15 @@ from conftest import SPECS, assert_located_error, column_of
 pytest.importorskip("keras")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+TICKET_LAYERS = [
+    ("title", " (InputLayer)"),
+    ("text_body", " (InputLayer)"),
+    ("tags", " (InputLayer)"),
+    ("features", " (Concatenate)"),
+    ("hidden", " (Dense)"),
+    ("priority", " (Dense)"),
+    ("department", " (Dense)"),
+]
 
 
 @pytest.fixture
@@ -39,8 +48,10 @@ def test_svg_and_pdf_name_the_layers(cli, tmp_path, require_dot):
     assert cli("plot", SPECS / "ticket_classifier.yaml", "-o", svg).exit_code == 0
     text = svg.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
-    for name in ("title", "text_body", "tags", "features", "hidden", "priority", "department"):
-        assert f">{name}<" in text or f">{name} " in text or name in text
+    # Each node's label is two <text> elements: the layer's name, then " (Type)".
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", text)
+    nodes = sorted((name, kind) for name, kind in zip(texts, texts[1:]) if re.fullmatch(r" \(\w+\)", kind))
+    assert nodes == sorted(TICKET_LAYERS)
     pdf = tmp_path / "t.pdf"
     assert cli("plot", SPECS / "autoencoder.yaml", "-o", pdf).exit_code == 0
     assert pdf.read_bytes().startswith(b"%PDF")
@@ -60,8 +71,17 @@ def test_dot_names_the_layers_without_graphviz(cli, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.stderr
     text = target.read_text()
     assert text.startswith("digraph")
-    for name in ("image", "encoder", "enc_hidden", "code", "decoder", "dec_hidden", "reconstruction"):
-        assert name in text
+    labels = re.findall(r"<b>(\w+)</b> \((\w+)\)", text)  # each node's HTML label: <b>name</b> (Type)
+    assert sorted(labels) == sorted(
+        [
+            ("image", "InputLayer"),
+            ("enc_hidden", "Dense"),
+            ("code", "Dense"),
+            ("dec_hidden", "Dense"),
+            ("reconstruction", "Dense"),
+        ]
+    )
+    assert sorted(re.findall(r"^label=(\w+);$", text, re.M)) == ["decoder", "encoder"]  # nested models, expanded
 
 
 def test_png_without_graphviz_is_one_clear_error(cli, tmp_path, monkeypatch):

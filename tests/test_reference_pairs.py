@@ -2,15 +2,20 @@
 
 Every pair: the spec through the real CLI (`summary --json`) against the same model in plain
 Keras, written here from the seed and from keras.io examples. Total, trainable and
-non-trainable parameter counts, output names and output shapes must be equal.
+non-trainable parameter counts, output names and output shapes must be equal, and (through the
+Python API) every layer's class and `get_config()`, names aside, and the names the hand-written
+model gives on purpose.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import SPECS, TEST_SPECS
+
+import kerasspec
 
 keras = pytest.importorskip("keras")
 layers = keras.layers
@@ -43,13 +48,17 @@ def mnist_convnet():
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
-            layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            layers.Conv2D(
+                32, kernel_size=(3, 3), activation="relu", kernel_initializer=keras.initializers.HeNormal(seed=1)
+            ),
             layers.MaxPooling2D(pool_size=(2, 2)),
             layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
             layers.MaxPooling2D(pool_size=(2, 2)),
             layers.Flatten(),
             layers.Dropout(0.5),
-            layers.Dense(10, activation="softmax", name="class_probabilities"),
+            layers.Dense(
+                10, activation="softmax", name="class_probabilities", kernel_regularizer=keras.regularizers.L2(1e-4)
+            ),
         ]
     )
 
@@ -68,12 +77,16 @@ def text_cnn():
 
 
 def bidirectional_lstm():
-    inputs = keras.Input(shape=(None,), dtype="int32")
-    x = layers.Embedding(20000, 128)(inputs)
-    x = layers.Bidirectional(layers.LSTM(64, return_sequences=True))(x)
-    x = layers.Bidirectional(layers.LSTM(64))(x)
-    outputs = layers.Dense(1, activation="sigmoid")(x)
-    return keras.Model(inputs, outputs)
+    # The spec is sequential (one `input:`), so the reference is a Sequential model too.
+    return keras.Sequential(
+        [
+            keras.Input(shape=(None,), dtype="int32"),
+            layers.Embedding(20000, 128),
+            layers.Bidirectional(layers.LSTM(64, return_sequences=True)),
+            layers.Bidirectional(layers.LSTM(64)),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 def toy_resnet():
@@ -113,10 +126,12 @@ def transformer_block():
     x = layers.Embedding(input_dim=vocab_size, output_dim=embed_dim)(inputs)
     attn_output = layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)(x, x)
     attn_output = layers.Dropout(0.1)(attn_output)
-    out1 = layers.LayerNormalization(epsilon=1e-6)(x + attn_output)
-    ffn_output = keras.Sequential([layers.Dense(ff_dim, activation="relu"), layers.Dense(embed_dim)])(out1)
+    # keras.io writes `x + attn_output` and a nested Sequential feed-forward net; the same
+    # computation with Add layers and the two Dense layers inline is what the spec declares.
+    out1 = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, attn_output]))
+    ffn_output = layers.Dense(embed_dim)(layers.Dense(ff_dim, activation="relu")(out1))
     ffn_output = layers.Dropout(0.1)(ffn_output)
-    x = layers.LayerNormalization(epsilon=1e-6)(out1 + ffn_output)
+    x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([out1, ffn_output]))
     x = layers.GlobalAveragePooling1D()(x)
     x = layers.Dropout(0.1)(x)
     x = layers.Dense(20, activation="relu")(x)
@@ -152,7 +167,7 @@ def batchnorm_convnet():
             layers.BatchNormalization(momentum=0.9),
             layers.Activation("relu"),
             layers.GlobalAveragePooling2D(),
-            layers.Dense(10, activation="softmax"),
+            layers.Dense(10, activation="softmax", kernel_regularizer=keras.regularizers.L2(1e-4)),
         ]
     )
 
@@ -238,3 +253,69 @@ def test_shared_layers_share_weights(cli):
     assert "embed_right" not in rows  # the reuse entry is a second call, not a second layer
     unshared = 5000 * 64 + 4 * (32 * (64 + 32) + 32) + (64 + 1)
     assert document["params"]["total"] == unshared  # not doubled
+
+
+def auto_named(layer) -> bool:
+    """Whether Keras made the layer's name up (`dense`, `dense_3`: a process-wide counter)."""
+    from keras.src.utils.naming import to_snake_case
+
+    base = "input_layer" if isinstance(layer, layers.InputLayer) else to_snake_case(type(layer).__name__)
+    return re.fullmatch(rf"{base}(_\d+)?", layer.name) is not None
+
+
+def without_names(value, owner: str | None = None):
+    """A config with every layer name taken out (nested layers' too); a dtype policy's name,
+    which is its dtype, is kept."""
+    if isinstance(value, dict):
+        return {
+            key: without_names(item, value.get("class_name") if key == "config" else None)
+            for key, item in value.items()
+            if key != "name" or owner in ("DTypePolicy", "FloatDTypePolicy")
+        }
+    if isinstance(value, (list, tuple)):
+        return [without_names(item) for item in value]
+    return value
+
+
+def layer_configs(model) -> list:
+    """Every layer in order, nested models' layers inside, as (class, config without names)."""
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            rows.append((type(layer).__name__, layer_configs(layer)))
+        else:
+            config = dict(layer.get_config())
+            config.pop("name", None)
+            rows.append((type(layer).__name__, without_names(config)))
+    return rows
+
+
+def sorted_configs(rows: list) -> list:
+    """Layer order differs where two branches are independent, so layers are compared as a multiset."""
+    return sorted(
+        ((kind, sorted_configs(config)) if isinstance(config, list) else (kind, config) for kind, config in rows),
+        key=lambda row: json.dumps(row, sort_keys=True, default=str),
+    )
+
+
+def layer_names(model, prefix: str = "") -> dict[str, tuple[str, bool]]:
+    """Each layer's place (`3`, nested: `1.2`) -> (name, whether Keras made the name up)."""
+    found = {}
+    for index, layer in enumerate(model.layers):
+        found[f"{prefix}{index}"] = (layer.name, auto_named(layer))
+        if isinstance(layer, keras.Model):
+            found.update(layer_names(layer, f"{prefix}{index}."))
+    return found
+
+
+@pytest.mark.parametrize("pair", sorted(PAIRS))
+def test_every_layer_config_equals_hand_written_keras(pair):
+    """Not only the counts: each layer's class and get_config() (names aside, as Keras numbers
+    unnamed layers from a process-wide counter) match the hand-written model, layer by layer."""
+    spec, hand_written = PAIRS[pair]
+    ours, theirs = kerasspec.load(spec).build(), hand_written()
+    assert sorted_configs(layer_configs(ours)) == sorted_configs(layer_configs(theirs))
+    # Where the hand-written model names a layer on purpose, the spec's layer has that name.
+    ours_named, theirs_named = layer_names(ours), layer_names(theirs)
+    explicit = {place: name for place, (name, auto) in theirs_named.items() if not auto}
+    assert {place: ours_named[place][0] for place in explicit} == explicit

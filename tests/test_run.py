@@ -55,7 +55,9 @@ def test_ticket_classifier_data_and_outputs_by_name(cli, tmp_path):
         history
     )
     out = tmp_path / "p.npz"
-    cli("predict", SPECS / "ticket_classifier.yaml", "--run", run, "--samples", "5", "--out", out)
+    predicted = cli("predict", SPECS / "ticket_classifier.yaml", "--run", run, "--samples", "5", "--out", out)
+    assert predicted.exit_code == 0, predicted.stderr
+    assert predicted.stdout == f"wrote {out}: priority (5, 1), department (5, 4)\n"
     with np.load(out) as archive:
         assert {k: archive[k].shape for k in archive.files} == {"priority": (5, 1), "department": (5, 4)}
         assert np.allclose(archive["department"].sum(axis=1), 1, atol=1e-5)  # softmax rows
@@ -482,7 +484,7 @@ def test_the_places_a_run_writes_to_can_fail_without_a_traceback(cli, tmp_path):
         tmp.write_bytes(b"half")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(SpecError) as raised:
+    with pytest.raises(SpecError, match="cannot write the file: No space left on device") as raised:
         write_new_file(tmp_path / "out.npz", full_disk)
     assert raised.value.render() == f"{tmp_path / 'out.npz'}: error: cannot write the file: No space left on device"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]

@@ -40,7 +40,7 @@ def test_vars_may_use_earlier_vars_but_not_later_ones(write_spec):
         write_spec, "name: m\nvars:\n  base: 32\n  double: ${base}\nlayers:\n  - type: Dense\n    units: ${double}\n"
     )
     assert spec.layers[0].kwargs["units"] == 32
-    with pytest.raises(SpecErrors) as info:
+    with pytest.raises(SpecErrors, match="var 'b' is defined later") as info:
         load_text(write_spec, "name: m\nvars:\n  a: ${b}\n  b: 1\nlayers:\n  - {type: Dense, units: 1}\n")
     assert messages(info) == ["var 'b' is defined later in `vars`; a var can only use the ones above it"]
 
@@ -53,7 +53,7 @@ def test_set_overrides_apply_before_interpolation(write_spec):
 
 
 def test_set_value_is_checked_like_the_file(write_spec):
-    with pytest.raises(SpecErrors) as info:
+    with pytest.raises(SpecErrors, match="unknown activation 'rleu'") as info:
         load_text(write_spec, "name: m\nlayers:\n  - {type: Dense, name: h, units: 2}\n", ["layers.h.activation=rleu"])
     error = info.value.errors[0]
     assert error.render().startswith(
@@ -104,7 +104,7 @@ def test_bundled_ticket_classifier_matches_the_seed():
 
 def test_allow_code_lets_code_references_through_statically(write_spec):
     text = "name: m\nlayers:\n  - {type: 'mylayers:Gate', units: 3}\n  - {type: Lambda, function: 'mylayers:double'}\n"
-    with pytest.raises(SpecErrors):
+    with pytest.raises(SpecErrors, match="refused without --allow-code"):
         load_text(write_spec, text)
     spec = load_text(write_spec, text, allow_code=True)
     assert spec.layers[0].type == "mylayers:Gate"
@@ -112,7 +112,7 @@ def test_allow_code_lets_code_references_through_statically(write_spec):
 
 def test_subclass_spec_needs_allow_code(write_spec):
     text = "name: m\nkind: subclass\nclass: ticket_model:TicketModel\nargs: {num_departments: 4}\ninputs:\n  title: {shape: [10]}\n"
-    with pytest.raises(SpecErrors) as info:
+    with pytest.raises(SpecErrors, match="refused without --allow-code") as info:
         load_text(write_spec, text)
     assert messages(info) == [
         "class 'ticket_model:TicketModel' imports Python code, so it is refused without --allow-code"
