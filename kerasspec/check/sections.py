@@ -59,7 +59,9 @@ def check_section(
         if key not in keys:
             ctx.unknown_key(mapping, key, sorted(keys), f"unknown {section.noun} '{key}'", section.listing)
         elif mapping[key] is not None:  # null is the key left out
-            check_value(ctx, keys[key].type, mapping[key], mapping.value_mark(key), _label(label, key), spec)
+            check_value(
+                ctx, keys[key].type, mapping[key], mapping.value_mark(key), _label(label, key), spec, keys[key].doc
+            )
     for key in section.keys:
         if key.required and mapping.get(key.name) is None:
             where = f"`{label}`" if label else "the spec"
@@ -108,7 +110,9 @@ def _shape_of(option: ValueType, value: Any) -> bool:
     return option.accepts(value)
 
 
-def check_value(ctx: Context, value_type: ValueType, value: Any, mark: Mark, label: str, spec: Spec | None) -> None:
+def check_value(
+    ctx: Context, value_type: ValueType, value: Any, mark: Mark, label: str, spec: Spec | None, doc: str = ""
+) -> None:
     """A value against its declared type; errors at `mark`, naming the key path `label`."""
     if value is None or (isinstance(value, str) and "${" in value):
         return  # null is the key left out; an unresolved ${...} was reported already
@@ -146,7 +150,8 @@ def check_value(ctx: Context, value_type: ValueType, value: Any, mark: Mark, lab
         if isinstance(value_type, Choice) and isinstance(value, str)
         else ""
     )
-    ctx.error(mark, f"`{label}` must be {value_type.expected}, got {_shown(value)}{close}", code="bad-value")
+    hint = f"{label.rsplit('.', 1)[-1]}: {doc}" if isinstance(value_type, Choice) and doc else None
+    ctx.error(mark, f"`{label}` must be {value_type.expected}, got {_shown(value)}{close}", hint=hint, code="bad-value")
 
 
 def _shown(value: Any) -> str:

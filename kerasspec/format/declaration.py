@@ -228,7 +228,11 @@ DATA = Section(
         Key("sequence_length", Positive, "what each null dimension becomes in synthetic data", 16),
         Key("inputs", MapOf(Nested(DISTRIBUTION)), "per input: how its values are drawn (inferred when absent)"),
         Key("targets", MapOf(Nested(DISTRIBUTION)), "per output: how its targets are drawn (inferred when absent)"),
-        Key("file", Text(pattern=r"\.(npz|csv)$"), "real data: a .npz (arrays by name) or .csv (columns by name) file"),
+        Key(
+            "file",
+            Text("a .npz or .csv file name", r"\.(npz|csv)$"),
+            "real data: a .npz (arrays by name) or .csv (columns by name) file",
+        ),
     ),
 )
 
