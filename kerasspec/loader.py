@@ -39,6 +39,9 @@ _Loader.add_implicit_resolver(
     list("-+0123456789"),
 )
 
+# What YAML counts as a line break, so as the line numbers of its marks do.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
 _TIMESTAMP = _TAG + "timestamp"
@@ -142,7 +145,7 @@ def load_text(text: str, source: str, *, col_offset: int = 0) -> Any:
         if exc.context and exc.problem:
             message = f"{exc.problem} ({exc.context})"
         raise SpecError(
-            _mark(source, mark, col_offset=col_offset) if mark else Mark(source),
+            _within(text, _mark(source, mark, col_offset=col_offset), col_offset) if mark else Mark(source),
             f"YAML syntax error: {message}",
             code="yaml-syntax",
         ) from None
@@ -156,6 +159,19 @@ def load_text(text: str, source: str, *, col_offset: int = 0) -> Any:
         raise SpecError(Mark(source), f"YAML error: {exc}", code="yaml-syntax") from None
     finally:
         loader.dispose()
+
+
+def _within(text: str, mark: Mark, col_offset: int = 0) -> Mark:
+    """The mark, or the end of the text when the mark is past it.
+
+    libyaml ends an unfinished last line itself, so an error at the end of a file without a
+    final line break came one line past the end (`FILE:8:1` for a 7-line file). The end of
+    such a file is the end of its last line.
+    """
+    lines = _LINE_BREAK.split(text)
+    if mark.line <= len(lines):
+        return mark
+    return Mark(mark.source, len(lines), len(lines[-1]) + 1 + (col_offset if len(lines) == 1 else 0))
 
 
 def _show_char(character: Any) -> str:

@@ -1,0 +1,111 @@
+"""Property-based tests: generated and mutated specs through static validation.
+
+For any file at all, `kerasspec.spec.load` returns a spec or raises the located error type
+(SpecErrors / SpecError), never anything else; every position it reports is inside the file
+it names; `kerasspec validate` exits 0 or 2 without a traceback.
+
+The default run draws a few hundred examples, derandomized so CI sees the same ones every
+time; `-m slow` draws over 10,000 (with fresh random ones each run). Examples are written
+under pytest's temporary directory; the Hypothesis example database is off, so nothing is
+written into the repository.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import event
+from hypothesis.control import currently_in_test_context
+
+from kerasspec.errors import SpecError, SpecErrors
+from kerasspec.spec import load
+
+# YAML's line breaks (PyYAML's reader and libyaml agree): the positions it reports count these.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_TRACEBACK = ("Traceback (most recent call last)", 'File "', "internal error")
+
+
+def file_lines(path: Path) -> list[str]:
+    """The file's lines as positions count them; the last one is empty after a final line break."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+    return _LINE_BREAK.split(text)
+
+
+def assert_inside(error: SpecError, path: Path, items: list[str]) -> None:
+    """The error's position, when it has one, is a real position in the file (or --set item) it names."""
+    mark = error.mark
+    if mark is None:
+        assert error.source, error
+        return
+    assert mark.line >= 1 and mark.col >= 1, error.render()
+    if mark.source.startswith("--set "):
+        item = mark.source[len("--set ") :]
+        assert item in items, (mark.source, items)
+        lines = [item]
+    else:
+        source = Path(mark.source)
+        assert source == path or source.resolve().is_relative_to(path.parent.parent.resolve()), mark.source
+        lines = file_lines(source)
+    assert mark.line <= len(lines), f"{error.render()}\n(line past the end: the file has {len(lines)} lines)"
+    row = lines[mark.line - 1]
+    assert mark.col <= len(row) + 1, f"{error.render()}\n(column past the end of line {row!r})"
+
+
+def note_outcome(outcome: str) -> None:
+    """Count outcomes for `--hypothesis-show-statistics` (valid, or the first error's code)."""
+    if currently_in_test_context():
+        event(outcome)
+
+
+def check(path: Path, set_items: list[str] = (), allow_code: bool = False) -> list[SpecError]:
+    """Static validation of one file: the property every input must satisfy."""
+    try:
+        load(path, set_items, allow_code=allow_code)
+        note_outcome("valid")
+        return []
+    except SpecErrors as exc:
+        errors = exc.errors
+    except SpecError as exc:
+        errors = [exc]
+    assert errors, "SpecErrors without any error"
+    note_outcome(f"first error: {errors[0].code}")
+    for error in errors:
+        assert isinstance(error, SpecError), error
+        assert error.message.strip(), error
+        text = error.render()
+        assert not any(t in text for t in _TRACEBACK), text
+        assert_inside(error, path, list(set_items))
+    return errors
+
+
+def write(workspace: Path, folder: str, content: str | bytes) -> Path:
+    path = workspace / folder / "spec.yaml"
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return path
+
+
+# --- the end of the file: positions never past it ---------------------------------------------
+
+SEVEN_LINES = "name: x\ninputs:\n  a: {shape: [3]}\nlayers:\n  - {type: Dense, units: 3}\noutputs: [x]\nfoo: [1, 2"
+
+
+@pytest.mark.parametrize("ending", ["", "\n", "\r\n", "\r", "  ", "\n\n"])
+def test_syntax_error_at_end_of_file_is_inside_the_file(tmp_path, ending):
+    """A 7-line file whose last line is cut off: the error is on line 7, not `FILE:8:1`."""
+    path = tmp_path / "cut.yaml"
+    path.write_bytes((SEVEN_LINES + ending).encode("utf-8"))
+    (error,) = check(path)
+    assert "YAML syntax error" in error.message
+    lines = file_lines(path)
+    if ending in ("", "  "):  # no final line break: the end of the file is the end of line 7
+        assert (error.mark.line, error.mark.col) == (7, len(lines[6]) + 1)
+    else:
+        assert error.mark.line <= len(lines)
