@@ -12,6 +12,7 @@ tag that constructs an object is ever honoured.
 
 from __future__ import annotations
 
+import codecs
 import copy
 import re
 from pathlib import Path
@@ -151,7 +152,7 @@ def load_text(text: str, source: str, *, col_offset: int = 0) -> Any:
         ) from None
     except yaml.reader.ReaderError as exc:
         raise SpecError(
-            _position_of(text, exc.position, source),
+            _position_of(text, _reader_index(text, exc.position), source, col_offset),
             f"YAML syntax error: character {_show_char(exc.character)} is not allowed in a YAML file",
             code="yaml-syntax",
         ) from None
@@ -179,10 +180,18 @@ def _show_char(character: Any) -> str:
     return f"U+{code:04X}"
 
 
-def _position_of(text: str, index: int, source: str) -> Mark:
-    line = text.count("\n", 0, index) + 1
-    col = index - (text.rfind("\n", 0, index) + 1) + 1
-    return Mark(source, line, col)
+def _reader_index(text: str, position: int) -> int:
+    """The index in `text` of a reader error's position: libyaml gives it in UTF-8 bytes."""
+    if _BaseLoader is yaml.SafeLoader:
+        return position
+    return len(text.encode("utf-8", errors="surrogatepass")[:position].decode("utf-8", errors="ignore"))
+
+
+def _position_of(text: str, index: int, source: str, col_offset: int = 0) -> Mark:
+    """The 1-based line and column of `text[index]`, lines counted as YAML counts them."""
+    breaks = list(_LINE_BREAK.finditer(text, 0, index))
+    line_start = breaks[-1].end() if breaks else -col_offset
+    return Mark(source, len(breaks) + 1, index - line_start + 1)
 
 
 def _compose(loader: Any, source: str, col_offset: int) -> Any:
@@ -354,15 +363,14 @@ def read_spec_text(path: Path, shown: str) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise SpecError(None, f"cannot read: {exc.strerror}", source=shown, code="unreadable") from None
+    data = data.removeprefix(codecs.BOM_UTF8)  # (utf-8-sig would count the error's offset after it)
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        start = exc.start
-        line = data.count(b"\n", 0, start) + 1
-        col = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        before = data[: exc.start].decode("utf-8")  # the text up to the bad byte decodes
         raise SpecError(
-            Mark(shown, line, col),
-            f"file is not UTF-8 text: byte 0x{data[start]:02x} cannot be decoded",
+            _position_of(before, len(before), shown),
+            f"file is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
             hint="save the spec as UTF-8",
             code="not-utf8",
         ) from None

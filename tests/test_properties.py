@@ -19,7 +19,7 @@ import pytest
 from hypothesis import event
 from hypothesis.control import currently_in_test_context
 
-from kerasspec.errors import SpecError, SpecErrors
+from kerasspec.errors import Mark, SpecError, SpecErrors
 from kerasspec.spec import load
 
 # YAML's line breaks (PyYAML's reader and libyaml agree): the positions it reports count these.
@@ -109,3 +109,46 @@ def test_syntax_error_at_end_of_file_is_inside_the_file(tmp_path, ending):
         assert (error.mark.line, error.mark.col) == (7, len(lines[6]) + 1)
     else:
         assert error.mark.line <= len(lines)
+
+
+# --- positions the loader works out itself (not from a YAML mark) -----------------------------
+
+SPEC = Path(__file__).resolve().parent.parent / "specs" / "mnist_convnet.yaml"
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "col"),
+    [
+        (b"name: x\r\x00layers: []\r", 2, 1),  # a lone CR ends a line for YAML (and editors)
+        ("name: x\x85description: a\x01\n".encode(), 2, 15),  # so does NEL
+        ("name: é\ndescription: éé\x01\n".encode(), 2, 16),  # columns in characters, not UTF-8 bytes
+        ("name: x\ndescription: \U0001f600\x07\n".encode(), 2, 15),
+    ],
+)
+def test_disallowed_character_position(tmp_path, content, line, col):
+    path = tmp_path / "chars.yaml"
+    path.write_bytes(content)
+    (error,) = check(path)
+    assert "is not allowed in a YAML file" in error.message
+    assert (error.mark.line, error.mark.col) == (line, col)
+
+
+def test_disallowed_character_in_set_value_is_located_in_the_item():
+    (error,) = check(SPEC, ["name=a\x01"])
+    assert error.mark == Mark("--set name=a\x01", 1, 7)
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "col"),
+    [
+        (b"name: x\ndescription: \xc3\xa9\xc3\xa9\xc3\xa9\xff\n", 2, 17),  # after three 2-byte characters
+        (b"name: x\rdescription: \xff\n", 2, 14),
+        (b"\xef\xbb\xbfname: \xff\n", 1, 7),  # the BOM is not a column
+    ],
+)
+def test_non_utf8_byte_position_in_characters(tmp_path, content, line, col):
+    path = tmp_path / "bytes.yaml"
+    path.write_bytes(content)
+    (error,) = check(path)
+    assert error.message == f"file is not UTF-8 text: byte 0x{content.rstrip()[-1]:02x} cannot be decoded"
+    assert (error.mark.line, error.mark.col) == (line, col)
