@@ -42,6 +42,7 @@ _Loader.add_implicit_resolver(
 
 # What YAML counts as a line break, so as the line numbers of its marks do.
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
@@ -137,6 +138,13 @@ class _Frame:
 
 def load_text(text: str, source: str, *, col_offset: int = 0) -> Any:
     """Parse one YAML document into positioned values. Raises SpecError on any problem."""
+    surrogate = _SURROGATE.search(text)
+    if surrogate:  # a byte that was not UTF-8 on the command line (`--set`); the YAML reader would crash
+        raise SpecError(
+            _position_of(text, surrogate.start(), source, col_offset),
+            f"character {_show_char(surrogate.group())} is not text: a byte that is not UTF-8",
+            code="yaml-syntax",
+        )
     loader = _Loader(text)
     try:
         return _compose(loader, source, col_offset)

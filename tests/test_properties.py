@@ -152,3 +152,10 @@ def test_non_utf8_byte_position_in_characters(tmp_path, content, line, col):
     (error,) = check(path)
     assert error.message == f"file is not UTF-8 text: byte 0x{content.rstrip()[-1]:02x} cannot be decoded"
     assert (error.mark.line, error.mark.col) == (line, col)
+
+
+def test_set_value_that_was_not_utf8_is_a_located_error():
+    """`--set name=$'\\xff'`: Python hands the byte over as a lone surrogate; libyaml crashed on it."""
+    (error,) = check(SPEC, ["name=\udcff"])
+    assert error.mark == Mark("--set name=\udcff", 1, 6)
+    assert "U+DCFF" in error.message
