@@ -13,18 +13,39 @@ written into the repository.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import event
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
+from spec_strategies import ROOT, SPEC_DIRS, broken_texts, grammar_specs, mutated_specs, overrides
+from typer.testing import CliRunner
 
+from kerasspec.cli import app
 from kerasspec.errors import Mark, SpecError, SpecErrors
 from kerasspec.spec import load
+
+COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
+DEFAULT = settings(derandomize=True, **COMMON)
+SLOW = settings(derandomize=False, print_blob=True, **COMMON)
+
+# Examples per strategy: (default run, slow run). Sums: 350 and 10,300.
+EXAMPLES = {"mutated": (150, 4000), "grammar": (100, 3500), "broken": (80, 2500), "cli": (20, 300)}
 
 # YAML's line breaks (PyYAML's reader and libyaml agree): the positions it reports count these.
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _TRACEBACK = ("Traceback (most recent call last)", 'File "', "internal error")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    """A copy of every bundled spec directory, so that mutants' includes and code files resolve."""
+    root = tmp_path_factory.mktemp("props")
+    for folder in SPEC_DIRS:
+        shutil.copytree(ROOT / folder, root / folder, dirs_exist_ok=True)
+    return root
 
 
 def file_lines(path: Path) -> list[str]:
@@ -92,6 +113,76 @@ def write(workspace: Path, folder: str, content: str | bytes) -> Path:
     return path
 
 
+# --- the properties, each run with a default and a slow settings ------------------------------
+
+
+def _mutated(workspace, case, set_items, allow_code):
+    rel, text = case
+    check(write(workspace, str(Path(rel).parent), text), set_items, allow_code)
+
+
+def _grammar(workspace, text, set_items, allow_code):
+    check(write(workspace, "specs", text), set_items, allow_code)
+
+
+def _broken(workspace, raw):
+    check(write(workspace, "specs", raw))
+
+
+def _cli(workspace, content, as_json):
+    path = write(workspace, "specs", content)
+    args = ["validate", str(path)] + (["--format", "json"] if as_json else [])
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (0, 2), (result.exit_code, result.stdout, result.stderr, result.exception)
+    for stream in (result.stdout, result.stderr):
+        assert "Traceback" not in stream and "internal error" not in stream, stream
+    if result.exit_code == 0:
+        assert (f"{path}: ok" in result.stdout) or as_json
+    else:
+        assert result.stderr or as_json
+
+
+def _property_tests(profile: settings, which: int, mark=None):
+    """The four property tests under one settings profile (which: 0 default, 1 slow)."""
+
+    def configure(kind):
+        return settings(profile, max_examples=EXAMPLES[kind][which])
+
+    @configure("mutated")
+    @given(case=mutated_specs(), set_items=overrides, allow_code=st.booleans())
+    def mutated(workspace, case, set_items, allow_code):
+        _mutated(workspace, case, set_items, allow_code)
+
+    @configure("grammar")
+    @given(text=grammar_specs(), set_items=overrides, allow_code=st.booleans())
+    def grammar(workspace, text, set_items, allow_code):
+        _grammar(workspace, text, set_items, allow_code)
+
+    @configure("broken")
+    @given(raw=broken_texts())
+    def broken(workspace, raw):
+        _broken(workspace, raw)
+
+    @configure("cli")
+    @given(
+        content=st.one_of(mutated_specs().map(lambda c: c[1]), grammar_specs(), broken_texts()), as_json=st.booleans()
+    )
+    def cli(workspace, content, as_json):
+        _cli(workspace, content, as_json)
+
+    tests = (mutated, grammar, broken, cli)
+    return tuple(mark(t) if mark else t for t in tests)
+
+
+test_mutated_specs, test_grammar_specs, test_broken_yaml, test_cli_exit_status = _property_tests(DEFAULT, 0)
+(
+    test_mutated_specs_slow,
+    test_grammar_specs_slow,
+    test_broken_yaml_slow,
+    test_cli_exit_status_slow,
+) = _property_tests(SLOW, 1, pytest.mark.slow)
+
+
 # --- the end of the file: positions never past it ---------------------------------------------
 
 SEVEN_LINES = "name: x\ninputs:\n  a: {shape: [3]}\nlayers:\n  - {type: Dense, units: 3}\noutputs: [x]\nfoo: [1, 2"
@@ -113,7 +204,7 @@ def test_syntax_error_at_end_of_file_is_inside_the_file(tmp_path, ending):
 
 # --- positions the loader works out itself (not from a YAML mark) -----------------------------
 
-SPEC = Path(__file__).resolve().parent.parent / "specs" / "mnist_convnet.yaml"
+SPEC = ROOT / "specs" / "mnist_convnet.yaml"
 
 
 @pytest.mark.parametrize(
@@ -159,3 +250,18 @@ def test_set_value_that_was_not_utf8_is_a_located_error():
     (error,) = check(SPEC, ["name=\udcff"])
     assert error.mark == Mark("--set name=\udcff", 1, 6)
     assert "U+DCFF" in error.message
+
+
+# --- checker findings (notes/props-findings.md); strict: fixing the checker turns them into failures
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason="F1: spec.py _check_distribution hashes the value")
+@pytest.mark.parametrize("value", ["[]", "{}"])
+def test_checker_finding_f1_distribution_not_text(tmp_path, value):
+    path = tmp_path / "dist.yaml"
+    path.write_text(
+        "name: m\ninputs:\n  a: {shape: [3]}\nlayers:\n  - {type: Dense, name: out, inputs: a, units: 1}\n"
+        f"outputs: [out]\ndata:\n  inputs:\n    a: {{distribution: {value}}}\n"
+    )
+    (error,) = check(path)
+    assert (error.mark.line, error.mark.col) == (9, 23)
