@@ -265,3 +265,14 @@ def test_checker_finding_f1_distribution_not_text(tmp_path, value):
     )
     (error,) = check(path)
     assert (error.mark.line, error.mark.col) == (9, 23)
+
+
+@pytest.mark.xfail(strict=True, raises=AttributeError, reason="F2: a non-text key in a user-code layer entry")
+def test_checker_finding_f2_number_key_in_user_code_entry(workspace):
+    path = workspace / "specs" / "code" / "f2.yaml"
+    path.write_text(
+        "name: m\ninputs:\n  a: {shape: [3]}\nlayers:\n"
+        '  - {type: "gated_layers:GatedDense", name: out, inputs: a, units: 1, 1: relu}\noutputs: [out]\n'
+    )
+    errors = check(path, allow_code=True)
+    assert [(e.mark.line, e.mark.col) for e in errors] == [(5, 73)]
