@@ -275,4 +275,4 @@ def test_checker_finding_f2_number_key_in_user_code_entry(workspace):
         '  - {type: "gated_layers:GatedDense", name: out, inputs: a, units: 1, 1: relu}\noutputs: [out]\n'
     )
     errors = check(path, allow_code=True)
-    assert [(e.mark.line, e.mark.col) for e in errors] == [(5, 73)]
+    assert [(e.mark.line, e.mark.col) for e in errors] == [(5, 71)]
