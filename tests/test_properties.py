@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.control import currently_in_test_context
 from spec_strategies import ROOT, SPEC_DIRS, broken_texts, grammar_specs, mutated_specs, overrides
 from typer.testing import CliRunner
@@ -26,6 +28,10 @@ from typer.testing import CliRunner
 from kerasspec.cli import app
 from kerasspec.errors import Mark, SpecError, SpecErrors
 from kerasspec.spec import load
+
+# Hypothesis keeps caches (Unicode tables, constants of the code under test) in a directory,
+# `.hypothesis/` in the working directory by default; keep it out of the repository.
+set_hypothesis_home_dir(str(Path(tempfile.gettempdir()) / "kerasspec-hypothesis"))
 
 COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
 DEFAULT = settings(derandomize=True, **COMMON)
