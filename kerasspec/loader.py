@@ -12,6 +12,7 @@ tag that constructs an object is ever honoured.
 
 from __future__ import annotations
 
+import codecs
 import copy
 import re
 from pathlib import Path
@@ -38,6 +39,10 @@ _Loader.add_implicit_resolver(
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
     list("-+0123456789"),
 )
+
+# What YAML counts as a line break, so as the line numbers of its marks do.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
@@ -156,6 +161,13 @@ class _Frame:
 
 def load_text(text: str, source: str, *, col_offset: int = 0) -> Any:
     """Parse one YAML document into positioned values. Raises SpecError on any problem."""
+    surrogate = _SURROGATE.search(text)
+    if surrogate:  # a byte that was not UTF-8 on the command line (`--set`); the YAML reader would crash
+        raise SpecError(
+            _position_of(text, surrogate.start(), source, col_offset),
+            f"character {_show_char(surrogate.group())} is not text: a byte that is not UTF-8",
+            code="yaml-syntax",
+        )
     loader = _Loader(text)
     try:
         return _compose(loader, source, col_offset)
@@ -165,13 +177,13 @@ def load_text(text: str, source: str, *, col_offset: int = 0) -> Any:
         if exc.context and exc.problem:
             message = f"{exc.problem} ({exc.context})"
         raise SpecError(
-            _mark(source, mark, col_offset=col_offset) if mark else Mark(source),
+            _within(text, _mark(source, mark, col_offset=col_offset), col_offset) if mark else Mark(source),
             f"YAML syntax error: {message}",
             code="yaml-syntax",
         ) from None
     except yaml.reader.ReaderError as exc:
         raise SpecError(
-            _position_of(text, exc.position, source),
+            _position_of(text, _reader_index(text, exc.position), source, col_offset),
             f"YAML syntax error: character {_show_char(exc.character)} is not allowed in a YAML file",
             code="yaml-syntax",
         ) from None
@@ -181,15 +193,36 @@ def load_text(text: str, source: str, *, col_offset: int = 0) -> Any:
         loader.dispose()
 
 
+def _within(text: str, mark: Mark, col_offset: int = 0) -> Mark:
+    """The mark, or the end of the text when the mark is past it.
+
+    libyaml ends an unfinished last line itself, so an error at the end of a file without a
+    final line break came one line past the end (`FILE:8:1` for a 7-line file). The end of
+    such a file is the end of its last line.
+    """
+    lines = _LINE_BREAK.split(text)
+    if mark.line <= len(lines):
+        return mark
+    return Mark(mark.source, len(lines), len(lines[-1]) + 1 + (col_offset if len(lines) == 1 else 0))
+
+
 def _show_char(character: Any) -> str:
     code = character if isinstance(character, int) else ord(str(character)[:1] or "\0")
     return f"U+{code:04X}"
 
 
-def _position_of(text: str, index: int, source: str) -> Mark:
-    line = text.count("\n", 0, index) + 1
-    col = index - (text.rfind("\n", 0, index) + 1) + 1
-    return Mark(source, line, col)
+def _reader_index(text: str, position: int) -> int:
+    """The index in `text` of a reader error's position: libyaml gives it in UTF-8 bytes."""
+    if _BaseLoader is yaml.SafeLoader:
+        return position
+    return len(text.encode("utf-8", errors="surrogatepass")[:position].decode("utf-8", errors="ignore"))
+
+
+def _position_of(text: str, index: int, source: str, col_offset: int = 0) -> Mark:
+    """The 1-based line and column of `text[index]`, lines counted as YAML counts them."""
+    breaks = list(_LINE_BREAK.finditer(text, 0, index))
+    line_start = breaks[-1].end() if breaks else -col_offset
+    return Mark(source, len(breaks) + 1, index - line_start + 1)
 
 
 def _compose(loader: Any, source: str, col_offset: int) -> Any:
@@ -361,15 +394,14 @@ def read_spec_text(path: Path, shown: str) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise SpecError(None, f"cannot read: {exc.strerror}", source=shown, code="unreadable") from None
+    data = data.removeprefix(codecs.BOM_UTF8)  # (utf-8-sig would count the error's offset after it)
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        start = exc.start
-        line = data.count(b"\n", 0, start) + 1
-        col = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        before = data[: exc.start].decode("utf-8")  # the text up to the bad byte decodes
         raise SpecError(
-            Mark(shown, line, col),
-            f"file is not UTF-8 text: byte 0x{data[start]:02x} cannot be decoded",
+            _position_of(before, len(before), shown),
+            f"file is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
             hint="save the spec as UTF-8",
             code="not-utf8",
         ) from None
