@@ -1,6 +1,6 @@
 """Property-based tests: generated and mutated specs through static validation.
 
-For any file at all, `kerasspec.spec.load` returns a spec or raises the located error type
+For any file at all, `kerasspec.check.load` returns a spec or raises the located error type
 (SpecErrors / SpecError), never anything else; every position it reports is inside the file
 it names; `kerasspec validate` exits 0 or 2 without a traceback.
 
@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from kerasspec.cli import app
 from kerasspec.errors import Mark, SpecError, SpecErrors
-from kerasspec.spec import load
+from kerasspec.check import load
 
 # Hypothesis keeps caches (Unicode tables, constants of the code under test) in a directory,
 # `.hypothesis/` in the working directory by default; keep it out of the repository.
