@@ -25,9 +25,9 @@ from hypothesis.control import currently_in_test_context
 from spec_strategies import ROOT, SPEC_DIRS, broken_texts, grammar_specs, mutated_specs, overrides
 from typer.testing import CliRunner
 
+from kerasspec.check import load
 from kerasspec.cli import app
 from kerasspec.errors import Mark, SpecError, SpecErrors
-from kerasspec.check import load
 
 # Hypothesis keeps caches (Unicode tables, constants of the code under test) in a directory,
 # `.hypothesis/` in the working directory by default; keep it out of the repository.
