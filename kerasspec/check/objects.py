@@ -31,6 +31,9 @@ def check_object(ctx: Context, kind: str | None, raw: PMap, type_key: str, arg_k
         ctx.error(mark, f"`{type_key}` must name a class, got {type_name!r}", code="bad-type")
         return None
     arg_keys = list(arg_keys)
+    for key in [k for k in arg_keys if not isinstance(k, str)]:
+        ctx.error(raw.key_mark(key), f"a keyword argument is named by text, got {key!r}", code="bad-argument")
+        arg_keys.remove(key)
     if ":" in type_name:
         if code_reference(ctx, type_name, mark, noun):
             for key in arg_keys:

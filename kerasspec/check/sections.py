@@ -243,7 +243,9 @@ def _check_data_names(ctx: Context, spec: Spec, data: PMap) -> None:
 def _check_distribution_params(ctx: Context, container: PMap, key: Any) -> None:
     """The parameters the named distribution takes (the declaration lists all of them)."""
     value = container[key]
-    if not isinstance(value, PMap) or value.get("distribution") not in DISTRIBUTIONS:
+    if not isinstance(value, PMap) or not isinstance(value.get("distribution"), str):
+        return
+    if value["distribution"] not in DISTRIBUTIONS:
         return
     name = value["distribution"]
     own = DISTRIBUTIONS[name]
