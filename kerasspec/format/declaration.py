@@ -224,7 +224,7 @@ DATA = Section(
     listing="data keys",
     keys=(
         Key("samples", Positive, "rows of synthetic data", 1280),
-        Key("seed", Seed, "same seed, same data", 0),
+        Key("seed", Seed, "same seed, same data; `train.seed` when absent"),
         Key("sequence_length", Positive, "what each null dimension becomes in synthetic data", 16),
         Key("inputs", MapOf(Nested(DISTRIBUTION)), "per input: how its values are drawn (inferred when absent)"),
         Key("targets", MapOf(Nested(DISTRIBUTION)), "per output: how its targets are drawn (inferred when absent)"),
