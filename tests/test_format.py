@@ -135,7 +135,7 @@ def test_a_key_added_to_the_declaration_reaches_validate_schema_and_doc(shards_k
     assert schema_errors(schema, rule, tmp_path)
     doc = reference.blocks(get_catalog())
     assert "| `shards` | a whole number of at least 1 | `1` | files the data is split into |" in doc["data"]
-    assert "`train.shuffle` is not for the custom loop" in doc["train-rules"]
+    assert "`train.shuffle` is not for the custom loop" in doc["rules"]
 
 
 def test_without_the_addition_the_key_is_unknown(cli, write_spec):

@@ -16,14 +16,6 @@ from .refs import call_inputs, check_outputs
 
 def check_sequential(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) -> None:
     tree = spec.tree
-    for key in ("inputs", "outputs"):
-        if key in tree:
-            ctx.error(
-                tree.key_mark(key),
-                f"a sequential spec has no `{key}`",
-                hint="a sequential model has one `input:`; use `kind: functional` for named inputs and outputs",
-                code="sequential-rules",
-            )
     if "input" in tree:
         spec.input = input_def(ctx, tree, "input", "input", allow_name=True)
     entries = layer_list(ctx, tree)
@@ -54,13 +46,6 @@ def check_sequential(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
 
 def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) -> None:
     tree = spec.tree
-    if "input" in tree:
-        ctx.error(
-            tree.key_mark("input"),
-            "`input` is for sequential specs; a functional spec declares `inputs:`",
-            hint="inputs: {features: {shape: [10]}}",
-            code="functional-rules",
-        )
     raw_inputs = tree.get("inputs")
     if not isinstance(raw_inputs, PMap) or not raw_inputs:
         ctx.error(
@@ -115,13 +100,6 @@ def check_subclass(ctx: Context, spec: Spec) -> None:
         ctx.error(tree.mark, "a subclass spec needs `class: package.module:ClassName`", code="subclass-rules")
     elif code_reference(ctx, class_ref, tree.value_mark("class"), "class"):
         spec.class_ref = class_ref
-    for key in ("layers", "outputs"):
-        if key in tree:
-            ctx.error(
-                tree.key_mark(key),
-                f"a subclass spec has no `{key}`: the class defines the model",
-                code="subclass-rules",
-            )
     args = tree.get("args")
     if args is not None:
         if not isinstance(args, PMap):

@@ -71,7 +71,7 @@ def check_section(
 def rule_errors(tree: PMap, section: Section, chosen: dict[str, Any] | None = None) -> list[SpecError]:
     """The section's broken rules, each at the key it forbids; `chosen` replaces values of the
     section (`--loop custom` on the command line is held to the rules of `loop: custom`)."""
-    mapping = tree.get(section.label)
+    mapping = tree.get(section.label) if section.label else tree
     if not isinstance(mapping, PMap):
         mapping = PMap(tree.mark)
     values = {**mapping, **(chosen or {})}
@@ -84,7 +84,7 @@ def rule_errors(tree: PMap, section: Section, chosen: dict[str, Any] | None = No
                     SpecError(
                         where.key_mark(key),
                         rule.message.format(key=path),
-                        hint=rule.hint,
+                        hint=rule.hint or None,
                         code="conflicting-keys",
                         key_path=path,
                     )

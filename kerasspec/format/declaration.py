@@ -318,6 +318,25 @@ TOP_LEVEL = Section(
         Key("data", Nested(DATA), "where train, evaluate and predict get data"),
         Key("train", Nested(TRAIN), "the training run"),
     ),
+    rules=(  # `kind` as written, or as inferred
+        Rule(
+            "kind",
+            "sequential",
+            "a sequential spec has no `{key}`",
+            "a sequential model has one `input:`; use `kind: functional` for named inputs and outputs",
+            forbids=("inputs", "outputs"),
+        ),
+        Rule(
+            "kind",
+            "functional",
+            "`{key}` is for sequential specs; a functional spec declares `inputs:`",
+            "inputs: {features: {shape: [10]}}",
+            forbids=("input",),
+        ),
+        Rule(
+            "kind", "subclass", "a subclass spec has no `{key}`: the class defines the model", "", ("layers", "outputs")
+        ),
+    ),
 )
 TOP_LEVEL_KEYS = tuple(key.name for key in TOP_LEVEL.keys)
 
