@@ -26,6 +26,7 @@ from .files import write_new_file, write_new_text
 from .format.declaration import LOOPS, TRAIN_OWN_KEYS
 from .graph import outputs_are_dict
 from .loader import PList, PMap
+from .resolve import plain
 from .spec import Spec
 from .usercode import check_step_signature, import_object
 
@@ -39,15 +40,6 @@ def quiet_structure_warning() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match the expected structure")
-
-
-def plain(value: Any) -> Any:
-    """Positioned values as plain dicts and lists (for YAML/JSON output)."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def new_run_directory(spec: Spec, out: Path | None) -> Path:

@@ -2,42 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import Mark
 from ..loader import PMap
-from ..spec import Spec
+from ..spec import LayerEntry, Spec
 from .context import Context
 from .entries import check_included_call, check_reuse, layer_list, read_entry, register_name
 from .header import input_def
 from .objects import check_value, code_reference
 from .refs import call_inputs, check_outputs
 
+_NOT_IN_SEQUENTIAL = {
+    "inputs": (
+        "has `inputs`, but the spec is sequential",
+        "in a sequential spec each layer takes the one above it; for a graph, declare top-level `inputs:` and `outputs:`",
+    ),
+    "call": (
+        "has `call`, but a sequential model calls each layer plainly",
+        "use a functional spec (top-level `inputs:`/`outputs:`) to pass call arguments",
+    ),
+}
+
+
+def _read_entries(
+    ctx: Context, spec: Spec, include_stack: tuple[Path, ...], entries: list[tuple[int, PMap]]
+) -> Iterator[tuple[int, PMap, LayerEntry]]:
+    """Each well-formed layer entry, read (its form, name, type and keywords checked)."""
+    for index, raw in entries:
+        entry = read_entry(ctx, raw, index, spec.tree["layers"].value_mark(index), spec, include_stack)
+        if entry is not None:
+            yield index, raw, entry
+
 
 def check_sequential(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) -> None:
     tree = spec.tree
     if "input" in tree:
         spec.input = input_def(ctx, tree, "input", "input", allow_name=True)
-    entries = layer_list(ctx, tree)
     names: dict[str, Mark] = {}
-    for index, raw in entries:
-        entry = read_entry(ctx, raw, index, tree["layers"].value_mark(index), spec, include_stack)
-        if entry is None:
-            continue
-        if "inputs" in raw:
-            ctx.error(
-                raw.key_mark("inputs"),
-                f"{entry.describe()} has `inputs`, but the spec is sequential",
-                hint="in a sequential spec each layer takes the one above it; for a graph, declare top-level `inputs:` and `outputs:`",
-                code="sequential-rules",
-            )
-        if "call" in raw:
-            ctx.error(
-                raw.key_mark("call"),
-                f"{entry.describe()} has `call`, but a sequential model calls each layer plainly",
-                hint="use a functional spec (top-level `inputs:`/`outputs:`) to pass call arguments",
-                code="sequential-rules",
-            )
+    for _, raw, entry in _read_entries(ctx, spec, include_stack, layer_list(ctx, tree)):
+        for key, (message, hint) in _NOT_IN_SEQUENTIAL.items():
+            if key in raw:
+                ctx.error(raw.key_mark(key), f"{entry.describe()} {message}", hint=hint, code="sequential-rules")
         register_name(ctx, entry, names, {})
         if entry.reuse is not None:
             check_reuse(ctx, entry, names, spec, {})
@@ -69,10 +76,7 @@ def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
             later_names.setdefault(raw["name"], raw.value_mark("name"))
     defined: dict[str, Mark] = {n: d.mark for n, d in spec.inputs.items()}
     layer_names: dict[str, Mark] = {}
-    for index, raw in entries:
-        entry = read_entry(ctx, raw, index, tree["layers"].value_mark(index), spec, include_stack)
-        if entry is None:
-            continue
+    for index, raw, entry in _read_entries(ctx, spec, include_stack, entries):
         if "inputs" in raw:
             entry.inputs = call_inputs(ctx, raw, defined, later_names)
         elif index == 0 and len(spec.inputs) > 1:
