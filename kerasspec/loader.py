@@ -226,38 +226,121 @@ def _position_of(text: str, index: int, source: str, col_offset: int = 0) -> Mar
 
 
 def _compose(loader: Any, source: str, col_offset: int) -> Any:
-    anchors: dict[str, tuple[Any, int]] = {}
-    stack: list[_Frame] = []
-    total = 0
-    document: Any = None
-    documents = 0
+    return _Composer(loader, source, col_offset).run()
 
-    def mark_of(event: Any) -> Mark:
-        return _mark(source, event.start_mark, col_offset=col_offset)
 
-    def attach(value: Any, size: int, mark: Mark, anchor: str | None) -> None:
-        nonlocal document
+class _Composer:
+    """Builds the positioned document from the event stream, counting values (aliases expanded)
+    and depth as it goes, so that hostile files are refused before they cost anything."""
+
+    def __init__(self, loader: Any, source: str, col_offset: int):
+        self.loader, self.source, self.col_offset = loader, source, col_offset
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.stack: list[_Frame] = []
+        self.total = 0
+        self.document: Any = None
+        self.documents = 0
+
+    def run(self) -> Any:
+        loader = self.loader
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.DocumentStartEvent):
+                self.documents += 1
+                if self.documents > 1:
+                    raise SpecError(
+                        self.mark_of(event),
+                        "a spec is one YAML document; a second one starts here",
+                        code="yaml-documents",
+                    )
+            elif isinstance(event, yaml.AliasEvent):
+                self.on_alias(event)
+            elif isinstance(event, yaml.ScalarEvent):
+                self.on_scalar(event)
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                self.on_start(event)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frame = self.stack.pop()
+                if isinstance(frame.value, PMap):
+                    _apply_merges(frame)
+                self.attach(frame.value, frame.size, frame.value.mark, frame.anchor)
+        return self.document if self.documents else None
+
+    def mark_of(self, event: Any) -> Mark:
+        return _mark(self.source, event.start_mark, col_offset=self.col_offset)
+
+    def count(self, size: int, mark: Mark, message: str, hint: str | None = None) -> None:
+        self.total += size
+        if self.total > MAX_VALUES:
+            raise SpecError(mark, message, hint=hint, code="yaml-too-large")
+
+    def on_alias(self, event: Any) -> None:
+        mark = self.mark_of(event)
+        if event.anchor not in self.anchors:
+            raise SpecError(mark, f"unknown alias '*{event.anchor}'", code="yaml-alias")
+        value, size = self.anchors[event.anchor]
+        self.count(
+            size,
+            mark,
+            f"the document expands past {MAX_VALUES:,} values through aliases",
+            "anchors and aliases are allowed, but not to multiply a document (a 'billion laughs' file)",
+        )
+        self.attach(copy.deepcopy(value) if isinstance(value, (PMap, PList)) else value, size, mark, None)
+
+    def on_scalar(self, event: Any) -> None:
+        mark = self.mark_of(event)
+        self.count(1, mark, f"the document has more than {MAX_VALUES:,} values")
+        tag = event.tag
+        if tag in (None, "!"):
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        stack = self.stack
+        if tag == _MERGE and stack and isinstance(stack[-1].value, PMap) and not stack[-1].has_key:
+            stack[-1].key, stack[-1].key_mark, stack[-1].has_key = _MergeKey, mark, True
+            return
+        if tag == _TIMESTAMP:
+            tag = _TAG + "str"  # a date in a spec is text; no datetime objects
+        if tag not in _SCALAR_TAGS:
+            raise _tag_error(mark, tag)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        self.attach(self.loader.yaml_constructors[tag](self.loader, node), 1, mark, event.anchor)
+
+    def on_start(self, event: Any) -> None:
+        mark = self.mark_of(event)
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+            raise _tag_error(mark, event.tag)
+        self.total += 1
+        if len(self.stack) >= MAX_DEPTH:
+            raise SpecError(
+                mark,
+                f"nesting deeper than {MAX_DEPTH} levels",
+                hint="a spec never needs this depth; the file is probably generated wrong or hostile",
+                code="yaml-too-deep",
+            )
+        self.stack.append(_Frame(PMap(mark) if is_map else PList(mark), event.anchor))
+
+    def attach(self, value: Any, size: int, mark: Mark, anchor: str | None) -> None:
         if anchor is not None:
-            anchors[anchor] = (value, size)
-        if not stack:
-            document = value
+            self.anchors[anchor] = (value, size)
+        if not self.stack:
+            self.document = value
             return
-        frame = stack[-1]
+        frame = self.stack[-1]
         frame.size += size
-        parent = frame.value
-        if isinstance(parent, PList):
-            parent.add(value, mark)
-            return
-        if not frame.has_key:
+        if isinstance(frame.value, PList):
+            frame.value.add(value, mark)
+        elif not frame.has_key:
             if isinstance(value, (PMap, PList)):
                 raise SpecError(mark, "a mapping key must be a plain value, not a list or mapping", code="yaml-key")
             frame.key, frame.key_mark, frame.has_key = value, mark, True
-            return
-        key, key_mark = frame.key, frame.key_mark
-        frame.has_key = False
+        else:
+            frame.has_key = False
+            self.put(frame, value, mark)
+
+    def put(self, frame: _Frame, value: Any, mark: Mark) -> None:
+        key, key_mark, parent = frame.key, frame.key_mark, frame.value
         if key is _MergeKey:
-            sources = value if isinstance(value, PList) else [value]
-            for item in sources:
+            for item in value if isinstance(value, PList) else [value]:
                 if not isinstance(item, PMap):
                     raise SpecError(mark, "'<<' merges mappings only", code="yaml-merge")
                 frame.merges.append((item, mark))
@@ -272,79 +355,6 @@ def _compose(loader: Any, source: str, col_offset: int) -> Any:
             )
         frame.explicit_keys.add(key)
         parent.put(key, value, key_mark, mark)
-
-    while loader.check_event():
-        event = loader.get_event()
-        if isinstance(event, yaml.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise SpecError(
-                    mark_of(event), "a spec is one YAML document; a second one starts here", code="yaml-documents"
-                )
-            continue
-        if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
-            continue
-
-        if isinstance(event, yaml.AliasEvent):
-            mark = mark_of(event)
-            if event.anchor not in anchors:
-                raise SpecError(mark, f"unknown alias '*{event.anchor}'", code="yaml-alias")
-            value, size = anchors[event.anchor]
-            total += size
-            if total > MAX_VALUES:
-                raise SpecError(
-                    mark,
-                    f"the document expands past {MAX_VALUES:,} values through aliases",
-                    hint="anchors and aliases are allowed, but not to multiply a document (a 'billion laughs' file)",
-                    code="yaml-too-large",
-                )
-            attach(copy.deepcopy(value) if isinstance(value, (PMap, PList)) else value, size, mark, None)
-            continue
-
-        tag = getattr(event, "tag", None)
-        mark = mark_of(event)
-        if isinstance(event, yaml.ScalarEvent):
-            total += 1
-            if total > MAX_VALUES:
-                raise SpecError(mark, f"the document has more than {MAX_VALUES:,} values", code="yaml-too-large")
-            if tag in (None, "!"):
-                tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-            if tag == _MERGE and stack and isinstance(stack[-1].value, PMap) and not stack[-1].has_key:
-                stack[-1].key, stack[-1].key_mark, stack[-1].has_key = _MergeKey, mark, True
-                continue
-            if tag == _TIMESTAMP:
-                tag = _TAG + "str"  # a date in a spec is text; no datetime objects
-            if tag not in _SCALAR_TAGS:
-                raise _tag_error(mark, tag)
-            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-            attach(loader.yaml_constructors[tag](loader, node), 1, mark, event.anchor)
-            continue
-
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            is_map = isinstance(event, yaml.MappingStartEvent)
-            if tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
-                raise _tag_error(mark, tag)
-            total += 1
-            if len(stack) >= MAX_DEPTH:
-                raise SpecError(
-                    mark,
-                    f"nesting deeper than {MAX_DEPTH} levels",
-                    hint="a spec never needs this depth; the file is probably generated wrong or hostile",
-                    code="yaml-too-deep",
-                )
-            stack.append(_Frame(PMap(mark) if is_map else PList(mark), event.anchor))
-            continue
-
-        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            frame = stack.pop()
-            if isinstance(frame.value, PMap):
-                _apply_merges(frame)
-            attach(frame.value, frame.size, frame.value.mark, frame.anchor)
-            continue
-
-    if documents == 0:
-        return None
-    return document
 
 
 class _MergeKeyType:
