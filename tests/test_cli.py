@@ -181,7 +181,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_validate_and_help_never_import_tensorflow():
+def test_validate_schema_resolve_and_help_never_import_tensorflow():
     code = textwrap.dedent(f"""
         import sys
         from typer.testing import CliRunner
@@ -193,6 +193,8 @@ def test_validate_and_help_never_import_tensorflow():
         assert result.exit_code == 0, result.stderr
         bad = runner.invoke(app, ["validate", "--set", "layers.0.type=Dens", {str(SPECS / "encoder.yaml")!r}])
         assert bad.exit_code == 2, bad.stderr
+        assert runner.invoke(app, ["schema"]).exit_code == 0
+        assert runner.invoke(app, ["resolve", {str(SPECS / "autoencoder.yaml")!r}]).exit_code == 0
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "jax", "torch"))
         print("HEAVY", heavy)
     """)
