@@ -4,7 +4,8 @@ Every pair: the spec through the real CLI (`summary --json`) against the same mo
 Keras, written here from the seed and from keras.io examples. Total, trainable and
 non-trainable parameter counts, output names and output shapes must be equal, and (through the
 Python API) every layer's class and `get_config()`, names aside, and the names the hand-written
-model gives on purpose.
+model gives on purpose. Two keras.applications models (VGG16, MobileNet; weights=None, so
+nothing is downloaded) are compared the same way with every name and the model's config too.
 """
 
 from __future__ import annotations
@@ -319,3 +320,62 @@ def test_every_layer_config_equals_hand_written_keras(pair):
     ours_named, theirs_named = layer_names(ours), layer_names(theirs)
     explicit = {place: name for place, (name, auto) in theirs_named.items() if not auto}
     assert {place: ours_named[place][0] for place in explicit} == explicit
+
+
+# keras.applications models, built with weights=None (nothing is downloaded), against specs that
+# write the same architecture out layer by layer with the names Keras gives the layers there.
+APPLICATIONS = {
+    "vgg16": (
+        TEST_SPECS / "vgg16_small.yaml",
+        lambda: keras.applications.VGG16(weights=None, include_top=True, input_shape=(32, 32, 3), classes=10),
+    ),
+    "mobilenet": (
+        TEST_SPECS / "mobilenet_small.yaml",
+        lambda: keras.applications.MobileNet(weights=None, input_shape=(32, 32, 3), alpha=0.25, classes=10),
+    ),
+}
+
+
+def parameter_counts(model) -> dict[str, int]:
+    return {
+        "total": model.count_params(),
+        "trainable": sum(int(w.numpy().size) for w in model.trainable_weights),
+        "non_trainable": sum(int(w.numpy().size) for w in model.non_trainable_weights),
+    }
+
+
+def typed(value) -> str:
+    """A config value as JSON: `==` takes 6 for 6.0 and 1 for True; this does not (tuples and
+    lists are one thing to it, as they are once the config is serialized)."""
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+@pytest.mark.parametrize("application", sorted(APPLICATIONS))
+def test_spec_equals_keras_application(application):
+    """The application and the spec: same model class and name, parameter counts, input and
+    output shapes, for every layer (same names in the same order) the same class and the whole
+    get_config(), names included, and the same model get_config() (the wiring). Nothing these
+    two applications set is beyond the format (MobileNet's blocks are written out by hand)."""
+    spec, build_application = APPLICATIONS[application]
+    # The applications leave their input unnamed; Keras numbers it from a process-wide counter, so
+    # start the counter afresh: the input is then named `input_layer`, as in a new process.
+    keras.utils.clear_session()
+    theirs = build_application()
+    ours = kerasspec.load(spec).build()
+
+    assert (type(ours).__name__, ours.name) == (type(theirs).__name__, theirs.name)
+    assert parameter_counts(ours) == parameter_counts(theirs)
+    assert [list(t.shape) for t in ours.inputs] == [list(t.shape) for t in theirs.inputs]
+    assert [list(t.shape) for t in ours.outputs] == [list(t.shape) for t in theirs.outputs]
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+    for mine, reference in zip(ours.layers, theirs.layers, strict=True):
+        assert type(mine) is type(reference), mine.name
+        ours_config, theirs_config = mine.get_config(), reference.get_config()
+        differing = sorted(
+            k
+            for k in ours_config.keys() | theirs_config.keys()
+            if typed(ours_config.get(k)) != typed(theirs_config.get(k))
+        )
+        assert differing == [], (mine.name, {k: (ours_config.get(k), theirs_config.get(k)) for k in differing})
+    # And the model's own config: the same layers wired the same way (each call's inbound tensors).
+    assert typed(ours.get_config()) == typed(theirs.get_config())
