@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from conftest import column_of
+from conftest import assert_located_error, column_of
 
 import kerasspec
 from kerasspec.builder import convert
@@ -112,3 +112,12 @@ def test_objects_are_made_by_keras_deserialization_and_its_errors_stay_located(w
     error = info.value
     assert (error.mark.line, error.mark.col) == (4, column_of(text, 4, "fan_sideways"))
     assert error.message.startswith("VarianceScaling: Invalid `mode` argument: fan_sideways.")
+
+
+def test_a_typeless_object_under_a_keyword_is_refused_statically_as_in_compile(cli, write_spec):
+    """The one walk gives layer arguments the check compile and train had: an object needs a `type`."""
+    text = "name: t\ninput: {shape: [4]}\nlayers:\n  - {type: Dense, units: 3, kernel_initializer: {seed: 1}}\n"
+    path = write_spec(text)
+    assert_located_error(
+        cli("validate", path), path, 4, column_of(text, 4, "{seed"), "an initializer object needs a `type`"
+    )
