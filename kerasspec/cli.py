@@ -347,7 +347,11 @@ def predict(
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
 ) -> None:
     """Predict on the spec's inputs; write one array per output (or per --outputs layer) to an .npz."""
-    names = [n.strip() for n in outputs.split(",") if n.strip()] if outputs else []
+    names = [n.strip() for n in outputs.split(",") if n.strip()] if outputs is not None else []
+    if outputs is not None and not names:
+        raise SpecError(
+            None, "--outputs names no layer", hint="--outputs hidden,features", source="--outputs", code="bad-option"
+        )
     shapes = run_prediction(spec, options, data, model=model, run=run, out=out, outputs=names, force=force)
     typer.echo(f"wrote {out}: " + ", ".join(f"{k} {shape}" for k, shape in shapes.items()))
 

@@ -24,9 +24,6 @@ from .graph import inputs_by_name, model_inputs, outputs_are_dict
 from .loader import PMap
 from .spec import Spec
 
-DEFAULT_SAMPLES = 1280
-DEFAULT_SEQUENCE_LENGTH = 16
-
 
 @dataclass
 class Column:
@@ -68,7 +65,7 @@ def compile_value_for_output(spec: Spec, key: str, names: list[str], position: i
     """The part of `compile.<key>` that applies to one output: by name from a mapping, by
     position from a list, else the value shared by all outputs. For `metrics` a list is per
     output only when it holds one list per output ([[m1], [m2]]); [m1, m2] is for every output."""
-    value = (spec.compile or {}).get(key)
+    value = spec.compile.get(key)
     if isinstance(value, PMap) and "type" not in value:
         return value.get(names[position])
     if isinstance(value, list):
@@ -131,10 +128,9 @@ def named_outputs(model: Any) -> list[tuple[str, Any]]:
 
 
 def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
-    data = spec.data or {}
-    sequence_length = int(data.get("sequence_length", DEFAULT_SEQUENCE_LENGTH))
-    explicit_inputs = data.get("inputs") or {}
-    explicit_targets = data.get("targets") or {}
+    sequence_length = int(spec.data.sequence_length)
+    explicit_inputs = spec.data.inputs or {}
+    explicit_targets = spec.data.targets or {}
     vocabulary = _embedding_vocabulary(model)
     inputs = []
     for tensor in model_inputs(model):
@@ -194,7 +190,7 @@ def check_batch_size(
     size = _row_bytes(columns) * batch_size
     if size <= MAX_BATCH_BYTES:
         return
-    data = spec.data or {}
+    data = spec.data
     has_null = any(None in tuple(t.shape)[1:] for t in model_inputs(model))
     mark = None
     if has_null and "sequence_length" in data:
@@ -292,10 +288,9 @@ def _streamed(
 
 
 def data_file(spec: Spec) -> tuple[Path, Any] | None:
-    data = spec.data or {}
-    if "file" not in data:
+    if spec.data.file is None:
         return None
-    return spec.path.parent / data["file"], data.value_mark("file")
+    return spec.path.parent / spec.data.file, spec.data.value_mark("file")
 
 
 def load_file_arrays(spec: Spec, inputs: list[Column], targets: list[Column] | None) -> tuple[dict, dict | None]:

@@ -228,7 +228,7 @@ class CustomLoop:
         self.tf, self.keras, self.model = tf, keras, built.model
         self.names = [name for name, _ in named_outputs(self.model)]
         x, y = next(iter(batches.epoch(0)))
-        jit_compile = (built.spec.compile or {}).get("jit_compile") is True
+        jit_compile = built.spec.compile.get("jit_compile") is True
         y_example = _as_list(self.names, y)
         pred_example = _as_list(self.names, self.model(x, training=False))
         self.objectives = Objectives(keras, built, y_example, pred_example)

@@ -27,6 +27,7 @@ from .format.declaration import LOOPS, TRAIN_OWN_KEYS
 from .graph import outputs_are_dict
 from .kinds import KINDS
 from .loader import PList, PMap
+from .resolve import plain
 from .spec import Spec
 from .usercode import SavedUserCode, check_step_signature, import_object
 from .walker import walk
@@ -41,15 +42,6 @@ def quiet_structure_warning() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match the expected structure")
-
-
-def plain(value: Any) -> Any:
-    """Positioned values as plain dicts and lists (for YAML/JSON output)."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def new_run_directory(spec: Spec, out: Path | None) -> Path:
@@ -96,8 +88,8 @@ def check_output_names(spec: Spec, names: list[str]) -> None:
     from .check.sections import unknown_output_keys
     from .format.declaration import PER_OUTPUT_COMPILE_KEYS
 
-    sections = [(f"compile.{key}", (spec.compile or {}).get(key)) for key in PER_OUTPUT_COMPILE_KEYS]
-    sections.append(("data.targets", (spec.data or {}).get("targets")))
+    sections = [(f"compile.{key}", spec.compile.get(key)) for key in PER_OUTPUT_COMPILE_KEYS]
+    sections.append(("data.targets", spec.data.targets))
     errors = [
         error
         for label, mapping in sections
@@ -132,7 +124,7 @@ def compile_model(built: Built, keras: Any) -> None:
 
 
 def build_callbacks(spec: Spec, keras: Any, run_dir: Path) -> list[Any]:
-    callbacks = (spec.train or {}).get("callbacks")
+    callbacks = spec.train.callbacks
     if not isinstance(callbacks, PList):
         return []
     result = []
@@ -181,65 +173,36 @@ def _inside(run_dir: Path, name: str, mark: Mark) -> Path:
     return run_dir / relative
 
 
-FIT_ONLY_TRAIN_KEYS_ALLOWED_IN_CUSTOM = ("shuffle",)
-
-
 def _loop_choice(spec: Spec, override: str | None) -> str:
-    """`--loop` wins over `train.loop`, else fit."""
-    loop = override or (spec.train or {}).get("loop", "fit")
+    """`--loop` wins over `train.loop` (whose default the declaration gives)."""
+    loop = override or spec.train.loop
     if loop not in LOOPS:
         raise SpecError(None, f"unknown --loop '{loop}'; use fit or custom", source="--loop", code="bad-option")
     return str(loop)
 
 
+def _refuse_broken_rules(spec: Spec, loop: str, *, keys: tuple[str, ...] | None = None) -> None:
+    """The declaration's train rules for the loop chosen on the command line (static validate
+    already held `train.loop` to them); `keys` limits them to what evaluation uses."""
+    from .check.sections import rule_errors
+    from .format.declaration import TRAIN
+
+    errors = [e for e in rule_errors(spec.tree, TRAIN, {"loop": loop}) if keys is None or e.key_path in keys]
+    if errors:
+        raise SpecErrors(errors)
+
+
 def chosen_loop(spec: Spec, override: str | None) -> str:
-    """The loop `train` runs; a custom loop and a custom `train.step` exclude each other, and
-    fit-only arguments are refused with the custom loop."""
-    section = spec.train or {}
+    """The loop `train` runs, held to the declaration's rules for it."""
     loop = _loop_choice(spec, override)
-    if loop == "custom" and "step" in section:
-        raise SpecError(
-            section.key_mark("step"),
-            "`train.step` replaces the train step inside fit; it cannot be combined with the custom loop",
-            hint="remove `step:`, or train with `loop: fit`",
-            code="bad-value",
-        )
-    if loop == "custom":
-        refuse_weighted_metrics(spec)
-        for key in section:
-            if key not in (
-                "epochs",
-                "batch_size",
-                "validation_split",
-                *TRAIN_OWN_KEYS,
-                *FIT_ONLY_TRAIN_KEYS_ALLOWED_IN_CUSTOM,
-            ):
-                raise SpecError(
-                    section.key_mark(key),
-                    f"`train.{key}` is a model.fit argument; the custom loop does not take it",
-                    hint="the custom loop takes epochs, batch_size, validation_split, shuffle, seed and callbacks; "
-                    "use `loop: fit` for the rest",
-                    code="bad-value",
-                )
+    _refuse_broken_rules(spec, loop)
     return loop
-
-
-def refuse_weighted_metrics(spec: Spec) -> None:
-    compile_section = spec.compile or {}
-    if "weighted_metrics" in compile_section:
-        raise SpecError(
-            compile_section.key_mark("weighted_metrics"),
-            "`compile.weighted_metrics` weighs metrics by sample weights, which the custom loop does not take",
-            hint="list them under `metrics`, or use `--loop fit`",
-            code="bad-value",
-        )
 
 
 def evaluation_loop(spec: Spec, override: str | None) -> str:
     """`evaluate` runs the loop the spec trains with, unless `--loop` says otherwise."""
     loop = _loop_choice(spec, override)
-    if loop == "custom":
-        refuse_weighted_metrics(spec)
+    _refuse_broken_rules(spec, loop, keys=("compile.weighted_metrics",))
     return loop
 
 
@@ -247,10 +210,9 @@ def install_train_step(spec: Spec, model: Any) -> None:
     """`train.step: package.module:function` becomes the model's train step inside fit, so a
     user's own update keeps Keras's callbacks and progress. It is called as step(model, batch)
     and must return a dict of logs."""
-    section = spec.train or {}
-    if "step" not in section:
+    if spec.train.step is None:
         return
-    reference, mark = str(section["step"]), section.value_mark("step")
+    reference, mark = str(spec.train.step), spec.train.value_mark("step")
     step = import_object(reference, mark, spec.path, KINDS["step"])
     check_step_signature(step, reference, mark)
 
@@ -276,13 +238,14 @@ class DataSettings:
 
 
 def data_settings(spec: Spec, samples: int | None, batch_size: int | None, seed: int | None) -> DataSettings:
-    data = spec.data or {}
-    train = spec.train or {}
+    """Options from the command line, else the spec's settings (defaults from the declaration);
+    the data's seed is `data.seed`, else `train.seed`."""
+    data, train = spec.data, spec.train
     return DataSettings(
-        samples=samples or int(data.get("samples", data_module.DEFAULT_SAMPLES)),
-        batch_size=batch_size or int(train.get("batch_size", 32)),
-        seed=seed if seed is not None else int(data.get("seed", train.get("seed", 0))),
-        validation_split=float(train.get("validation_split", 0.0)),
+        samples=samples or int(data.samples),
+        batch_size=batch_size or int(train.batch_size),
+        seed=seed if seed is not None else int(data.seed if data.seed is not None else train.seed),
+        validation_split=float(train.validation_split),
     )
 
 
@@ -378,19 +341,19 @@ def train(
     quiet_structure_warning()
     fit_kwargs = datasets(built, keras, settings)  # data errors (a missing array, a batch too large) come first
     with run_directory(spec, out) as run_dir:
-        train_section = spec.train or {}
-        epoch_count = epochs or int(train_section.get("epochs", 1))
+        train_section = spec.train
+        epoch_count = epochs or int(train_section.epochs)
         callbacks = build_callbacks(spec, keras, run_dir)
         if which == "custom":
             from .loops import CustomLoop
 
-            batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.get("shuffle", True)))
+            batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.shuffle))
             logs = CustomLoop(keras, built, batches).fit(batches, validation, epoch_count, callbacks, verbosity(quiet))
         else:
             passthrough = {
                 k: plain(v)
                 for k, v in train_section.items()
-                if k not in ("epochs", "batch_size", "validation_split") + TRAIN_OWN_KEYS
+                if k not in ("epochs", "batch_size", "validation_split") + TRAIN_OWN_KEYS and v is not None
             }
             with user_step_errors(spec):
                 history = built.model.fit(
@@ -427,8 +390,7 @@ def resolved_spec_text(spec: Spec, run_dir: Path) -> str:
 @contextmanager
 def user_step_errors(spec: Spec) -> Iterator[None]:
     """A failure inside a user's train step is reported at `train.step`, not as a kerasspec bug."""
-    section = spec.train or {}
-    if "step" not in section:
+    if spec.train.step is None:
         yield
         return
     try:
@@ -437,8 +399,8 @@ def user_step_errors(spec: Spec) -> Iterator[None]:
         raise
     except Exception as exc:  # noqa: BLE001 - the user's step raised
         raise SpecError(
-            section.value_mark("step"),
-            f"train step '{section['step']}' failed: {keras_message(exc)}",
+            spec.train.value_mark("step"),
+            f"train step '{spec.train.step}' failed: {keras_message(exc)}",
             code="code-error",
         ) from None
 

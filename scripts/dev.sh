@@ -58,6 +58,10 @@ case "${1:-}" in
         ;;
     test)
         shift
+        # The habits of the tree first (seconds), then the tests.
+        "$VENV/bin/ruff" check .
+        "$VENV/bin/ruff" format --check .
+        "$VENV/bin/lint-imports" --no-cache
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     *)

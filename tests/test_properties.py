@@ -261,7 +261,6 @@ def test_set_value_that_was_not_utf8_is_a_located_error():
 # --- checker findings (notes/props-findings.md); strict: fixing the checker turns them into failures
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="F1: spec.py _check_distribution hashes the value")
 @pytest.mark.parametrize("value", ["[]", "{}"])
 def test_checker_finding_f1_distribution_not_text(tmp_path, value):
     path = tmp_path / "dist.yaml"
@@ -273,7 +272,6 @@ def test_checker_finding_f1_distribution_not_text(tmp_path, value):
     assert (error.mark.line, error.mark.col) == (9, 23)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason="F2: a non-text key in a user-code layer entry")
 def test_checker_finding_f2_number_key_in_user_code_entry(workspace):
     path = workspace / "specs" / "code" / "f2.yaml"
     path.write_text(

@@ -257,33 +257,20 @@ def test_literal_dollar_brace_is_not_a_var(cli, write_spec):
     assert '"name": "d${u}"' in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an entry that reuses itself passes validate; --build crashes (KeyError)")
 def test_reuse_of_the_entry_itself_is_refused(cli, write_spec):
+    """Found by review: it passed validate, and --build crashed with a KeyError."""
     path = write_spec("name: x\nlayers:\n  - {type: Dense, name: a, units: 1}\n  - {reuse: b, name: b}\n")
-    result = cli("validate", path)
-    assert result.exit_code == 2 and error_lines(result)[0].startswith(f"{path}:4:13: error: "), result.stderr
-
-
-@pytest.mark.xfail(strict=True, reason="bug: `outputs: {}` passes static validate; `outputs: []` is refused")
-def test_empty_outputs_mapping_is_refused_statically(cli, write_spec):
-    path = write_spec(
-        "name: x\ninputs: {x: {shape: [3]}}\nlayers:\n  - {type: Dense, name: a, units: 1}\noutputs: {}\n"
-    )
-    result = cli("validate", path)
-    assert result.exit_code == 2 and error_lines(result)[0].startswith(f"{path}:5:10: error: "), result.stderr
-
-
-def test_empty_outputs_mapping_is_refused_by_the_build(cli, write_spec):
-    path = write_spec(
-        "name: x\ninputs: {x: {shape: [3]}}\nlayers:\n  - {type: Dense, name: a, units: 1}\noutputs: {}\n"
-    )
     assert_located_error(
-        cli("validate", "--build", path),
-        path,
-        5,
-        10,
-        "the model: `outputs` argument cannot be empty. Received: inputs=(None, 3) outputs={}",
+        cli("validate", path), path, 4, 13, "'b' is this entry itself; `reuse` names a layer entry above"
     )
+
+
+def test_empty_outputs_mapping_is_refused_statically(cli, write_spec):
+    """`outputs: []` was refused statically and `outputs: {}` only by the build."""
+    path = write_spec(
+        "name: x\ninputs: {x: {shape: [3]}}\nlayers:\n  - {type: Dense, name: a, units: 1}\noutputs: {}\n"
+    )
+    assert_located_error(cli("validate", path), path, 5, 10, "`outputs` is an empty mapping")
 
 
 def test_catalog_command_prints_what_it_cached(cli):
@@ -426,7 +413,6 @@ def test_predict_of_a_file_that_is_not_a_model(cli, trained, tmp_path):
     assert result.stderr.startswith(f"{junk}: error: cannot load the model: ")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: --outputs naming no layer (',') is an internal error, not a bad option")
 def test_predict_outputs_naming_no_layer(cli, trained, tmp_path):
     spec, run = trained
     result = cli("predict", spec, "--run", run, "--out", tmp_path / "p.npz", "--outputs", ",")

@@ -20,7 +20,7 @@ from ..spec import Spec
 from .context import Context, Fatal
 from .header import check_model_name, check_version, infer_kind
 from .kinds import check_functional, check_sequential, check_subclass
-from .sections import check_settings
+from .sections import check_settings, rule_errors
 from .vars import interpolate_vars
 
 __all__ = ["load"]
@@ -85,6 +85,7 @@ def _check(ctx: Context, tree: PMap, path: Path, shown: str, include_stack: tupl
         description=description,
         allow_code=ctx.allow_code,
     )
+    ctx.errors.extend(rule_errors(tree, TOP_LEVEL, {"kind": kind}))
     if kind == "sequential":
         check_sequential(ctx, spec, include_stack)
     elif kind == "functional":

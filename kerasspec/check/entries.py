@@ -134,6 +134,8 @@ def check_reuse(
         return
     if ref.index is not None:
         ctx.error(ref.mark, f"`reuse` names a layer, not one of its outputs: write '{ref.name}'", code="bad-reuse")
+    elif ref.name == entry.name:
+        ctx.error(ref.mark, f"'{ref.name}' is this entry itself; `reuse` names a layer entry above", code="bad-reuse")
     elif ref.name in inputs:
         ctx.error(
             ref.mark, f"'{ref.name}' is an input, not a layer; `reuse` names a layer entry above", code="bad-reuse"

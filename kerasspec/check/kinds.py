@@ -2,50 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import Mark
 from ..loader import PMap
-from ..spec import Spec
+from ..spec import LayerEntry, Spec
 from .context import Context
 from .entries import check_included_call, check_reuse, layer_list, read_entry, register_name
 from .header import input_def
 from .objects import check_value, code_reference
 from .refs import call_inputs, check_outputs
 
+_NOT_IN_SEQUENTIAL = {
+    "inputs": (
+        "has `inputs`, but the spec is sequential",
+        "in a sequential spec each layer takes the one above it; for a graph, declare top-level `inputs:` and `outputs:`",
+    ),
+    "call": (
+        "has `call`, but a sequential model calls each layer plainly",
+        "use a functional spec (top-level `inputs:`/`outputs:`) to pass call arguments",
+    ),
+}
+
+
+def _read_entries(
+    ctx: Context, spec: Spec, include_stack: tuple[Path, ...], entries: list[tuple[int, PMap]]
+) -> Iterator[tuple[int, PMap, LayerEntry]]:
+    """Each well-formed layer entry, read (its form, name, type and keywords checked)."""
+    for index, raw in entries:
+        entry = read_entry(ctx, raw, index, spec.tree["layers"].value_mark(index), spec, include_stack)
+        if entry is not None:
+            yield index, raw, entry
+
 
 def check_sequential(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) -> None:
     tree = spec.tree
-    for key in ("inputs", "outputs"):
-        if key in tree:
-            ctx.error(
-                tree.key_mark(key),
-                f"a sequential spec has no `{key}`",
-                hint="a sequential model has one `input:`; use `kind: functional` for named inputs and outputs",
-                code="sequential-rules",
-            )
     if "input" in tree:
         spec.input = input_def(ctx, tree, "input", "input", allow_name=True)
-    entries = layer_list(ctx, tree)
     names: dict[str, Mark] = {}
-    for index, raw in entries:
-        entry = read_entry(ctx, raw, index, tree["layers"].value_mark(index), spec, include_stack)
-        if entry is None:
-            continue
-        if "inputs" in raw:
-            ctx.error(
-                raw.key_mark("inputs"),
-                f"{entry.describe()} has `inputs`, but the spec is sequential",
-                hint="in a sequential spec each layer takes the one above it; for a graph, declare top-level `inputs:` and `outputs:`",
-                code="sequential-rules",
-            )
-        if "call" in raw:
-            ctx.error(
-                raw.key_mark("call"),
-                f"{entry.describe()} has `call`, but a sequential model calls each layer plainly",
-                hint="use a functional spec (top-level `inputs:`/`outputs:`) to pass call arguments",
-                code="sequential-rules",
-            )
+    for _, raw, entry in _read_entries(ctx, spec, include_stack, layer_list(ctx, tree)):
+        for key, (message, hint) in _NOT_IN_SEQUENTIAL.items():
+            if key in raw:
+                ctx.error(raw.key_mark(key), f"{entry.describe()} {message}", hint=hint, code="sequential-rules")
         register_name(ctx, entry, names, {})
         if entry.reuse is not None:
             check_reuse(ctx, entry, names, spec, {})
@@ -54,13 +53,6 @@ def check_sequential(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
 
 def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) -> None:
     tree = spec.tree
-    if "input" in tree:
-        ctx.error(
-            tree.key_mark("input"),
-            "`input` is for sequential specs; a functional spec declares `inputs:`",
-            hint="inputs: {features: {shape: [10]}}",
-            code="functional-rules",
-        )
     raw_inputs = tree.get("inputs")
     if not isinstance(raw_inputs, PMap) or not raw_inputs:
         ctx.error(
@@ -84,10 +76,7 @@ def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
             later_names.setdefault(raw["name"], raw.value_mark("name"))
     defined: dict[str, Mark] = {n: d.mark for n, d in spec.inputs.items()}
     layer_names: dict[str, Mark] = {}
-    for index, raw in entries:
-        entry = read_entry(ctx, raw, index, tree["layers"].value_mark(index), spec, include_stack)
-        if entry is None:
-            continue
+    for index, raw, entry in _read_entries(ctx, spec, include_stack, entries):
         if "inputs" in raw:
             entry.inputs = call_inputs(ctx, raw, defined, later_names)
         elif index == 0 and len(spec.inputs) > 1:
@@ -115,13 +104,6 @@ def check_subclass(ctx: Context, spec: Spec) -> None:
         ctx.error(tree.mark, "a subclass spec needs `class: package.module:ClassName`", code="subclass-rules")
     elif code_reference(ctx, class_ref, tree.value_mark("class"), "class"):
         spec.class_ref = class_ref
-    for key in ("layers", "outputs"):
-        if key in tree:
-            ctx.error(
-                tree.key_mark(key),
-                f"a subclass spec has no `{key}`: the class defines the model",
-                code="subclass-rules",
-            )
     args = tree.get("args")
     if args is not None:
         if not isinstance(args, PMap):

@@ -52,6 +52,9 @@ def check_object(ctx: Context, kind: Kind | None, raw: PMap, arg_keys: Iterable[
         ctx.error(mark, f"`type` must name a class, got {type_name!r}", code="bad-type")
         return None
     arg_keys = list(arg_keys)
+    for key in [k for k in arg_keys if not isinstance(k, str)]:
+        ctx.error(raw.key_mark(key), f"a keyword argument is named by text, got {key!r}", code="bad-argument")
+        arg_keys.remove(key)
     if ":" in type_name:
         if code_reference(ctx, type_name, mark, noun):
             for key in arg_keys:

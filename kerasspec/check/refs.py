@@ -108,6 +108,8 @@ def check_outputs(ctx: Context, spec: Spec, defined: dict[str, Mark], later: dic
     mark = tree.value_mark("outputs")
     if isinstance(value, PMap):
         spec.outputs_form = "dict"
+        if not value:
+            ctx.error(mark, "`outputs` is an empty mapping", code="bad-outputs")
         for key in value:
             ref = reference(ctx, value[key], value.value_mark(key))
             if resolve(ctx, ref, defined, later):

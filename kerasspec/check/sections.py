@@ -68,16 +68,28 @@ def check_section(
             ctx.error(mapping.mark, f"{where} has no `{key.name}`", hint=key.doc or None, code="missing-key")
 
 
-def check_rules(ctx: Context, tree: PMap, mapping: PMap, section: Section) -> None:
+def rule_errors(tree: PMap, section: Section, chosen: dict[str, Any] | None = None) -> list[SpecError]:
+    """The section's broken rules, each at the key it forbids; `chosen` replaces values of the
+    section (`--loop custom` on the command line is held to the rules of `loop: custom`)."""
+    mapping = tree.get(section.label) if section.label else tree
+    if not isinstance(mapping, PMap):
+        mapping = PMap(tree.mark)
+    values = {**mapping, **(chosen or {})}
+    found = []
     for rule in section.rules:
-        if mapping.get(rule.key) == rule.value:
+        if values.get(rule.key) == rule.value:
             for key, where in _broken(tree, mapping, section, rule):
-                ctx.error(
-                    where.key_mark(key),
-                    rule.message.format(key=key_path(section, where, key, tree)),
-                    hint=rule.hint,
-                    code="conflicting-keys",
+                path = key_path(section, where, key, tree)
+                found.append(
+                    SpecError(
+                        where.key_mark(key),
+                        rule.message.format(key=path),
+                        hint=rule.hint or None,
+                        code="conflicting-keys",
+                        key_path=path,
+                    )
                 )
+    return found
 
 
 def _broken(tree: PMap, mapping: PMap, section: Section, rule: Rule) -> list[tuple[str, PMap]]:
@@ -215,7 +227,7 @@ def check_settings(ctx: Context, spec: Spec) -> None:
     train = _mapping(ctx, tree, "train")
     if train is not None:
         check_section(ctx, train, TRAIN, "train", spec)
-        check_rules(ctx, tree, train, TRAIN)
+        ctx.errors.extend(rule_errors(tree, TRAIN))
         spec.train = Train(train)
 
 
@@ -243,7 +255,9 @@ def _check_data_names(ctx: Context, spec: Spec, data: PMap) -> None:
 def _check_distribution_params(ctx: Context, container: PMap, key: Any) -> None:
     """The parameters the named distribution takes (the declaration lists all of them)."""
     value = container[key]
-    if not isinstance(value, PMap) or value.get("distribution") not in DISTRIBUTIONS:
+    if not isinstance(value, PMap) or not isinstance(value.get("distribution"), str):
+        return
+    if value["distribution"] not in DISTRIBUTIONS:
         return
     name = value["distribution"]
     own = DISTRIBUTIONS[name]

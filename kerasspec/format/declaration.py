@@ -74,13 +74,17 @@ class Section:
     installed Keras (the arguments of `model.compile` / `model.fit`)."""
 
     label: str
-    ref: str
     doc: str
     keys: tuple[Key, ...]
     noun: str  # what an unknown key is called: "unknown data key 'x'"
-    listing: str  # what heads the list of known keys in the hint: "data keys: ..."
+    listing: str = ""  # what heads the list of known keys in the hint; "<noun>s" when empty
     catalog_keys: Callable[[Catalog], dict[str, Key]] | None = None
     rules: tuple[Rule, ...] = ()
+    ref: str = ""  # its name among the schema's definitions; the label when empty
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "listing", self.listing or self.noun + "s")
+        object.__setattr__(self, "ref", self.ref or self.label)
 
     def all_keys(self, catalog: Catalog | None) -> dict[str, Key]:
         found = dict(self.catalog_keys(catalog)) if self.catalog_keys and catalog is not None else {}
@@ -131,10 +135,8 @@ Positive = Integer(1)
 DIMENSION = Union((Integer(1), Choice((None,))))
 INPUT = Section(
     label="input",
-    ref="input",
     doc="One input of the model: its shape (without the batch dimension) and dtype.",
     noun="input key",
-    listing="input keys",
     keys=(
         Key(
             "shape",
@@ -162,7 +164,6 @@ def _compile_keys(catalog: Catalog) -> dict[str, Key]:
 
 COMPILE = Section(
     label="compile",
-    ref="compile",
     doc="Arguments of `model.compile`; any argument the installed Keras takes is accepted.",
     noun="compile argument",
     listing="model.compile takes",
@@ -203,10 +204,8 @@ DISTRIBUTION_DOCS = {
 }
 DISTRIBUTION = Section(
     label="distribution",
-    ref="distribution",
     doc="How synthetic values of one input or target are drawn.",
     noun="distribution key",
-    listing="distribution keys",
     keys=(
         Key("distribution", Choice(tuple(DISTRIBUTIONS)), "the distribution's name", required=True),
         Key("dtype", Text(), "the dtype of the drawn values"),
@@ -218,13 +217,11 @@ DISTRIBUTION = Section(
 )
 DATA = Section(
     label="data",
-    ref="data",
     doc="Where `train`, `evaluate` and `predict` get their data: synthetic unless a file is named.",
     noun="data key",
-    listing="data keys",
     keys=(
         Key("samples", Positive, "rows of synthetic data", 1280),
-        Key("seed", Seed, "same seed, same data", 0),
+        Key("seed", Seed, "same seed, same data; `train.seed` when absent"),
         Key("sequence_length", Positive, "what each null dimension becomes in synthetic data", 16),
         Key("inputs", MapOf(Nested(DISTRIBUTION)), "per input: how its values are drawn (inferred when absent)"),
         Key("targets", MapOf(Nested(DISTRIBUTION)), "per output: how its targets are drawn (inferred when absent)"),
@@ -251,10 +248,8 @@ def _fit_keys(catalog: Catalog) -> dict[str, Key]:
 
 TRAIN = Section(
     label="train",
-    ref="train",
     doc="The training run: `model.fit`'s arguments (but its data), the loop, the seed, callbacks.",
     noun="train key",
-    listing="train keys",
     catalog_keys=_fit_keys,
     keys=(
         Key("epochs", Positive, "passes over the data", 1),
@@ -301,7 +296,6 @@ TOP_LEVEL = Section(
     ref="spec",
     doc="A spec file.",
     noun="top-level key",
-    listing="top-level keys",
     keys=(
         Key("version", Choice((SPEC_VERSION,)), "the format version", SPEC_VERSION),
         Key("name", Text(pattern=MODEL_NAME_PATTERN), "the model's name, given to Keras", required=True),
@@ -317,6 +311,25 @@ TOP_LEVEL = Section(
         Key("compile", Nested(COMPILE), "arguments of model.compile"),
         Key("data", Nested(DATA), "where train, evaluate and predict get data"),
         Key("train", Nested(TRAIN), "the training run"),
+    ),
+    rules=(  # `kind` as written, or as inferred
+        Rule(
+            "kind",
+            "sequential",
+            "a sequential spec has no `{key}`",
+            "a sequential model has one `input:`; use `kind: functional` for named inputs and outputs",
+            forbids=("inputs", "outputs"),
+        ),
+        Rule(
+            "kind",
+            "functional",
+            "`{key}` is for sequential specs; a functional spec declares `inputs:`",
+            "inputs: {features: {shape: [10]}}",
+            forbids=("input",),
+        ),
+        Rule(
+            "kind", "subclass", "a subclass spec has no `{key}`: the class defines the model", "", ("layers", "outputs")
+        ),
     ),
 )
 TOP_LEVEL_KEYS = tuple(key.name for key in TOP_LEVEL.keys)

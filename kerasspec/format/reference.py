@@ -15,7 +15,18 @@ import sys
 from pathlib import Path
 
 from ..catalog import KIND_NOUN, Catalog, get_catalog
-from .declaration import COMPILE, DATA, DISTRIBUTION_DOCS, DISTRIBUTIONS, ENTRY_KEYS, INPUT, TOP_LEVEL, TRAIN, Section
+from .declaration import (
+    COMPILE,
+    DATA,
+    DISTRIBUTION_DOCS,
+    DISTRIBUTIONS,
+    ENTRY_KEYS,
+    INPUT,
+    TOP_LEVEL,
+    TRAIN,
+    Rule,
+    Section,
+)
 from .types import ValueType
 
 _BLOCK = re.compile(r"(<!-- generated: (\w[\w-]*) -->\n)(.*?)(<!-- end: \2 -->)", re.S)
@@ -40,6 +51,13 @@ def key_table(section: Section, catalog: Catalog | None = None, *, own_only: boo
 
 def _describe(value_type: ValueType) -> str:
     return value_type.describe()
+
+
+def _rule_line(section: Section, rule: Rule) -> str:
+    where = f"{section.label}." if section.label else ""
+    forbidden = ", ".join(f"`{key}`" for key in rule.forbids) or f"{where}<any key but {', '.join(rule.allows or ())}>"
+    line = f"- with `{where}{rule.key}: {rule.value}`: " + rule.message.format(key=forbidden).replace("``", "`")
+    return line + (f" (hint: {rule.hint})" if rule.hint else "") + "\n"
 
 
 def _distributions() -> str:
@@ -71,12 +89,7 @@ def blocks(catalog: Catalog) -> dict[str, str]:
         "data": key_table(DATA),
         "distributions": _distributions(),
         "train": key_table(TRAIN),
-        "train-rules": "".join(
-            f"- with `{rule.key}: {rule.value}`: "
-            + rule.message.format(key=", ".join(rule.forbids) or f"train.<any key but {', '.join(rule.allows or ())}>")
-            + f" (hint: {rule.hint})\n"
-            for rule in TRAIN.rules
-        ),
+        "rules": "".join(_rule_line(section, rule) for section in (TOP_LEVEL, TRAIN) for rule in section.rules),
         "catalog": _catalog_lists(catalog),
     }
 

@@ -154,6 +154,24 @@ def _distribution_definition(catalog: Catalog) -> dict[str, Any]:
     return schema
 
 
+def rule_schemas(section: Section) -> list[dict[str, Any]]:
+    """A section's rules as `if`/`then` at the top level (rules may reach other sections)."""
+    found = []
+    for rule in section.rules:
+        condition: dict[str, Any] = {"properties": {rule.key: {"const": rule.value}}, "required": [rule.key]}
+        if section.label:
+            condition = {"properties": {section.label: condition}, "required": [section.label]}
+        then: list[dict[str, Any]] = []
+        for path in rule.forbids:
+            parent, _, key = path.rpartition(".")
+            forbidden = {"not": {"required": [key]}}
+            then.append({"properties": {parent: forbidden}} if parent else forbidden)
+        if rule.allows is not None:
+            then.append({"properties": {section.label: {"propertyNames": {"enum": sorted(rule.allows)}}}})
+        found.append({"if": condition, "then": {"allOf": then}})
+    return found
+
+
 def json_schema(catalog: Catalog) -> dict[str, Any]:
     """The whole schema: the top level, with a definition per section, kind and class."""
     definitions: dict[str, Any] = {}
@@ -169,6 +187,8 @@ def json_schema(catalog: Catalog) -> dict[str, Any]:
         "items": {"$ref": "#/definitions/layers"},
         "description": "the layer entries, in order",
     }
+    sections = [TOP_LEVEL, *_nested_sections(TOP_LEVEL)]
+    top["allOf"] = [rule for section in sections for rule in rule_schemas(section)]
     versions = ", ".join(f"{k} {v}" for k, v in sorted(catalog.versions.items()))
     return {
         "$schema": DRAFT,
