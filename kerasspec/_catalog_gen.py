@@ -14,6 +14,8 @@ import re
 import sys
 from typing import Any
 
+from .kinds import KINDS
+
 FORMAT = 2
 
 # Strings that `model.compile` resolves itself from the target and prediction shapes
@@ -252,28 +254,16 @@ def generate() -> dict[str, Any]:
     import keras.src.optimizers  # noqa: F401
     import keras.src.regularizers  # noqa: F401
 
-    kinds = {
-        "layers": _public_classes(keras.layers, keras.layers.Layer),
-        "initializers": _public_classes(keras.initializers, keras.initializers.Initializer),
-        "regularizers": _public_classes(keras.regularizers, keras.regularizers.Regularizer),
-        "constraints": _public_classes(keras.constraints, keras.constraints.Constraint),
-        "optimizers": _public_classes(keras.optimizers, keras.optimizers.Optimizer),
-        "schedules": _public_classes(keras.optimizers.schedules, keras.optimizers.schedules.LearningRateSchedule),
-        "losses": _public_classes(keras.losses, keras.losses.Loss),
-        "metrics": _public_classes(keras.metrics, keras.metrics.Metric),
-        "callbacks": _public_classes(keras.callbacks, keras.callbacks.Callback, skip=("CallbackList",)),
-    }
+    listed = [kind for kind in KINDS.values() if kind.listed]
+    kinds = {kind.name: _public_classes(kind.keras_module(keras), kind.keras_base(keras), kind.skip) for kind in listed}
     names = {
-        "initializers": _accepted_names(keras.initializers),
-        "regularizers": _accepted_names(keras.regularizers),
-        "constraints": _accepted_names(keras.constraints),
-        "optimizers": _accepted_names(keras.optimizers),
-        "losses": sorted(set(_accepted_names(keras.losses)) | set(COMPILE_LOSS_NAMES)),
-        "metrics": sorted(set(_accepted_names(keras.metrics)) | set(COMPILE_METRIC_NAMES)),
-        "activations": _accepted_names(keras.activations),
+        kind.name: _accepted_names(kind.keras_module(keras)) for kind in KINDS.values() if kind.names_from == "get"
     }
-    # Callbacks have no get(): kerasspec builds a bare name itself, so only argument-free ones count.
-    names["callbacks"] = sorted(n for n, c in kinds["callbacks"].items() if not constructor(c)["required"])
+    names["losses"] = sorted(set(names["losses"]) | set(COMPILE_LOSS_NAMES))
+    names["metrics"] = sorted(set(names["metrics"]) | set(COMPILE_METRIC_NAMES))
+    for kind in KINDS.values():  # kerasspec builds a bare class name itself: only argument-free ones count
+        if kind.names_from == "argument-free classes":
+            names[kind.name] = sorted(n for n, c in kinds[kind.name].items() if not constructor(c)["required"])
     from keras.src.backend.common import dtypes
 
     return {

@@ -1,10 +1,11 @@
 """Spec -> keras.Model: the model a Keras expert would write by hand, and nothing else.
 
-Every `{type: X, ...}` mapping, wherever it appears, goes through one mechanism
-(`_Builder.instantiate`): the class is looked up in the catalog kind its parameter implies
-(or any kind), its keyword values are converted the same way, recursively, and the real
-constructor is called. Keras exceptions are turned into `SpecError`s at the entry (or the
-exact key) that caused them.
+Every `{type: X, ...}` mapping, wherever it appears, goes through one mechanism: the builder is
+the visitor of `kerasspec.walker.walk`, which gives each object the kind its parameter implies
+(`kerasspec.kinds`). Its keyword values are built first, the same way, then the object itself:
+through Keras's own `deserialize_keras_object` for the kinds that deserialize, by calling the
+class for layers and callbacks. So each object is made on its own, and a Keras exception is
+turned into a `SpecError` at the entry (or the exact key) that caused it.
 
 Variables are created inside `keras.StatelessScope(initialize_variables=False)`, so the
 parameter count is known before any weight memory is allocated; only a model under
@@ -13,6 +14,7 @@ parameter count is known before any weight memory is allocated; only a model und
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 import warnings
@@ -20,27 +22,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._keras import import_keras, initialize_all_variables
-from .catalog import Catalog, get_catalog, kind_of_parameter
+from .catalog import Catalog, get_catalog
 from .errors import Mark, SpecError
 from .format.declaration import RESERVED_ENTRY_KEYS
 from .graph import model_inputs, record_symbolic_call
-from .loader import PList, PMap
+from .kinds import KINDS, Kind
+from .loader import PMap
 from .spec import LayerEntry, Ref, Spec
 from .usercode import check_arguments, constructor_keywords, import_object
+from .walker import Visitor, walk_arguments, walk_parameter
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
-
-KERAS_MODULE_OF_KIND = {
-    "layers": "layers",
-    "initializers": "initializers",
-    "regularizers": "regularizers",
-    "constraints": "constraints",
-    "optimizers": "optimizers",
-    "schedules": "optimizers.schedules",
-    "losses": "losses",
-    "metrics": "metrics",
-    "callbacks": "callbacks",
-}
 
 
 @dataclass
@@ -128,6 +120,8 @@ def keras_message(exc: BaseException) -> str:
         exc.args[0] if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str) else str(exc)
     )  # str() quotes it
     text = re.sub(r"\x1b\[[0-9;]*m", "", raw).strip() or type(exc).__name__
+    if "could not be deserialized properly" in text:  # deserialize_keras_object wraps the constructor's TypeError
+        text = text.rsplit("Exception encountered: ", 1)[-1]
     if text.startswith("Exception encountered when calling"):
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
         if len(paragraphs) > 1:
@@ -155,7 +149,7 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str, tuple))
 
 
-class _Builder:
+class _Builder(Visitor):
     def __init__(self, keras: Any, spec: Spec, catalog: Catalog, input_shape: tuple | None, name: str | None = None):
         self.keras = keras
         self.spec = spec
@@ -167,50 +161,58 @@ class _Builder:
         self.layer_of_name: dict[str, Any] = {}
         self.tensors: dict[str, Any] = {}
 
-    # --- objects ----------------------------------------------------------------------------
+    # --- objects: what `walk` calls at each object, name and code reference ------------------
 
     def convert(self, value: Any, param: str, mark: Mark | None = None) -> Any:
         """A spec value as Keras takes it: objects built, lists of plain values as tuples, and
         (with --allow-code) `package.module:Name` imported where the parameter takes code."""
-        if isinstance(value, PMap):
-            if "type" in value:
-                kind = kind_of_parameter(param)
-                return self.instantiate("layers" if kind == "activations" else kind, value, value.mark)
-            return {k: self.convert(v, str(k), value.value_mark(k)) for k, v in value.items()}
-        if isinstance(value, PList):
-            items = [self.convert(v, param, value.value_mark(i)) for i, v in enumerate(value)]
-            return tuple(items) if all(_plain(i) for i in items) else items
-        if isinstance(value, str) and ":" in value and self.spec.allow_code:
-            kind = kind_of_parameter(param)
-            if kind is not None:  # the static checks allowed code only in these parameters
-                return import_object(value, mark, self.spec.path, kind)
-        return value
+        return walk_parameter(self, param, value, mark)
 
-    def resolve_class(self, kind: str | None, type_name: str, mark: Mark) -> Any:
+    def visit_code(self, kind: Kind, value: str, mark: Mark | None) -> Any:
+        # without --allow-code the static checks refused every code reference
+        return import_object(value, mark, self.spec.path, kind) if self.spec.allow_code else value
+
+    def visit_object(self, kind: Kind | None, raw: PMap) -> Any:
+        return self.instantiate(kind, raw)
+
+    def resolve_class(self, kind: Kind | None, type_name: str, mark: Mark) -> tuple[Kind | None, Any]:
+        """The class a `type` names and its kind (where the parameter does not say, the first
+        kind of the catalog that has such a class)."""
         if ":" in type_name:
-            return import_object(type_name, mark, self.spec.path, kind)
-        kinds = [kind] if kind else [info.kind for info in self.catalog.find_class(type_name)]
-        for k in kinds:
-            module = self.keras
-            for part in KERAS_MODULE_OF_KIND[k].split("."):
-                module = getattr(module, part)
-            cls = getattr(module, type_name, None)
+            return kind, import_object(type_name, mark, self.spec.path, kind)
+        kinds = [kind] if kind else [KINDS[info.kind] for info in self.catalog.find_class(type_name)]
+        for candidate in kinds:
+            cls = getattr(candidate.keras_module(self.keras), type_name, None)
             if cls is not None:
-                return cls
+                return candidate, cls
         raise SpecError(mark, f"unknown type '{type_name}'", code="unknown-type")  # validate catches this first
 
-    def instantiate(
-        self, kind: str | None, raw: PMap, mark: Mark, name: str | None = None, skip: tuple = ("type",)
-    ) -> Any:
+    def instantiate(self, kind: Kind | None, raw: PMap, name: str | None = None, skip: tuple = ("type",)) -> Any:
         type_name = raw["type"]
-        cls = self.resolve_class(kind, type_name, raw.value_mark("type"))
+        kind, cls = self.resolve_class(kind, type_name, raw.value_mark("type"))
         if ":" in type_name:
             check_arguments(cls, type_name, raw, skip, kind)
-        kwargs = {str(k): self.convert(v, str(k), raw.value_mark(k)) for k, v in raw.items() if k not in skip}
+        kwargs = walk_arguments(self, raw, [key for key in raw if key not in skip])
         if name is not None:
             kwargs["name"] = name
         with self.keras_errors(raw, f"{type_name}"):
+            if kind is not None and kind.deserialize and inspect.isclass(cls):
+                return self.deserialize(kind, type_name, cls, kwargs)
             return cls(**kwargs)
+
+    def deserialize(self, kind: Kind, type_name: str, cls: Any, config: dict[str, Any]) -> Any:
+        """Keras's own deserialization of `{class_name, config}`: Keras finds its classes by
+        module; a user's class is handed over as a custom object."""
+        custom = ":" in type_name
+        return self.keras.saving.deserialize_keras_object(
+            {
+                "class_name": type_name,
+                "config": config,
+                "module": None if custom else f"keras.{kind.module}",
+                "registered_name": type_name if custom else None,
+            },
+            custom_objects={type_name: cls} if custom else None,
+        )
 
     # --- errors -----------------------------------------------------------------------------
 
@@ -263,7 +265,7 @@ class _Builder:
             model = nested.model()
             self.warnings.extend(nested.warnings)
             return model
-        return self.instantiate("layers", entry.raw, entry.mark, name=entry.name, skip=RESERVED_ENTRY_KEYS)
+        return self.instantiate(KINDS["layers"], entry.raw, name=entry.name, skip=RESERVED_ENTRY_KEYS)
 
     def remember(self, entry: LayerEntry, layer: Any) -> None:
         self.entry_of_layer.setdefault(id(layer), entry)
@@ -361,7 +363,7 @@ class _Builder:
         spec's shapes (a dict by input name; one input: its tensor), which builds it."""
         tree, spec = self.spec.tree, self.spec
         class_mark = tree.value_mark("class")
-        cls = import_object(str(spec.class_ref), class_mark, spec.path, "models")
+        cls = import_object(str(spec.class_ref), class_mark, spec.path, KINDS["models"])
         raw_args = tree.get("args")
         args = raw_args if isinstance(raw_args, PMap) else PMap(tree.mark)
         check_arguments(
@@ -369,10 +371,10 @@ class _Builder:
             str(spec.class_ref),
             args,
             (),
-            "models",
+            KINDS["models"],
             missing_mark=tree.value_mark("args") if "args" in tree else class_mark,
         )
-        kwargs = {str(k): self.convert(v, str(k), args.value_mark(k)) for k, v in args.items()}
+        kwargs = walk_arguments(self, args, args)
         accepted, open_ended, _ = constructor_keywords(cls)
         if "name" not in kwargs and (open_ended or "name" in accepted):
             kwargs["name"] = self.name

@@ -19,56 +19,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-# Layers and callbacks that run code or reach outside the process; refused unless --allow-code.
-CODE_RUNNING = {
-    "layers": {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"},
-    "callbacks": {"LambdaCallback", "RemoteMonitor"},
-}
+from .kinds import KINDS, parameter_kind
 
-# Which catalog a parameter's `{type: ...}` or name belongs to, from the parameter's name.
-KIND_OF_PARAMETER = {
-    "layer": "layers",
-    "backward_layer": "layers",
-    "cell": "layers",
-    "cells": "layers",
-    "optimizer": "optimizers",
-    "inner_optimizer": "optimizers",
-    "learning_rate": "schedules",
-    "loss": "losses",
-    "metrics": "metrics",
-    "weighted_metrics": "metrics",
-    "callbacks": "callbacks",
-}
-KIND_OF_SUFFIX = {
-    "_initializer": "initializers",
-    "_regularizer": "regularizers",
-    "_constraint": "constraints",
-}
-
-KIND_NOUN = {
-    "layers": "layer type",
-    "initializers": "initializer",
-    "regularizers": "regularizer",
-    "constraints": "constraint",
-    "optimizers": "optimizer",
-    "schedules": "learning-rate schedule",
-    "losses": "loss",
-    "metrics": "metric",
-    "callbacks": "callback",
-    "activations": "activation",
-}
+# Views of the kinds registry for kerasspec.format, which reads them from here.
+KIND_NOUN = {kind.name: kind.noun for kind in KINDS.values()}
 
 
 def kind_of_parameter(name: str) -> str | None:
     """The catalog a keyword's objects come from (`kernel_initializer` -> initializers)."""
-    if name in KIND_OF_PARAMETER:
-        return KIND_OF_PARAMETER[name]
-    if name == "activation" or name.endswith("_activation"):
-        return "activations"
-    for suffix, kind in KIND_OF_SUFFIX.items():
-        if name.endswith(suffix):
-            return kind
-    return None
+    kind = parameter_kind(name)
+    return kind.name if kind is not None else None
 
 
 @dataclass(frozen=True)
@@ -90,7 +50,8 @@ class ClassInfo:
 
     @property
     def runs_code(self) -> bool:
-        return self.name in CODE_RUNNING.get(self.kind, set())
+        kind = KINDS.get(self.kind)
+        return kind is not None and self.name in kind.code_running
 
 
 class Catalog:
@@ -158,8 +119,9 @@ def _installed_version(package: str) -> str:
 
 
 def cache_path() -> Path:
-    """Where the catalog of the installed Keras lives: one file per Keras/TF/generator version."""
-    generator = Path(__file__).with_name("_catalog_gen.py").read_bytes()
+    """Where the catalog of the installed Keras lives: one file per Keras/TF/generator version
+    (the generator reads the kinds registry, so the registry is part of its version)."""
+    generator = b"".join(Path(__file__).with_name(name).read_bytes() for name in ("_catalog_gen.py", "kinds.py"))
     digest = hashlib.sha256(generator).hexdigest()[:12]
     keras_version = _installed_version("keras")
     tf_version = _installed_version("tensorflow")

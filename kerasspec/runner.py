@@ -25,10 +25,12 @@ from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
 from .format.declaration import LOOPS, TRAIN_OWN_KEYS
 from .graph import outputs_are_dict
+from .kinds import KINDS
 from .loader import PList, PMap
 from .resolve import plain
 from .spec import Spec
-from .usercode import check_step_signature, import_object
+from .usercode import SavedUserCode, check_step_signature, import_object
+from .walker import walk
 
 # Callback arguments that name files: kept inside the run directory.
 CALLBACK_PATH_ARGUMENTS = ("filename", "filepath", "log_dir", "backup_dir")
@@ -211,7 +213,7 @@ def install_train_step(spec: Spec, model: Any) -> None:
     if spec.train.step is None:
         return
     reference, mark = str(spec.train.step), spec.train.value_mark("step")
-    step = import_object(reference, mark, spec.path, "step")
+    step = import_object(reference, mark, spec.path, KINDS["step"])
     check_step_signature(step, reference, mark)
 
     def train_step(data: Any) -> Any:
@@ -418,27 +420,14 @@ def custom_objects(spec: Spec) -> dict[str, Any]:
         return {}
     import keras
 
-    from .catalog import kind_of_parameter
-    from .check.objects import is_code_reference
-
+    collector = SavedUserCode(spec.path)
+    if spec.class_ref is not None:
+        collector.visit_code(KINDS["models"], str(spec.class_ref), spec.tree.value_mark("class"))
+    walk(collector, spec.tree, None, spec.tree.mark)
     found: dict[str, Any] = {}
-
-    def walk(node: Any, param: str | None, owner: PMap | PList | None, key: Any) -> None:
-        if isinstance(node, PMap):
-            for k, v in node.items():
-                walk(v, str(k), node, k)
-        elif isinstance(node, PList):
-            for i, v in enumerate(node):
-                walk(v, param, node, i)
-        elif isinstance(node, str) and is_code_reference(node) and param is not None:
-            kind = "models" if param == "class" else "layers" if param == "type" else kind_of_parameter(param)
-            if kind is None or kind == "callbacks":
-                return
-            obj = import_object(node, owner.value_mark(key), spec.path, None)
-            found[getattr(obj, "__name__", node.split(":")[1])] = obj
-            found[keras.saving.get_registered_name(obj)] = obj
-
-    walk(spec.tree, None, None, None)
+    for reference, obj in collector.found:
+        found[getattr(obj, "__name__", reference.split(":")[1])] = obj
+        found[keras.saving.get_registered_name(obj)] = obj
     for entry in spec.layers:
         if entry.spec is not None:
             found.update(custom_objects(entry.spec))

@@ -13,76 +13,32 @@ import importlib
 import importlib.machinery
 import inspect
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .errors import Mark, SpecError, did_you_mean
+from .kinds import Kind
+from .loader import PMap
+from .walker import Visitor
 
 
-def _keras() -> Any:
-    import keras
+def is_expected(kind: Kind, obj: Any) -> bool:
+    """Whether an imported object is what its place needs: a subclass of the kind's base class,
+    or a function where the kind accepts functions."""
+    if inspect.isclass(obj):
+        import keras
 
-    return keras
-
-
-def _subclass_of(path: str) -> Callable[[Any], bool]:
-    def test(obj: Any) -> bool:
-        base = _keras()
-        for part in path.split("."):
-            base = getattr(base, part)
-        return inspect.isclass(obj) and issubclass(obj, base)
-
-    return test
+        return kind.base is not None and issubclass(obj, kind.keras_base(keras))
+    return kind.accepts_functions and callable(obj)
 
 
-def _class_or_function(path: str) -> Callable[[Any], bool]:
-    is_class = _subclass_of(path)
-    return lambda obj: is_class(obj) or (callable(obj) and not inspect.isclass(obj))
+def _noun(kind: Kind | None) -> str:
+    return kind.user_noun if kind is not None else "user code"
 
 
-# What each place in a spec needs: (noun, test, description of what was expected).
-# Functions are accepted wherever Keras accepts a plain callable (losses, metrics, activations,
-# initializers, regularizers, constraints).
-EXPECTED: dict[str, tuple[str, Callable[[Any], bool], str]] = {
-    "layers": ("custom layer", _subclass_of("layers.Layer"), "a keras.layers.Layer"),
-    "models": ("model class", _subclass_of("Model"), "a keras.Model subclass"),
-    "losses": ("custom loss", _class_or_function("losses.Loss"), "a keras.losses.Loss or a function (y_true, y_pred)"),
-    "metrics": (
-        "custom metric",
-        _class_or_function("metrics.Metric"),
-        "a keras.metrics.Metric or a function (y_true, y_pred)",
-    ),
-    "callbacks": ("custom callback", _subclass_of("callbacks.Callback"), "a keras.callbacks.Callback"),
-    "optimizers": ("custom optimizer", _subclass_of("optimizers.Optimizer"), "a keras.optimizers.Optimizer"),
-    "schedules": (
-        "custom schedule",
-        _subclass_of("optimizers.schedules.LearningRateSchedule"),
-        "a keras.optimizers.schedules.LearningRateSchedule",
-    ),
-    "initializers": (
-        "custom initializer",
-        _class_or_function("initializers.Initializer"),
-        "a keras.initializers.Initializer or a function",
-    ),
-    "regularizers": (
-        "custom regularizer",
-        _class_or_function("regularizers.Regularizer"),
-        "a keras.regularizers.Regularizer or a function",
-    ),
-    "constraints": (
-        "custom constraint",
-        _class_or_function("constraints.Constraint"),
-        "a keras.constraints.Constraint or a function",
-    ),
-    "activations": ("custom activation", lambda obj: callable(obj), "a function"),
-    "step": ("train step", inspect.isfunction, "a function (model, batch) -> logs"),
-}
-
-
-def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: str | None) -> Any:
+def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: Kind | None) -> Any:
     """Import `package.module:Name` (Name may be dotted) and check it is what `kind` needs."""
-    noun, test, expected = EXPECTED.get(kind or "", ("user code", lambda obj: True, "an object"))
+    noun = _noun(kind)
     module_name, _, attribute = reference.partition(":")
     where = [str(spec_path.parent.resolve()), str(Path.cwd())]
     added = [d for d in dict.fromkeys(where) if d not in sys.path]
@@ -124,9 +80,9 @@ def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: str 
             )
         obj = getattr(obj, part)
         walked = f"{walked}.{part}" if walked != module_name else f"{module_name}:{part}"
-    if not test(obj):
+    if kind is not None and not is_expected(kind, obj):
         what = f"class {obj.__name__}" if inspect.isclass(obj) else type(obj).__name__
-        raise SpecError(mark, f"{noun} '{reference}' is not {expected} (it is {what})", code="code-kind")
+        raise SpecError(mark, f"{noun} '{reference}' is not {kind.expected} (it is {what})", code="code-kind")
     return obj
 
 
@@ -195,14 +151,14 @@ def constructor_keywords(cls: Any) -> tuple[set[str], bool, list[str]]:
 
 
 def check_arguments(
-    cls: Any, reference: str, raw: Any, skip: tuple = (), kind: str | None = None, missing_mark: Mark | None = None
+    cls: Any, reference: str, raw: Any, skip: tuple = (), kind: Kind | None = None, missing_mark: Mark | None = None
 ) -> None:
     """A user's class must accept the spec's keywords: an unknown one is reported at its key
     (with a close match), a missing required one at the entry. Keywords passed on through
     **kwargs are checked against the Keras base classes the class derives from."""
     if not inspect.isclass(cls):
         return
-    noun = EXPECTED.get(kind or "", ("user code",))[0]
+    noun = _noun(kind)
     accepted, open_ended, required = constructor_keywords(cls)
     if open_ended:
         keras_bases = [base for base in cls.__mro__[1:] if base.__module__.startswith("keras")]
@@ -229,3 +185,23 @@ def check_arguments(
             raise SpecError(
                 missing_mark or raw.mark, f"{noun} '{reference}' needs argument '{name}'", code="missing-argument"
             )
+
+
+class SavedUserCode(Visitor):
+    """The user code a saved model of a spec names (custom layers, losses, metrics, ...), found by
+    walking the spec's tree; callbacks and train steps are not saved with a model."""
+
+    def __init__(self, spec_path: Path):
+        self.spec_path = spec_path
+        self.found: list[tuple[str, Any]] = []  # (reference, object)
+
+    def visit_object(self, kind: Kind | None, raw: PMap) -> Any:
+        reference = raw["type"]
+        if isinstance(reference, str) and ":" in reference:
+            self.visit_code(kind, reference, raw.value_mark("type"))
+        return super().visit_object(kind, raw)
+
+    def visit_code(self, kind: Kind | None, value: str, mark: Mark | None) -> Any:
+        if kind is None or kind.saved:
+            self.found.append((value, import_object(value, mark, self.spec_path, kind)))
+        return value

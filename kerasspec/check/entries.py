@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import Mark, did_you_mean
 from ..format.declaration import RESERVED_ENTRY_KEYS
+from ..kinds import KINDS
 from ..loader import PList, PMap
 from ..spec import InputDef, LayerEntry, Spec
 from .context import Context, misspelt_keys
@@ -87,7 +88,7 @@ def read_entry(
     if mode == "type":
         entry.type = raw["type"]
         entry.kwargs = {k: raw[k] for k in extra}
-        check_object(ctx, "layers", raw, "type", extra)
+        check_object(ctx, KINDS["layers"], raw, extra)
     else:
         for key in extra:
             what = "reuses a layer as it is" if mode == "reuse" else "builds the included spec's model"

@@ -7,28 +7,49 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from ..catalog import KIND_NOUN, ClassInfo, kind_of_parameter
+from ..catalog import ClassInfo
 from ..errors import Mark, closest, did_you_mean
 from ..format.declaration import argument_type
 from ..format.types import CODE_REFERENCE_PATTERN, Anything, KerasObject, ValueType
-from ..loader import PList, PMap
+from ..kinds import KINDS, Kind, parameter_kind
+from ..loader import PMap
+from ..walker import Visitor, walk, walk_parameter
 from .context import Context, article
 
 _CODE_REF = re.compile(CODE_REFERENCE_PATTERN)
 
 
-def is_code_reference(value: Any) -> bool:
-    """`package.module:Name`, the form in which specs name user code."""
-    return isinstance(value, str) and bool(_CODE_REF.match(value))
+class StaticCheck(Visitor):
+    """The static check of every object, name and code reference `walk` finds in a value."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def visit_object(self, kind: Kind | None, raw: PMap) -> None:
+        check_object(self.ctx, kind, raw, [key for key in raw if key != "type"])
+
+    def visit_name(self, kind: Kind, value: str, mark: Mark | None) -> None:
+        check_name(self.ctx, kind, value, mark)
+
+    def visit_code(self, kind: Kind, value: str, mark: Mark | None) -> None:
+        code_reference(self.ctx, value, mark, kind.noun)
+
+    def visit_untyped(self, kind: Kind, raw: PMap, mark: Mark | None) -> None:
+        self.ctx.error(mark, f"{article(kind.noun)} object needs a `type`", code="missing-type")
 
 
-def check_object(ctx: Context, kind: str | None, raw: PMap, type_key: str, arg_keys: Iterable[str]) -> ClassInfo | None:
+def check_value(ctx: Context, param: str, value: Any, mark: Mark | None) -> None:
+    """A keyword's value: nested `{type: ...}` objects and names of Keras objects."""
+    walk_parameter(StaticCheck(ctx), param, value, mark)
+
+
+def check_object(ctx: Context, kind: Kind | None, raw: PMap, arg_keys: Iterable[str]) -> ClassInfo | None:
     """Check `{type: X, k: v...}` against the catalog: the class, its keywords, their values."""
-    type_name = raw[type_key]
-    mark = raw.value_mark(type_key)
-    noun = KIND_NOUN.get(kind or "", "type")
+    type_name = raw["type"]
+    mark = raw.value_mark("type")
+    noun = kind.noun if kind is not None else "type"
     if not isinstance(type_name, str) or not type_name:
-        ctx.error(mark, f"`{type_key}` must name a class, got {type_name!r}", code="bad-type")
+        ctx.error(mark, f"`type` must name a class, got {type_name!r}", code="bad-type")
         return None
     arg_keys = list(arg_keys)
     for key in [k for k in arg_keys if not isinstance(k, str)]:
@@ -61,7 +82,7 @@ def check_object(ctx: Context, kind: str | None, raw: PMap, type_key: str, arg_k
                 code="unknown-argument",
             )
             continue
-        if key == "dtype" and kind == "layers" and isinstance(raw[key], str) and not known_dtype(ctx, raw[key]):
+        if key == "dtype" and kind is KINDS["layers"] and isinstance(raw[key], str) and not known_dtype(ctx, raw[key]):
             ctx.error(
                 raw.value_mark(key),
                 f"unknown dtype '{raw[key]}'" + did_you_mean(raw[key], ctx.catalog.dtypes),
@@ -97,25 +118,25 @@ def known_dtype(ctx: Context, value: str) -> bool:
     return value in ctx.catalog.dtypes or value.startswith("mixed_")
 
 
-def lookup_class(ctx: Context, kind: str | None, type_name: str, mark: Mark) -> ClassInfo | None:
+def lookup_class(ctx: Context, kind: Kind | None, type_name: str, mark: Mark | None) -> ClassInfo | None:
     if kind is not None:
-        info = ctx.catalog.get_class(kind, type_name)
+        info = ctx.catalog.get_class(kind.name, type_name)
         if info is not None:
             return info
         elsewhere = ctx.catalog.find_class(type_name)
-        noun = KIND_NOUN.get(kind, kind)
+        classes = ctx.catalog.classes(kind.name)
         if elsewhere:
             ctx.error(
                 mark,
-                f"'{type_name}' is a{'n' if KIND_NOUN[elsewhere[0].kind][0] in 'aeiou' else ''} {KIND_NOUN[elsewhere[0].kind]}, not a{'n' if noun[0] in 'aeiou' else ''} {noun}",
+                f"'{type_name}' is {article(KINDS[elsewhere[0].kind].noun)}, not {article(kind.noun)}",
                 code="wrong-kind",
             )
         else:
             ctx.error(
                 mark,
-                f"unknown {noun} '{type_name}'" + did_you_mean(type_name, ctx.catalog.classes(kind)),
-                hint=None if closest(type_name, ctx.catalog.classes(kind)) else f"see the classes in keras.{kind}",
-                code=f"unknown-{noun.replace(' ', '-')}",
+                f"unknown {kind.noun} '{type_name}'" + did_you_mean(type_name, classes),
+                hint=None if closest(type_name, classes) else f"see the classes in keras.{kind.module}",
+                code=f"unknown-{kind.noun.replace(' ', '-')}",
             )
         return None
     found = ctx.catalog.find_class(type_name)
@@ -129,7 +150,7 @@ def lookup_class(ctx: Context, kind: str | None, type_name: str, mark: Mark) -> 
     return None
 
 
-def code_reference(ctx: Context, value: Any, mark: Mark, what: str) -> bool:
+def code_reference(ctx: Context, value: Any, mark: Mark | None, what: str) -> bool:
     if not isinstance(value, str) or not _CODE_REF.match(value):
         ctx.error(mark, f"bad {what} {value!r}: user code is named as package.module:Name", code="bad-code-reference")
         return False
@@ -152,7 +173,7 @@ def _argument_type(info: ClassInfo, key: str) -> ValueType:
 def wrong_argument_type(info: ClassInfo, key: str, value: Any) -> str | None:
     """What a keyword takes, when `value` is not that (types from Keras's signature and
     docstring); Keras objects (initializers, layers, ...) are checked by kind instead."""
-    if value is None or (isinstance(value, str) and "${" in value) or kind_of_parameter(key):
+    if value is None or (isinstance(value, str) and "${" in value) or parameter_kind(key):
         return None
     value_type = _argument_type(info, key)
     if isinstance(value, dict):
@@ -164,58 +185,39 @@ def wrong_argument_type(info: ClassInfo, key: str, value: Any) -> str | None:
     return value_type.expected
 
 
-def check_keras_object(ctx: Context, kind: str, value: Any, mark: Mark) -> None:
+def check_keras_object(ctx: Context, kind_name: str, value: Any, mark: Mark) -> None:
     """A Keras object of one kind: its name (`adam`), or `{type: Class, ...}`."""
-    if isinstance(value, PMap) and "type" in value:
-        check_object(ctx, "layers" if kind == "activations" else kind, value, "type", [k for k in value if k != "type"])
-    elif isinstance(value, str):
-        check_name(ctx, kind, value, mark)
-    elif isinstance(value, PMap):
-        ctx.error(mark, f"{article(KIND_NOUN.get(kind, kind))} object needs a `type`", code="missing-type")
-    elif not (kind == "schedules" and isinstance(value, (int, float))):
-        noun = KIND_NOUN.get(kind, kind)
-        ctx.error(mark, f"expected {article(noun)} name or {{type: ..., ...}} object, got {value!r}", code="bad-value")
+    kind = KINDS[kind_name]
+    if isinstance(value, (PMap, str)):
+        walk(StaticCheck(ctx), value, kind, mark)
+    elif not (kind.name == "schedules" and isinstance(value, (int, float))):  # learning_rate: a number
+        ctx.error(
+            mark, f"expected {article(kind.noun)} name or {{type: ..., ...}} object, got {value!r}", code="bad-value"
+        )
 
 
-def check_value(ctx: Context, param: str, value: Any, mark: Mark) -> None:
-    """A keyword's value: nested `{type: ...}` objects and names of Keras objects."""
-    kind = kind_of_parameter(param)
-    if isinstance(value, PMap):
-        if "type" in value:
-            object_kind = "layers" if kind == "activations" else kind
-            check_object(ctx, object_kind, value, "type", [k for k in value if k != "type"])
-        else:
-            for key in value:
-                check_value(ctx, str(key), value[key], value.value_mark(key))
-    elif isinstance(value, PList):
-        for i, item in enumerate(value):
-            check_value(ctx, param, item, value.value_mark(i))
-    elif isinstance(value, str) and kind is not None:
-        check_name(ctx, kind, value, mark)
-
-
-def check_name(ctx: Context, kind: str, value: str, mark: Mark) -> None:
-    if ":" in value:
-        code_reference(ctx, value, mark, KIND_NOUN.get(kind, kind))
+def check_name(ctx: Context, kind: Kind, value: str, mark: Mark | None) -> None:
+    if kind.name == "layers":
+        lookup_class(ctx, kind, value, mark)
         return
-    if kind == "layers":
-        lookup_class(ctx, "layers", value, mark)
-        return
-    info = ctx.catalog.get_class(kind, value)
+    info = ctx.catalog.get_class(kind.name, value)
     if info and info.runs_code and not ctx.allow_code:
         ctx.error(mark, f"{value} runs Python code, so it is refused without --allow-code", code="code-not-allowed")
         return
-    names = ctx.catalog.names(kind)
-    if not names or value in names or kind == "schedules":
+    names = ctx.catalog.names(kind.name)
+    if not names or value in names:
         return  # (learning_rate is a number or a schedule object, never a bare name)
-    noun = KIND_NOUN.get(kind, kind)
     if info is not None:
         needs = f" (it needs {', '.join(info.required)})" if info.required else ""
         ctx.error(
             mark,
-            f"{noun} '{value}' cannot be made from its name alone{needs}",
+            f"{kind.noun} '{value}' cannot be made from its name alone{needs}",
             hint=f"write it as an object: {{type: {value}, ...}}",
             code="needs-arguments",
         )
         return
-    ctx.error(mark, f"unknown {noun} '{value}'" + did_you_mean(value, names), code=f"unknown-{noun.replace(' ', '-')}")
+    ctx.error(
+        mark,
+        f"unknown {kind.noun} '{value}'" + did_you_mean(value, names),
+        code=f"unknown-{kind.noun.replace(' ', '-')}",
+    )
