@@ -19,16 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .kinds import KINDS, parameter_kind
-
-# Views of the kinds registry for kerasspec.format, which reads them from here.
-KIND_NOUN = {kind.name: kind.noun for kind in KINDS.values()}
-
-
-def kind_of_parameter(name: str) -> str | None:
-    """The catalog a keyword's objects come from (`kernel_initializer` -> initializers)."""
-    kind = parameter_kind(name)
-    return kind.name if kind is not None else None
+from .kinds import KINDS
 
 
 @dataclass(frozen=True)

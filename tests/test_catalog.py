@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from kerasspec import _catalog_gen
-from kerasspec.catalog import Catalog, cache_path, get_catalog, kind_of_parameter
+from kerasspec.catalog import Catalog, cache_path, get_catalog
+from kerasspec.kinds import parameter_kind
 
 keras = pytest.importorskip("keras")
 
@@ -158,10 +159,10 @@ def test_dtypes_and_call_signatures(catalog):
 
 
 def test_parameter_kinds():
-    assert kind_of_parameter("kernel_initializer") == "initializers"
-    assert kind_of_parameter("recurrent_activation") == "activations"
-    assert kind_of_parameter("layer") == "layers"
-    assert kind_of_parameter("units") is None
+    assert parameter_kind("kernel_initializer").name == "initializers"
+    assert parameter_kind("recurrent_activation").name == "activations"
+    assert parameter_kind("layer").name == "layers"
+    assert parameter_kind("units") is None
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..catalog import kind_of_parameter
+from ..kinds import parameter_kind
 from .types import (
     Anything,
     Boolean,
@@ -105,9 +105,9 @@ _JSON_TYPES: dict[str, ValueType] = {
 def argument_type(name: str, details: dict[str, Any]) -> ValueType:
     """The value type of one Keras argument: a Keras object where the parameter takes one
     (`kernel_initializer`), else what the catalog read from the signature and docstring."""
-    kind = kind_of_parameter(name)
+    kind = parameter_kind(name)
     if kind is not None:
-        return KerasObject(kind)
+        return KerasObject(kind.name)
     options: list[ValueType] = []
     for json_type in details.get("types", ()):
         if json_type == "integer":

@@ -14,7 +14,8 @@ import re
 import sys
 from pathlib import Path
 
-from ..catalog import KIND_NOUN, Catalog, get_catalog
+from ..catalog import Catalog, get_catalog
+from ..kinds import KINDS
 from .declaration import (
     COMPILE,
     DATA,
@@ -72,10 +73,10 @@ def _catalog_lists(catalog: Catalog) -> str:
     lines = [f"What the installed Keras accepts ({versions}):", ""]
     for kind in catalog.kinds:
         names = sorted(catalog.classes(kind))
-        lines.append(f"- **{KIND_NOUN.get(kind, kind)}** classes ({len(names)}): " + ", ".join(f"`{n}`" for n in names))
+        lines.append(f"- **{KINDS[kind].noun}** classes ({len(names)}): " + ", ".join(f"`{n}`" for n in names))
     for kind in ("activations", "losses", "metrics", "optimizers", "initializers"):
         names = sorted(catalog.names(kind))
-        lines.append(f"- **{KIND_NOUN.get(kind, kind)}** names ({len(names)}): " + ", ".join(f"`{n}`" for n in names))
+        lines.append(f"- **{KINDS[kind].noun}** names ({len(names)}): " + ", ".join(f"`{n}`" for n in names))
     return "\n".join(lines) + "\n"
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..catalog import KIND_NOUN, Catalog, ClassInfo
+from ..catalog import Catalog, ClassInfo
+from ..kinds import KINDS
 from .declaration import DISTRIBUTIONS, ENTRY_KEYS, TOP_LEVEL, Key, Section, argument_type
 from .types import CODE_REFERENCE_PATTERN, Anything, KerasObject, ListOf, Nested, value_schema
 
@@ -95,7 +96,7 @@ def _kind_definitions(catalog: Catalog, definitions: dict[str, Any]) -> None:
         if kind == "layers":
             continue
         classes = catalog.classes(kind)
-        noun = KIND_NOUN.get(kind, kind)
+        noun = KINDS[kind].noun
         for name, info in classes.items():
             definitions[f"{kind}.{name}"] = class_schema(info, {"type": {"const": name}})
         forms: list[dict[str, Any]] = [
