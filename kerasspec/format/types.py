@@ -20,6 +20,10 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _bounded(json_type: str, **bounds: float | None) -> dict[str, Any]:
+    return {"type": json_type, **{name: bound for name, bound in bounds.items() if bound is not None}}
+
+
 class ValueType:
     """Base of every value type: `expected` reads after "must be" in an error message."""
 
@@ -59,12 +63,7 @@ class Integer(ValueType):
         return (self.minimum is None or value >= self.minimum) and (self.maximum is None or value <= self.maximum)
 
     def json(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "integer"}
-        if self.minimum is not None:
-            schema["minimum"] = self.minimum
-        if self.maximum is not None:
-            schema["maximum"] = self.maximum
-        return schema
+        return _bounded("integer", minimum=self.minimum, maximum=self.maximum)
 
 
 @dataclass(frozen=True)
@@ -84,12 +83,7 @@ class Number(ValueType):
         return (self.minimum is None or value >= self.minimum) and (self.below is None or value < self.below)
 
     def json(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "number"}
-        if self.minimum is not None:
-            schema["minimum"] = self.minimum
-        if self.below is not None:
-            schema["exclusiveMaximum"] = self.below
-        return schema
+        return _bounded("number", minimum=self.minimum, exclusiveMaximum=self.below)
 
 
 @dataclass(frozen=True)
