@@ -94,10 +94,16 @@ def build_model(path: Path, options: ModelOptions, *, spec: Spec | None = None, 
     """Load and check one spec (unless given one already loaded), then build it; build warnings,
     located like errors, go to `warn`."""
     from .builder import build, parse_input_shape
+    from .check import spec_trees, with_key_paths
 
     shape = parse_input_shape(options.input_shape) if options.input_shape else None
     limit = parse_max_params(options.max_params)
-    built = build(spec if spec is not None else load_spec(path, options), input_shape=shape, max_params=limit)
+    spec = spec if spec is not None else load_spec(path, options)
+    try:
+        built = build(spec, input_shape=shape, max_params=limit)
+    except SpecError as exc:  # Keras's errors, at the entry or key that caused them
+        with_key_paths([exc], spec_trees(spec))
+        raise
     for warning in built.warnings:
         warn(warning.render())
     return built

@@ -252,3 +252,12 @@ def test_check_jsonschema_uses_the_schema_as_readme_shows(tmp_path):
     bad.write_text("name: m\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, unit: 4}\n")
     refused = subprocess.run([exe, "--schemafile", schema_file, bad], capture_output=True, text=True, timeout=120)
     assert refused.returncode == 1 and "('unit' was unexpected)" in refused.stdout
+
+
+def test_build_errors_carry_their_key_path(cli, write_spec):
+    text = "name: k\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 2}\n  - {type: Dropout, rate: 1.5}\n"
+    path = write_spec(text)
+    result = cli("validate", "--build", "--format", "json", path)
+    assert result.exit_code == 2
+    (error,) = json.loads(result.stdout)[0]["errors"]
+    assert (error["line"], error["col"], error["key_path"]) == (5, 27, "layers[1].rate")

@@ -23,7 +23,7 @@ from .kinds import check_functional, check_sequential, check_subclass
 from .sections import check_settings, rule_errors
 from .vars import interpolate_vars
 
-__all__ = ["load"]
+__all__ = ["load", "spec_trees", "with_key_paths"]
 
 
 def load(
@@ -97,14 +97,28 @@ def _check(ctx: Context, tree: PMap, path: Path, shown: str, include_stack: tupl
 
 
 def _with_key_paths(ctx: Context) -> list[SpecError]:
-    """Each error with the key path of the place it points at (`layers[2].units`)."""
+    return with_key_paths(ctx.errors, ctx.trees)
+
+
+def with_key_paths(errors: list[SpecError], trees: Sequence[PMap]) -> list[SpecError]:
+    """Each error with the key path of the place it points at (`layers[2].units`), found in the
+    trees of the files read (a spec and those it includes)."""
     paths: dict = {}
-    for tree in ctx.trees:
+    for tree in trees:
         paths.update(key_paths(tree))
-    for error in ctx.errors:
+    for error in errors:
         if error.key_path is None and error.mark is not None:
             error.key_path = paths.get((error.mark.source, error.mark.line, error.mark.col))
-    return ctx.errors
+    return errors
+
+
+def spec_trees(spec: Spec) -> list[PMap]:
+    """The trees of a spec and of every spec it includes."""
+    trees = [spec.tree]
+    for entry in spec.layers:
+        if entry.spec is not None:
+            trees += spec_trees(entry.spec)
+    return trees
 
 
 def _error_order(error: SpecError) -> tuple:
