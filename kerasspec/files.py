@@ -10,7 +10,7 @@ from pathlib import Path
 from .errors import SpecError
 
 
-def write_new_file(path: Path, write: Callable[[Path], None], *, force: bool = False) -> None:
+def write_new_file(path: Path, write: Callable[[Path], object], *, force: bool = False) -> None:
     """Call `write(tmp)` to produce the content, then put it at `path` atomically.
 
     The temporary file keeps `path`'s suffix (tools such as Graphviz pick the format from

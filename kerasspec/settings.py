@@ -9,7 +9,7 @@ Defaults live in one table, `kerasspec.format.declaration`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from .errors import Mark
 from .format.declaration import COMPILE, DATA, TRAIN, Section
@@ -24,7 +24,7 @@ class Settings(Mapping[str, Any]):
         self._declared = {key.name: key for key in self.section.keys}
 
     @classmethod
-    def empty(cls) -> Settings:
+    def empty(cls) -> Self:
         return cls(None)
 
     # the keys the spec wrote

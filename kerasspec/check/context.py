@@ -15,7 +15,8 @@ from ..spec import Spec
 
 def misspelt_keys(tree: PMap) -> set[str]:
     """Top-level keys that an unknown key in the file was probably meant to be."""
-    return {closest(str(k), TOP_LEVEL_KEYS) for k in tree if k not in TOP_LEVEL_KEYS} - {None}  # type: ignore[misc]
+    guesses = (closest(str(k), TOP_LEVEL_KEYS) for k in tree if k not in TOP_LEVEL_KEYS)
+    return {guess for guess in guesses if guess is not None}
 
 
 class Fatal(Exception):

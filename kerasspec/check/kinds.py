@@ -70,7 +70,7 @@ def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
         if definition:
             spec.inputs[key] = definition
     entries = layer_list(ctx, tree)
-    later_names = {}
+    later_names: dict[str, Mark] = {}
     for _, raw in entries:
         if isinstance(raw.get("name"), str):
             later_names.setdefault(raw["name"], raw.value_mark("name"))

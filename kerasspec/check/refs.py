@@ -112,7 +112,7 @@ def check_outputs(ctx: Context, spec: Spec, defined: dict[str, Mark], later: dic
             ctx.error(mark, "`outputs` is an empty mapping", code="bad-outputs")
         for key in value:
             ref = reference(ctx, value[key], value.value_mark(key))
-            if resolve(ctx, ref, defined, later):
+            if ref is not None and resolve(ctx, ref, defined, later):
                 spec.outputs.append((str(key), ref))
     elif isinstance(value, PList):
         spec.outputs_form = "list"
@@ -120,10 +120,10 @@ def check_outputs(ctx: Context, spec: Spec, defined: dict[str, Mark], later: dic
             ctx.error(mark, "`outputs` is an empty list", code="bad-outputs")
         for i, item in enumerate(value):
             ref = reference(ctx, item, value.value_mark(i))
-            if resolve(ctx, ref, defined, later):
+            if ref is not None and resolve(ctx, ref, defined, later):
                 spec.outputs.append((ref.name, ref))
     else:
         spec.outputs_form = "one"
         ref = reference(ctx, value, mark)
-        if resolve(ctx, ref, defined, later):
+        if ref is not None and resolve(ctx, ref, defined, later):
             spec.outputs.append((ref.name, ref))
