@@ -19,7 +19,7 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ._keras import import_keras, initialize_all_variables
 from .catalog import Catalog, get_catalog
@@ -225,7 +225,7 @@ class _Builder(Visitor):
             self.caught = self.catcher.__enter__()
             warnings.simplefilter("always")
 
-        def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
             self.catcher.__exit__(None, None, None)
             for warning in self.caught:
                 if issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
@@ -297,6 +297,7 @@ class _Builder(Visitor):
             if definition is None:
                 from .spec import InputDef
 
+                assert self.input_shape is not None  # the spec has no input, so one was given
                 definition = InputDef("input_layer", self.input_shape, None, {}, self.spec.tree.mark)
             raw_input = self.spec.tree.get("input")  # `{shape: [...], name: ...}`, or the shorthand `[...]`
             name = definition.name if isinstance(raw_input, PMap) and raw_input.get("name") else None
@@ -388,7 +389,7 @@ class _Builder(Visitor):
         """Call a subclassed model on symbolic inputs of the spec's shapes and record them."""
         spec, tree = self.spec, self.spec.tree
         definitions = {spec.input.name: spec.input} if spec.input is not None else spec.inputs
-        holder = tree.get("inputs") if isinstance(tree.get("inputs"), PMap) else tree
+        holder = tree["inputs"] if isinstance(tree.get("inputs"), PMap) else tree
         inputs = {name: self.make_input(d, holder, f"input '{name}'", name=name) for name, d in definitions.items()}
         argument = next(iter(inputs.values())) if spec.input is not None or len(inputs) == 1 else inputs
         mark = tree.value_mark("class") if "class" in tree else tree.mark
@@ -466,7 +467,7 @@ class _Builder(Visitor):
         total = model.count_params()
         if total <= max_params:
             return
-        biggest = max(model.layers, key=lambda layer: layer.count_params(), default=None)
+        biggest: Any = max(model.layers, key=lambda layer: layer.count_params(), default=None)
         entry = self.entry_of_layer.get(id(biggest)) if biggest is not None else None
         mark = entry.mark if entry else self.spec.tree.mark
         culprit = f"; {entry.describe()} ({_type_of(entry)}) alone has {biggest.count_params():,}" if entry else ""

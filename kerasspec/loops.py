@@ -174,7 +174,7 @@ class Batches:
         self.x, self.y, self.batch_size, self.shuffle, self.seed = x, y, batch_size, shuffle, seed
         self.streamed = isinstance(x, keras.utils.PyDataset)
         if self.streamed:
-            self.rows = None
+            self.rows: int | None = None  # a stream knows its batches, not its rows
             self.count = len(x)
         else:
             self.rows = len(_first_array(x))
@@ -191,10 +191,13 @@ class Batches:
                 item = self.x[int(index)]
                 yield item[0], (item[1] if len(item) > 1 else None)
             return
-        order = rng.permutation(self.rows) if self.shuffle else None
+        assert self.rows is not None  # arrays know their rows
+        shuffled = rng.permutation(self.rows) if self.shuffle else None
         for start in range(0, self.rows, self.batch_size):
             rows = (
-                order[start : start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
+                shuffled[start : start + self.batch_size]
+                if shuffled is not None
+                else slice(start, start + self.batch_size)
             )
             yield _take(self.x, rows), _take(self.y, rows) if self.y is not None else None
 

@@ -159,6 +159,7 @@ def check_arguments(
     if not inspect.isclass(cls):
         return
     noun = _noun(kind)
+    accepted: set[str] | None
     accepted, open_ended, required = constructor_keywords(cls)
     if open_ended:
         keras_bases = [base for base in cls.__mro__[1:] if base.__module__.startswith("keras")]
