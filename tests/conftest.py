@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kerasspec.cli import app
+from kerasspec.errors import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -43,6 +44,12 @@ def column_of(text: str, line: int, where: int | str) -> int:
     row = text.lstrip("\n").splitlines()[line - 1]
     assert where in row, f"{where!r} not on line {line}: {row!r}"
     return row.index(where) + 1
+
+
+def position(error: SpecError) -> tuple[int, int]:
+    """The line and column an error points at; it must point somewhere."""
+    assert error.mark is not None, error.render()
+    return error.mark.line, error.mark.col
 
 
 def error_lines(result) -> list[str]:

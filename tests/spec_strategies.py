@@ -339,4 +339,4 @@ set_items = st.lists(
     max_size=2,
 )
 # Mostly none: one bad `--set` stops the check of the file before anything else is looked at.
-overrides = st.one_of(st.just([]), st.just([]), st.just([]), set_items)
+overrides: st.SearchStrategy[list[str]] = st.one_of(st.just([]), st.just([]), st.just([]), set_items)

@@ -12,7 +12,7 @@ import kerasspec
 
 keras = pytest.importorskip("keras")
 
-BUILD_ERRORS = {
+BUILD_ERRORS: dict[str, tuple[str, int, int | str, str]] = {
     "shape-mismatch": (
         "name: k\ninputs:\n  x: {shape: [10]}\nlayers:\n  - {type: Dense, name: a, units: 64}\n"
         "  - {type: Dense, name: b, inputs: x, units: 32}\n  - {type: Add, name: s, inputs: [a, b]}\noutputs: s\n",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -39,7 +40,7 @@ def test_the_catalog_validate_uses_is_the_file_on_disk_for_this_keras(catalog):
     assert catalog.versions == {"keras": keras.__version__, "tensorflow": tensorflow.__version__}
 
 
-def own_signature(cls: type) -> inspect.Signature | None:
+def own_signature(cls: type[Any]) -> inspect.Signature | None:
     try:
         return inspect.signature(cls.__init__)
     except (TypeError, ValueError):

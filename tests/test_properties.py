@@ -15,9 +15,12 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import position
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -33,7 +36,7 @@ from kerasspec.errors import Mark, SpecError, SpecErrors
 # `.hypothesis/` in the working directory by default; keep it out of the repository.
 set_hypothesis_home_dir(str(Path(tempfile.gettempdir()) / "kerasspec-hypothesis"))
 
-COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
+COMMON: dict[str, Any] = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
 DEFAULT = settings(derandomize=True, **COMMON)
 SLOW = settings(derandomize=False, print_blob=True, **COMMON)
 
@@ -90,7 +93,7 @@ def note_outcome(outcome: str) -> None:
         event(outcome)
 
 
-def check(path: Path, set_items: list[str] = (), allow_code: bool = False) -> list[SpecError]:
+def check(path: Path, set_items: Sequence[str] = (), allow_code: bool = False) -> list[SpecError]:
     """Static validation of one file: the property every input must satisfy."""
     try:
         load(path, set_items, allow_code=allow_code)
@@ -203,9 +206,9 @@ def test_syntax_error_at_end_of_file_is_inside_the_file(tmp_path, ending):
     assert "YAML syntax error" in error.message
     lines = file_lines(path)
     if ending in ("", "  "):  # no final line break: the end of the file is the end of line 7
-        assert (error.mark.line, error.mark.col) == (7, len(lines[6]) + 1)
+        assert position(error) == (7, len(lines[6]) + 1)
     else:
-        assert error.mark.line <= len(lines)
+        assert position(error)[0] <= len(lines)
 
 
 # --- positions the loader works out itself (not from a YAML mark) -----------------------------
@@ -227,7 +230,7 @@ def test_disallowed_character_position(tmp_path, content, line, col):
     path.write_bytes(content)
     (error,) = check(path)
     assert "is not allowed in a YAML file" in error.message
-    assert (error.mark.line, error.mark.col) == (line, col)
+    assert position(error) == (line, col)
 
 
 def test_disallowed_character_in_set_value_is_located_in_the_item():
@@ -248,7 +251,7 @@ def test_non_utf8_byte_position_in_characters(tmp_path, content, line, col):
     path.write_bytes(content)
     (error,) = check(path)
     assert error.message == f"file is not UTF-8 text: byte 0x{content.rstrip()[-1]:02x} cannot be decoded"
-    assert (error.mark.line, error.mark.col) == (line, col)
+    assert position(error) == (line, col)
 
 
 def test_set_value_that_was_not_utf8_is_a_located_error():
@@ -269,7 +272,7 @@ def test_checker_finding_f1_distribution_not_text(tmp_path, value):
         f"outputs: [out]\ndata:\n  inputs:\n    a: {{distribution: {value}}}\n"
     )
     (error,) = check(path)
-    assert (error.mark.line, error.mark.col) == (9, 23)
+    assert position(error) == (9, 23)
 
 
 def test_checker_finding_f2_number_key_in_user_code_entry(workspace):
@@ -279,4 +282,4 @@ def test_checker_finding_f2_number_key_in_user_code_entry(workspace):
         '  - {type: "gated_layers:GatedDense", name: out, inputs: a, units: 1, 1: relu}\noutputs: [out]\n'
     )
     errors = check(path, allow_code=True)
-    assert [(e.mark.line, e.mark.col) for e in errors] == [(5, 71)]
+    assert [position(e) for e in errors] == [(5, 71)]

@@ -364,6 +364,7 @@ def test_history_plot_is_drawn_by_the_helper_process(tmp_path, monkeypatch):
 
     monkeypatch.undo()
     gone = history.HistoryPlotter()
+    assert gone.process is not None
     gone.process.kill()
     gone.submit(history_values, tmp_path / "b.png", "fallback")
     gone.finish()
@@ -371,6 +372,7 @@ def test_history_plot_is_drawn_by_the_helper_process(tmp_path, monkeypatch):
 
     unused = history.HistoryPlotter()  # zero epochs: nothing to draw, and the helper is stopped
     helper = unused.process
+    assert helper is not None
     unused.finish()
     assert unused.process is None and helper.poll() is not None
 

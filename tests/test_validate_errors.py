@@ -11,7 +11,7 @@ inputs:
   tags: {shape: [10]}
 """
 
-CASES = {
+CASES: dict[str, tuple[str, int, int | str, str]] = {
     "yaml-syntax": (
         "name: x\nlayers: [\n  {type: Dense\n",
         4,
