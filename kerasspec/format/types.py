@@ -25,9 +25,14 @@ def _bounded(json_type: str, **bounds: float | None) -> dict[str, Any]:
 
 
 class ValueType:
-    """Base of every value type: `expected` reads after "must be" in an error message."""
+    """Base of every value type: `expected` reads after "must be" in an error message.
 
-    expected = "a value"
+    A type says it with a field (`expected: str = "text"`) or, when it depends on the type's
+    parameters, a property."""
+
+    @property
+    def expected(self) -> str:
+        return "a value"
 
     def accepts(self, value: Any) -> bool:
         return True
@@ -50,7 +55,7 @@ class Integer(ValueType):
     maximum: int | None = None
 
     @property
-    def expected(self) -> str:  # type: ignore[override]
+    def expected(self) -> str:
         if self.minimum is not None and self.maximum is not None:
             return f"a whole number from {self.minimum} to {self.maximum}"
         if self.minimum is not None:
@@ -72,7 +77,7 @@ class Number(ValueType):
     below: float | None = None  # exclusive upper bound
 
     @property
-    def expected(self) -> str:  # type: ignore[override]
+    def expected(self) -> str:
         if self.minimum is not None and self.below is not None:
             return f"a fraction in [{self.minimum:g}, {self.below:g})"
         return "a number"
@@ -119,7 +124,7 @@ class Choice(ValueType):
     ignore_case: bool = False
 
     @property
-    def expected(self) -> str:  # type: ignore[override]
+    def expected(self) -> str:
         return "one of " + ", ".join(str(v) for v in self.values)
 
     def accepts(self, value: Any) -> bool:
@@ -143,7 +148,7 @@ class ListOf(ValueType):
     min_items: int = 0
 
     @property
-    def expected(self) -> str:  # type: ignore[override]
+    def expected(self) -> str:
         return ("a non-empty list" if self.min_items else "a list") + f" of {self.item.expected}"
 
     def accepts(self, value: Any) -> bool:
@@ -173,7 +178,7 @@ class Union(ValueType):
     options: tuple[ValueType, ...]
 
     @property
-    def expected(self) -> str:  # type: ignore[override]
+    def expected(self) -> str:
         return " or ".join(o.expected for o in self.options)
 
     def accepts(self, value: Any) -> bool:
@@ -204,7 +209,7 @@ class KerasObject(ValueType):
     kind: str
 
     @property
-    def expected(self) -> str:  # type: ignore[override]
+    def expected(self) -> str:
         return f"a {self.kind} name or {{type: ..., ...}} object"
 
     def json(self) -> dict[str, Any]:
@@ -218,7 +223,7 @@ class PerOutput(ValueType):
     item: ValueType
 
     @property
-    def expected(self) -> str:  # type: ignore[override]
+    def expected(self) -> str:
         return f"{self.item.expected}, a list of them in output order, or a mapping by output name"
 
     def json(self) -> dict[str, Any]:
@@ -236,7 +241,7 @@ class CodeReference(ValueType):
     noun: str
 
     @property
-    def expected(self) -> str:  # type: ignore[override]
+    def expected(self) -> str:
         return "a package.module:Name reference to Python code"
 
     def json(self) -> dict[str, Any]:
@@ -250,7 +255,7 @@ class Nested(ValueType):
     section: Any = field(compare=False)
 
     @property
-    def expected(self) -> str:  # type: ignore[override]
+    def expected(self) -> str:
         return "a mapping"
 
     def json(self) -> dict[str, Any]:
