@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import Mark, closest, did_you_mean
 from ..format.declaration import REFERENCE
 from ..loader import PList, PMap
-from ..spec import Ref, Spec
+from ..spec import CallInputs, Ref, Spec
 from .context import Context, misspelt_keys
 
 _REFERENCE = re.compile(REFERENCE)
@@ -54,7 +54,7 @@ def resolve(ctx: Context, ref: Ref | None, defined: dict[str, Mark], later: dict
     return False
 
 
-def call_inputs(ctx: Context, raw: PMap, defined: dict[str, Mark], later: dict[str, Mark]):
+def call_inputs(ctx: Context, raw: PMap, defined: dict[str, Mark], later: dict[str, Mark]) -> CallInputs | None:
     value = raw["inputs"]
     mark = raw.value_mark("inputs")
     if isinstance(value, PMap):
