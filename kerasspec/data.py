@@ -38,6 +38,7 @@ class Column:
         d = self.distribution
         kind = d["distribution"]
         shape = (rows, *self.shape)
+        values: np.ndarray
         if kind == "binary":
             values = rng.integers(0, 2, size=shape, dtype=np.uint8)
         elif kind == "integers":
@@ -280,7 +281,7 @@ def _streamed(
 
         def __getitem__(self, index: int) -> Any:
             x, y = _batch(inputs, targets, samples, batch_size, seed, stream, index)
-            if y is None:
+            if y is None or targets is None:  # y is None exactly when targets is
                 return (structure(model, inputs, x, outputs=False),)
             return structure(model, inputs, x, outputs=False), structure(model, targets, y, outputs=True)
 

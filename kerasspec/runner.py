@@ -151,7 +151,7 @@ def _require_package(item: PMap) -> None:
     say so at its `type` before anything runs."""
     import importlib.util
 
-    package = CALLBACK_PACKAGES.get(item.get("type"))
+    package = CALLBACK_PACKAGES.get(item.get("type", ""))
     if package and importlib.util.find_spec(package) is None:
         raise SpecError(
             item.value_mark("type"),
