@@ -339,6 +339,7 @@ class _Composer:
 
     def put(self, frame: _Frame, value: Any, mark: Mark) -> None:
         key, key_mark, parent = frame.key, frame.key_mark, frame.value
+        assert isinstance(parent, PMap) and key_mark is not None  # attach() put the key in a mapping
         if key is _MergeKey:
             for item in value if isinstance(value, PList) else [value]:
                 if not isinstance(item, PMap):
@@ -482,7 +483,7 @@ def apply_override(tree: PMap, item: str) -> None:
         elif isinstance(node, PList):
             index = _list_index(node, segment)
             if index is None:
-                names = [e.get("name") for e in node if isinstance(e, dict) and isinstance(e.get("name"), str)]
+                names = [e["name"] for e in node if isinstance(e, dict) and isinstance(e.get("name"), str)]
                 raise SpecError(
                     key_mark,
                     f"{where} has no item '{segment}' (it has {len(node)} items)",
