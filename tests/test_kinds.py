@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from conftest import assert_located_error, column_of
+from conftest import assert_located_error, column_of, position
 
 import kerasspec
 from kerasspec.builder import convert
@@ -110,7 +110,7 @@ def test_objects_are_made_by_keras_deserialization_and_its_errors_stay_located(w
     with pytest.raises(SpecError) as info:
         kerasspec.load(bad).build()
     error = info.value
-    assert (error.mark.line, error.mark.col) == (4, column_of(text, 4, "fan_sideways"))
+    assert position(error) == (4, column_of(text, 4, "fan_sideways"))
     assert error.message.startswith("VarianceScaling: Invalid `mode` argument: fan_sideways.")
 
 
