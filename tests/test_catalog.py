@@ -160,9 +160,12 @@ def test_dtypes_and_call_signatures(catalog):
 
 
 def test_parameter_kinds():
-    assert parameter_kind("kernel_initializer").name == "initializers"
-    assert parameter_kind("recurrent_activation").name == "activations"
-    assert parameter_kind("layer").name == "layers"
+    kinds = {name: parameter_kind(name) for name in ("kernel_initializer", "recurrent_activation", "layer")}
+    assert {name: kind and kind.name for name, kind in kinds.items()} == {
+        "kernel_initializer": "initializers",
+        "recurrent_activation": "activations",
+        "layer": "layers",
+    }
     assert parameter_kind("units") is None
 
 
