@@ -61,6 +61,7 @@ case "${1:-}" in
         # The habits of the tree first (seconds), then the tests.
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
+        "$VENV/bin/mypy"
         "$VENV/bin/lint-imports" --no-cache
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
