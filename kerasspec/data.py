@@ -213,63 +213,60 @@ def check_batch_size(
     )
 
 
-def _batch(
-    inputs: list[Column],
-    targets: list[Column] | None,
-    samples: int,
-    batch_size: int,
-    seed: int,
-    stream: int,
-    index: int,
-) -> tuple:
-    rows = min(batch_size, samples - index * batch_size)
-    rng = np.random.default_rng([seed, stream, index])
-    x = {c.name: c.draw(rng, rows) for c in inputs}
-    y = {c.name: c.draw(rng, rows) for c in targets} if targets is not None else None
-    return x, y
+@dataclass(frozen=True)
+class Synthetic:
+    """Seeded synthetic rows for a model: batch `i` is always drawn from the generator seeded with
+    (seed, stream, i), whether the data is drawn up front or streamed."""
+
+    model: Any
+    inputs: list[Column]
+    targets: list[Column] | None  # None: inputs only (predict)
+    samples: int
+    batch_size: int
+    seed: int
+    stream: int = 0  # 1 for the held-out validation rows
+
+    def __len__(self) -> int:
+        return max(1, math.ceil(self.samples / self.batch_size))
+
+    def batch(self, index: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+        rows = min(self.batch_size, self.samples - index * self.batch_size)
+        rng = np.random.default_rng([self.seed, self.stream, index])
+        x = {c.name: c.draw(rng, rows) for c in self.inputs}
+        y = {c.name: c.draw(rng, rows) for c in self.targets} if self.targets is not None else None
+        return x, y
+
+    def structured(self, x: dict[str, np.ndarray], y: dict[str, np.ndarray] | None) -> tuple[Any, Any]:
+        """Arrays by name, in the structure the model takes (a dict, a list or one array)."""
+        inputs = structure(self.model, self.inputs, x, outputs=False)
+        if y is None or self.targets is None:  # y is None exactly when targets is
+            return inputs, None
+        return inputs, structure(self.model, self.targets, y, outputs=True)
 
 
-def make_synthetic(
-    keras: Any,
-    model: Any,
-    inputs: list[Column],
-    targets: list[Column] | None,
-    samples: int,
-    batch_size: int,
-    seed: int,
-    stream: int = 0,
-) -> dict[str, Any]:
+def make_synthetic(keras: Any, plan: Synthetic) -> dict[str, Any]:
     """fit/evaluate/predict arguments for synthetic data.
 
-    Batch `i` is always drawn from the generator seeded with (seed, stream, i). Data that fits in
-    `IN_MEMORY_BYTES` is drawn up front and handed to Keras as arrays (Keras's fastest path);
-    larger data is a `keras.utils.PyDataset` drawing each batch on demand, so memory stays flat.
+    Data that fits in `IN_MEMORY_BYTES` is drawn up front and handed to Keras as arrays (Keras's
+    fastest path); larger data is a `keras.utils.PyDataset` drawing each batch on demand, so
+    memory stays flat.
     """
-    batches = max(1, math.ceil(samples / batch_size))
-    if _row_bytes(inputs + (targets or [])) * samples <= IN_MEMORY_BYTES:
-        columns = inputs + (targets or [])
-        arrays = {c.name: np.empty((samples, *c.shape), dtype=c.dtype) for c in columns}
-        for i in range(batches):
-            x, y = _batch(inputs, targets, samples, batch_size, seed, stream, i)
-            for name, values in {**x, **(y or {})}.items():
-                arrays[name][i * batch_size : i * batch_size + len(values)] = values
-        result = {"x": structure(model, inputs, arrays, outputs=False), "batch_size": batch_size}
-        if targets is not None:
-            result["y"] = structure(model, targets, arrays, outputs=True)
-        return result
-    return {"x": _streamed(keras, model, inputs, targets, samples, batch_size, seed, stream)}
+    columns = plan.inputs + (plan.targets or [])
+    if _row_bytes(columns) * plan.samples > IN_MEMORY_BYTES:
+        return {"x": _streamed(keras, plan)}
+    arrays = {c.name: np.empty((plan.samples, *c.shape), dtype=c.dtype) for c in columns}
+    for i in range(len(plan)):
+        x, y = plan.batch(i)
+        for name, values in {**x, **(y or {})}.items():
+            arrays[name][i * plan.batch_size : i * plan.batch_size + len(values)] = values
+    x_all, y_all = plan.structured(arrays, arrays if plan.targets is not None else None)
+    result = {"x": x_all, "batch_size": plan.batch_size}
+    if y_all is not None:
+        result["y"] = y_all
+    return result
 
 
-def _streamed(
-    keras: Any,
-    model: Any,
-    inputs: list[Column],
-    targets: list[Column] | None,
-    samples: int,
-    batch_size: int,
-    seed: int,
-    stream: int,
-) -> Any:
+def _streamed(keras: Any, plan: Synthetic) -> Any:
     """A `keras.utils.PyDataset` drawing each batch on demand (nothing is held in memory)."""
 
     class SyntheticData(keras.utils.PyDataset):
@@ -277,13 +274,11 @@ def _streamed(
             super().__init__()
 
         def __len__(self) -> int:
-            return max(1, math.ceil(samples / batch_size))
+            return len(plan)
 
         def __getitem__(self, index: int) -> Any:
-            x, y = _batch(inputs, targets, samples, batch_size, seed, stream, index)
-            if y is None or targets is None:  # y is None exactly when targets is
-                return (structure(model, inputs, x, outputs=False),)
-            return structure(model, inputs, x, outputs=False), structure(model, targets, y, outputs=True)
+            x, y = plan.structured(*plan.batch(index))
+            return (x,) if y is None else (x, y)
 
     return SyntheticData()
 

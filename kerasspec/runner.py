@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -266,13 +266,10 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
     data_module.check_batch_size(spec, model, inputs, wanted_targets, settings.batch_size)
     validation = int(round(settings.samples * settings.validation_split)) if with_targets else 0
     train_rows = settings.samples - validation
-    result = data_module.make_synthetic(
-        keras, model, inputs, wanted_targets, train_rows, settings.batch_size, settings.seed
-    )
+    plan = data_module.Synthetic(model, inputs, wanted_targets, train_rows, settings.batch_size, settings.seed)
+    result = data_module.make_synthetic(keras, plan)
     if validation:
-        held_out = data_module.make_synthetic(
-            keras, model, inputs, wanted_targets, validation, settings.batch_size, settings.seed, stream=1
-        )
+        held_out = data_module.make_synthetic(keras, replace(plan, samples=validation, stream=1))
         result["validation_data"] = held_out["x"] if "y" not in held_out else (held_out["x"], held_out["y"])
         if "batch_size" in held_out:
             result["validation_batch_size"] = settings.batch_size

@@ -328,9 +328,10 @@ def test_streamed_and_in_memory_data_are_the_same_draws(monkeypatch):
     spec = load(SPECS / "ticket_classifier.yaml")
     model = spec.build()
     inputs, targets = data.plan_columns(spec, model)
-    in_memory = data.make_synthetic(import_keras(), model, inputs, targets, 50, 16, seed=3)
+    plan = data.Synthetic(model, inputs, targets, samples=50, batch_size=16, seed=3)
+    in_memory = data.make_synthetic(import_keras(), plan)
     monkeypatch.setattr(data, "IN_MEMORY_BYTES", 0)
-    streamed = data.make_synthetic(import_keras(), model, inputs, targets, 50, 16, seed=3)["x"]
+    streamed = data.make_synthetic(import_keras(), plan)["x"]
     assert isinstance(streamed, keras.utils.PyDataset) and len(streamed) == 4
     batches = [streamed[i] for i in range(len(streamed))]
     for name in ("title", "text_body", "tags"):
