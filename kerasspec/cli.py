@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import __version__
-from .commands import DataOptions, ModelOptions, SpecOptions, check_spec, parse_max_params, summarize
+from .commands import DataOptions, ModelOptions, SpecOptions, TrainedOptions, check_spec, parse_max_params, summarize
 from .commands import evaluate as run_evaluation
 from .commands import plot as draw
 from .commands import predict as run_prediction
@@ -95,6 +95,9 @@ MODEL_OPTIONS = OptionGroup(
 DATA_OPTIONS = OptionGroup(
     DataOptions,
     (_option("batch_size", BatchOpt, None), _option("samples", SamplesOpt, None), _option("seed", SeedOpt, None)),
+)
+TRAINED_OPTIONS = OptionGroup(
+    TrainedOptions, DATA_OPTIONS.params + (_option("model", ModelFileOpt, None), _option("run", RunDirOpt, None))
 )
 _DEBUG = _option("debug", DebugOpt, False)
 
@@ -316,31 +319,23 @@ def train(
     typer.echo(f"run directory: {run_dir}")
 
 
-@command(options=SPEC_OPTIONS, data=DATA_OPTIONS)
+@command(options=SPEC_OPTIONS, trained=TRAINED_OPTIONS)
 def evaluate(
-    options: SpecOptions,
-    data: DataOptions,
-    spec: SpecArg,
-    model: ModelFileOpt = None,
-    run: RunDirOpt = None,
-    as_json: JsonOpt = False,
-    loop: LoopOpt = None,
+    options: SpecOptions, trained: TrainedOptions, spec: SpecArg, as_json: JsonOpt = False, loop: LoopOpt = None
 ) -> None:
     """Evaluate a trained model (loaded in Keras's safe mode) on the spec's data."""
-    result = run_evaluation(spec, options, data, model=model, run=run, loop=loop)
+    result = run_evaluation(spec, options, trained, loop=loop)
     if as_json:
         print_json(result.metrics)
     else:
         print_metrics(result.title, result.metrics)
 
 
-@command(options=SPEC_OPTIONS, data=DATA_OPTIONS)
+@command(options=SPEC_OPTIONS, trained=TRAINED_OPTIONS)
 def predict(
     options: SpecOptions,
-    data: DataOptions,
+    trained: TrainedOptions,
     spec: SpecArg,
-    model: ModelFileOpt = None,
-    run: RunDirOpt = None,
     out: Path = typer.Option(
         Path("predictions.npz"), "--out", help="Where to write the predictions (.npz, one array per output)."
     ),
@@ -355,7 +350,7 @@ def predict(
         raise SpecError(
             None, "--outputs names no layer", hint="--outputs hidden,features", source="--outputs", code="bad-option"
         )
-    shapes = run_prediction(spec, options, data, model=model, run=run, out=out, outputs=names, force=force)
+    shapes = run_prediction(spec, options, trained, out=out, outputs=names, force=force)
     typer.echo(f"wrote {out}: " + ", ".join(f"{k} {shape}" for k, shape in shapes.items()))
 
 

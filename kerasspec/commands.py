@@ -54,6 +54,14 @@ class DataOptions:
     seed: int | None = None
 
 
+@dataclass(frozen=True)
+class TrainedOptions(DataOptions):
+    """Data overrides and the trained model to use: a saved model file, or a run directory."""
+
+    model: Path | None = None
+    run: Path | None = None
+
+
 def parse_max_params(text: str | int) -> int:
     try:
         value = float(text)
@@ -272,15 +280,14 @@ class Trained:
         return datasets(Built(self.model, self.spec), self.keras, self.settings, with_targets=with_targets)
 
 
-def load_trained(
-    spec: Spec, data: DataOptions, model: Path | None = None, run: Path | None = None, *, validation_split: float = 0.0
-) -> Trained:
+def load_trained(spec: Spec, trained: TrainedOptions, *, validation_split: float = 0.0) -> Trained:
     from .runner import data_settings, load_saved_model
 
-    settings = data_settings(spec, data.samples, data.batch_size, data.seed)
+    settings = data_settings(spec, trained.samples, trained.batch_size, trained.seed)
     settings.validation_split = validation_split
     keras = seeded_keras(settings.seed)
-    return Trained(spec, settings, keras, load_saved_model(spec, keras, saved_model_path(model, run)))
+    model_path = saved_model_path(trained.model, trained.run)
+    return Trained(spec, settings, keras, load_saved_model(spec, keras, model_path))
 
 
 @dataclass
@@ -290,13 +297,7 @@ class Evaluation:
 
 
 def evaluate(
-    path: Path,
-    options: SpecOptions,
-    data: DataOptions,
-    *,
-    model: Path | None = None,
-    run: Path | None = None,
-    loop: str | None = None,
+    path: Path, options: SpecOptions, trained_options: TrainedOptions, *, loop: str | None = None
 ) -> Evaluation:
     """`evaluate`: a trained model's metrics on the spec's data (the loop the spec trains with)."""
     from .builder import Built
@@ -304,7 +305,7 @@ def evaluate(
 
     spec = load_spec(path, options)
     which = evaluation_loop(spec, loop)
-    trained = load_trained(spec, data, model, run)
+    trained = load_trained(spec, trained_options)
     kwargs = trained.datasets(with_targets=True)
     if which == "custom":
         results = evaluate_custom(Built(trained.model, spec), trained.keras, kwargs, trained.settings)
@@ -317,10 +318,8 @@ def evaluate(
 def predict(
     path: Path,
     options: SpecOptions,
-    data: DataOptions,
+    trained_options: TrainedOptions,
     *,
-    model: Path | None = None,
-    run: Path | None = None,
     out: Path = Path("predictions.npz"),
     outputs: Sequence[str] = (),
     force: bool = False,
@@ -337,7 +336,7 @@ def predict(
         raise SpecError(
             None, "predictions are written as .npz; name the file *.npz", source=str(out), code="bad-option"
         )
-    trained = load_trained(load_spec(path, options), data, model, run)
+    trained = load_trained(load_spec(path, options), trained_options)
     kwargs = trained.datasets(with_targets=False)
     loaded = trained.model
     target = feature_model(trained.keras, loaded, list(outputs)) if outputs else loaded
