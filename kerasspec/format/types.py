@@ -210,7 +210,10 @@ class KerasObject(ValueType):
 
     @property
     def expected(self) -> str:
-        return f"a {self.kind} name or {{type: ..., ...}} object"
+        from ..kinds import KINDS
+
+        noun = KINDS[self.kind].noun
+        return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun} name or {{type: ..., ...}} object"
 
     def json(self) -> dict[str, Any]:
         return {"$ref": f"#/definitions/{self.kind}"}
