@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -81,6 +80,8 @@ def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | 
     Matching ignores case; among candidates equal but for case (`adam`, `Adam`) the one
     written most like `word` wins, so the answer is the same on every run.
     """
+    import difflib  # only when something is misspelt: 1-2 ms off every start-up
+
     groups: dict[str, list[str]] = {}
     for c in sorted(c for c in candidates if isinstance(c, str)):
         groups.setdefault(c.lower(), []).append(c)

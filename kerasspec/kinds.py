@@ -9,6 +9,7 @@ read it inside its own Keras process and `validate` without importing Keras at a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 
@@ -172,6 +173,7 @@ _BY_PARAMETER = {parameter: kind for kind in KINDS.values() for parameter in kin
 _BY_SUFFIX = {suffix: kind for kind in KINDS.values() for suffix in kind.suffixes}
 
 
+@lru_cache(maxsize=1024)
 def parameter_kind(name: str) -> Kind | None:
     """The kind a keyword's objects are (`kernel_initializer` -> initializers), from its name."""
     if name in _BY_PARAMETER:
