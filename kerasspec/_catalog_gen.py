@@ -122,11 +122,25 @@ def documented_arguments(obj: Any) -> dict[str, str]:
     return found
 
 
+def _add(types: list[str], kind: str) -> None:
+    if kind not in types:
+        types.append(kind)
+
+
+def _alternatives(words: list[str], types: list[str]) -> None:
+    """`int or tuple` -> the types after each `or`."""
+    for before, word in zip(words, words[1:]):
+        word = word.strip("`")
+        if before == "or" and word.rstrip("s") in _TYPE_WORDS | {"tupl": "array"}:
+            _add(types, _TYPE_WORDS.get(word, _TYPE_WORDS.get(word.rstrip("s"), "array")))
+
+
 def types_from_doc(text: str) -> tuple[list[str], list[str], int | None]:
     """JSON types, enum values and a minimum read from an argument's description, where its first
     words say so (`Positive integer, ...`, `int or tuple/list of 2 integers`, `string, either
     "valid" or "same"`); nothing when the description does not start with a type."""
-    head = re.split(r"[.,;:(]", text, maxsplit=1)[0].lower()
+    segments = re.split(r"[.;:(]", text, maxsplit=1)[0].lower().split(",")
+    head = segments[0]
     words = head.replace("/", " or ").split()
     minimum = 1 if words[:1] == ["positive"] and len(words) > 1 and words[1] in ("int", "integer") else None
     while words and words[0] in _QUALIFIERS:
@@ -134,11 +148,15 @@ def types_from_doc(text: str) -> tuple[list[str], list[str], int | None]:
     if not words or words[0] not in _TYPE_WORDS:
         return [], [], None
     types = [_TYPE_WORDS[words[0]]]
-    for before, word in zip(words, words[1:]):
-        if before == "or" and word.rstrip("s") in _TYPE_WORDS | {"tupl": "array"}:
-            kind = _TYPE_WORDS.get(word, _TYPE_WORDS.get(word.rstrip("s"), "array"))
-            if kind not in types:
-                types.append(kind)
+    _alternatives(words, types)
+    for segment in segments[1:]:  # "Integer, tuple of integers, or None": alternatives after commas
+        more = segment.replace("/", " or ").split()
+        if more[:1] == ["or"]:
+            more = more[1:]
+        if not more or more[0].strip("`") not in _TYPE_WORDS | {"tuples": "array", "lists": "array"}:
+            break
+        _add(types, _TYPE_WORDS.get(more[0].strip("`"), "array"))
+        _alternatives(more, types)
     if head.split()[:1] == ["optional"] and "null" not in types:
         types.append("null")
     enum: list[str] = []

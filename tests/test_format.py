@@ -261,3 +261,38 @@ def test_build_errors_carry_their_key_path(cli, write_spec):
     assert result.exit_code == 2
     (error,) = json.loads(result.stdout)[0]["errors"]
     assert (error["line"], error["col"], error["key_path"]) == (5, 27, "layers[1].rate")
+
+
+APPLICATIONS = {
+    "MobileNetV2": {"input_shape": (32, 32, 3)},
+    "ResNet50": {"input_shape": (32, 32, 3)},
+    "EfficientNetB0": {"input_shape": (32, 32, 3)},
+    "DenseNet121": {"input_shape": (32, 32, 3)},
+    "ConvNeXtTiny": {"input_shape": (32, 32, 3)},
+    "Xception": {"input_shape": (71, 71, 3)},
+    "MobileNetV3Small": {"input_shape": (32, 32, 3)},
+}
+
+
+def test_keyword_types_accept_what_keras_applications_use():
+    """Types read from Keras's docstrings must never refuse what Keras itself writes: every plain
+    keyword value in the layer configs of seven keras.applications models passes the static type
+    check (it found `Normalization.axis: [3]` refused, its docstring reading 'Integer, tuple of
+    integers, or None')."""
+    import keras
+
+    from kerasspec.check.objects import wrong_argument_type
+
+    catalog = get_catalog()
+    refused, checked = [], 0
+    for name, kwargs in APPLICATIONS.items():
+        model = getattr(keras.applications, name)(weights=None, classes=10, **kwargs)
+        for layer in model.layers:
+            info = catalog.get_class("layers", type(layer).__name__)
+            for key, value in layer.get_config().items() if info else ():
+                if key in info.params and not isinstance(value, dict):
+                    checked += 1
+                    plain_value = list(value) if isinstance(value, tuple) else value
+                    if expected := wrong_argument_type(info, key, plain_value):
+                        refused.append((name, type(layer).__name__, key, value, expected))
+    assert checked > 10_000 and refused == []
