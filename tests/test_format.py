@@ -289,7 +289,9 @@ def test_keyword_types_accept_what_keras_applications_use():
         model = getattr(keras.applications, name)(weights=None, classes=10, **kwargs)
         for layer in model.layers:
             info = catalog.get_class("layers", type(layer).__name__)
-            for key, value in layer.get_config().items() if info else ():
+            if info is None:
+                continue
+            for key, value in layer.get_config().items():
                 if key in info.params and not isinstance(value, dict):
                     checked += 1
                     plain_value = list(value) if isinstance(value, tuple) else value
