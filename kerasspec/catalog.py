@@ -7,7 +7,7 @@ under the user's cache directory. Reading the catalog never imports TensorFlow.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.machinery
 import json
 import os
 import subprocess
@@ -105,7 +105,9 @@ def _cache_dir() -> Path:
 def _installed_version(package: str) -> str:
     """The installed version of a package, read from its `NAME-VERSION.dist-info` directory
     beside it: `importlib.metadata` costs 12-20 ms to import and scan, a tenth of `validate`."""
-    found = importlib.util.find_spec(package)  # locates the package without importing it
+    # Searches sys.path without importing the package or asking sys.modules (where a stand-in
+    # module without a spec may sit).
+    found = importlib.machinery.PathFinder.find_spec(package)
     if found is None or not found.submodule_search_locations:
         return "none"
     prefix = package + "-"
