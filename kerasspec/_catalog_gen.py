@@ -41,7 +41,18 @@ _TYPE_WORDS = {
     "dict": "object",
     "none": "null",
 }
-_QUALIFIERS = {"a", "an", "the", "optional", "positive", "python", "non-negative", "nonnegative", "scalar"}
+_QUALIFIERS = {
+    "a",
+    "an",
+    "the",
+    "optional",
+    "positive",
+    "python",
+    "non-negative",
+    "nonnegative",
+    "scalar",
+    "single",
+}
 _QUOTED = re.compile(r'`"([\w\-]+)"`|"([\w\-]+)"')
 
 
@@ -128,10 +139,13 @@ def _add(types: list[str], kind: str) -> None:
 
 
 def _alternatives(words: list[str], types: list[str]) -> None:
-    """`int or tuple` -> the types after each `or`."""
-    for before, word in zip(words, words[1:]):
-        word = word.strip("`")
-        if before == "or" and word.rstrip("s") in _TYPE_WORDS | {"tupl": "array"}:
+    """`int or tuple`, `float or a tuple of size 2` -> the type after each `or`."""
+    for i, before in enumerate(words[:-1]):
+        if before != "or":
+            continue
+        following = [w.strip("`") for w in words[i + 1 :] if w.strip("`") not in _QUALIFIERS]
+        word = following[0] if following else ""
+        if word.rstrip("s") in _TYPE_WORDS | {"tupl": "array"}:
             _add(types, _TYPE_WORDS.get(word, _TYPE_WORDS.get(word.rstrip("s"), "array")))
 
 
@@ -152,6 +166,8 @@ def types_from_doc(text: str) -> tuple[list[str], list[str], int | None]:
     for segment in segments[1:]:  # "Integer, tuple of integers, or None": alternatives after commas
         more = segment.replace("/", " or ").split()
         if more[:1] == ["or"]:
+            more = more[1:]
+        while more and more[0] in _QUALIFIERS:
             more = more[1:]
         if not more or more[0].strip("`") not in _TYPE_WORDS | {"tuples": "array", "lists": "array"}:
             break

@@ -96,7 +96,16 @@ def build(
     except BaseException:
         keras.utils.clear_session()  # drop pending variables: a later build must start clean
         raise
-    initialize_all_variables()
+    try:
+        initialize_all_variables()  # initializers run here, after the symbolic build
+    except Exception as exc:  # noqa: BLE001 - an initializer Keras accepted but cannot run
+        keras.utils.clear_session()
+        raise SpecError(
+            spec.tree.mark,
+            f"initializing the model's weights failed: {keras_message(exc)}",
+            hint="check the initializers' arguments (a seed, a mean, a scale)",
+            code="keras-error",
+        ) from None
     return Built(model, spec, builder.warnings, builder.tensor_names())
 
 

@@ -134,14 +134,18 @@ def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
     explicit_targets = spec.data.targets or {}
     vocabulary = _embedding_vocabulary(model)
     inputs = []
-    for tensor in model_inputs(model):
-        name = tensor.name
+    tensors = model_inputs(model)
+    # A sequential spec's one input goes by the spec's name for it (`input`, or its `name:`), as
+    # validate reads `data.inputs` and files do, whatever Keras named the tensor.
+    spec_names = spec.input_names if spec.kind == "sequential" and len(tensors) == 1 else []
+    for position, tensor in enumerate(tensors):
+        name = spec_names[position] if spec_names else tensor.name
         shape = _concrete(tuple(tensor.shape)[1:], sequence_length)
         dtype = str(tensor.dtype)
         if name in explicit_inputs:
             distribution = dict(explicit_inputs[name])
-        elif name in vocabulary:
-            distribution = {"distribution": "integers", "low": 0, "high": vocabulary[name]}
+        elif tensor.name in vocabulary:
+            distribution = {"distribution": "integers", "low": 0, "high": vocabulary[tensor.name]}
         elif "int" in dtype:
             distribution = {"distribution": "integers", "low": 0, "high": 2}
         else:
@@ -165,7 +169,7 @@ def structure(model: Any, columns: list[Column], arrays: dict[str, np.ndarray], 
     """Arrays keyed by name, as the model takes them (one array for a single plain output)."""
     if outputs and len(columns) == 1 and not outputs_are_dict(model):
         return arrays[columns[0].name]
-    if not outputs and len(columns) == 1 and not inputs_by_name(model):
+    if not outputs and len(columns) == 1 and (not inputs_by_name(model) or type(model).__name__ == "Sequential"):
         return arrays[columns[0].name]
     return {c.name: arrays[c.name] for c in columns}
 

@@ -20,6 +20,8 @@ def write_new_file(path: Path, write: Callable[[Path], object], *, force: bool =
     path = Path(path)
     if not path.parent.is_dir():
         raise SpecError(None, f"directory '{path.parent}' does not exist", source=str(path), code="no-directory")
+    if path.is_dir():
+        raise SpecError(None, "is a directory; name a file to write", source=str(path), code="is-a-directory")
     if path.exists() and not force:
         raise SpecError(None, "file exists; pass --force to overwrite it", source=str(path), code="file-exists")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")

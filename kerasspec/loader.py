@@ -113,9 +113,11 @@ def value_mark(container: Any, key: Any) -> Mark | None:
 
 
 def key_paths(tree: Any) -> dict[tuple[str, int, int], str]:
-    """Where each key and value of a tree was written -> its key path (`layers[2].units`); the
-    shallowest path wins where a value starts where its container does."""
+    """Where each key and value of a tree was written -> its key path (`layers[2].units`). A key
+    wins over the mapping it starts (`compile:` then `lose:` below it: `compile.lose`), and
+    otherwise the shallowest path wins where a value starts where its container does."""
     found: dict[tuple[str, int, int], str] = {}
+    values: dict[tuple[str, int, int], str] = {}
     stack: list[tuple[Any, str]] = [(tree, "")]
     while stack:
         node, path = stack.pop()
@@ -128,11 +130,12 @@ def key_paths(tree: Any) -> dict[tuple[str, int, int], str]:
         else:
             continue
         for _, child_path, key_mark, value_mark in children:
-            for mark in (key_mark, value_mark):
-                if mark is not None:
-                    found.setdefault((mark.source, mark.line, mark.col), child_path)
+            if key_mark is not None:
+                found.setdefault((key_mark.source, key_mark.line, key_mark.col), child_path)
+            if value_mark is not None:
+                values.setdefault((value_mark.source, value_mark.line, value_mark.col), child_path)
         stack.extend((node[key], child_path) for key, child_path, _, _ in reversed(children))
-    return found
+    return {**values, **found}
 
 
 def _mark(source: str, yaml_mark: Any, line_offset: int = 0, col_offset: int = 0) -> Mark:

@@ -25,8 +25,17 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _escaped(value: Any) -> Any:
+    """Text that holds `${` after interpolation was written `$${`: written so again."""
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    return value.replace("${", "$${") if isinstance(value, str) else value
+
+
 def resolved_tree(spec: Spec, target_dir: Path) -> dict[str, Any]:
-    tree = plain(spec.tree)
+    tree = _escaped(plain(spec.tree))
     tree.pop("vars", None)  # every ${...} is substituted already
     here, there = spec.path.parent.resolve(), target_dir.resolve()
 
@@ -39,7 +48,7 @@ def resolved_tree(spec: Spec, target_dir: Path) -> dict[str, Any]:
     header = {"version": SPEC_VERSION, "name": spec.name, "kind": spec.kind}
     for key in ("compile", "data", "train"):
         settings = getattr(spec, key)
-        values = plain(settings.resolved())
+        values = _escaped(plain(settings.resolved()))
         if values:
             tree[key] = values
     if tree.get("data", {}).get("file"):

@@ -276,9 +276,13 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
     return result
 
 
-def verbosity(quiet: bool) -> int:
+def verbosity(quiet: bool, spec: Spec | None = None) -> Any:
+    """--quiet, else the spec's `train.verbose`, else a progress bar on a terminal and one line
+    per epoch elsewhere."""
     if quiet:
         return 0
+    if spec is not None and spec.train.get("verbose") is not None:
+        return spec.train["verbose"]
     return 1 if sys.stdout.isatty() else 2
 
 
@@ -350,11 +354,11 @@ def train(
             passthrough = {
                 k: plain(v)
                 for k, v in train_section.items()
-                if k not in ("epochs", "batch_size", "validation_split") + TRAIN_OWN_KEYS and v is not None
+                if k not in ("epochs", "batch_size", "validation_split", "verbose") + TRAIN_OWN_KEYS and v is not None
             }
             with user_step_errors(spec):
                 history = built.model.fit(
-                    **fit_kwargs, epochs=epoch_count, callbacks=callbacks, verbose=verbosity(quiet), **passthrough
+                    **fit_kwargs, epochs=epoch_count, callbacks=callbacks, verbose=verbosity(quiet, spec), **passthrough
                 )
             logs = {k: [float(v) for v in values] for k, values in history.history.items()}
         final = {k: values[-1] for k, values in logs.items() if values}

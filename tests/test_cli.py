@@ -45,7 +45,7 @@ def test_set_on_the_command_line(cli):
     result = cli("validate", SPECS / "ticket_classifier.yaml", "--set", "layers.hidden.units=sixty")
     assert result.exit_code == 2  # Dense documents `units` as a positive integer: refused statically
     assert (
-        "--set layers.hidden.units=sixty:1:21: error: Dense argument 'units' must be a whole number of at least 1, got 'sixty'"
+        "--set layers.hidden.units=sixty:1:21: error: Dense argument 'units' must be a whole number of at least 1 or a list, got 'sixty'"
         in result.stderr
     )
     result = cli("validate", SPECS / "ticket_classifier.yaml", "--set", "compile.loss.priorty=mse")

@@ -165,7 +165,7 @@ CASES = {
         "name: x\ninput: {shape: [3]}\nlayers:\n  - {type: Dense, units: 1}\ncompile:\n  loss: mse\n  loss_weights: true\n",
         7,
         "true",
-        "`compile.loss_weights` must be a number, got True",
+        "`compile.loss_weights` must be a number, got true",
     ),
     "data-file-json": (
         "name: x\nlayers:\n  - {type: Dense, units: 1}\ndata:\n  file: data.json\n",

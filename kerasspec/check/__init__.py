@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..catalog import Catalog, get_catalog
 from ..errors import SpecError, SpecErrors
-from ..format.declaration import TOP_LEVEL
-from ..loader import PMap, apply_override, key_paths, load_file
+from ..format.declaration import RESERVED_ENTRY_KEYS, TOP_LEVEL
+from ..loader import PList, PMap, apply_override, key_paths, load_file
 from ..spec import Spec
 from .context import Context, Fatal
 from .header import check_model_name, check_version, infer_kind
@@ -64,10 +64,15 @@ def _load_spec(
 
 def _check(ctx: Context, tree: PMap, path: Path, shown: str, include_stack: tuple[Path, ...]) -> Spec:
     interpolate_vars(ctx, tree)
+    _drop_nulls(tree, tuple(tree))
+    layers = tree.get("layers")
+    for entry in layers if isinstance(layers, PList) else ():
+        if isinstance(entry, PMap):
+            _drop_nulls(entry, RESERVED_ENTRY_KEYS)
     for key in tree:
         if key not in TOP_LEVEL.all_keys(None):
             ctx.unknown_key(
-                tree, key, list(TOP_LEVEL.all_keys(None)), f"unknown top-level key '{key}'", TOP_LEVEL.listing
+                tree, key, list(TOP_LEVEL.all_keys(None)), f"unknown top-level key '{key}'", TOP_LEVEL.listing, str(key)
             )
     version = check_version(ctx, tree)
     name = check_model_name(ctx, tree)
@@ -106,8 +111,9 @@ def with_key_paths(errors: list[SpecError], trees: Sequence[PMap]) -> list[SpecE
     paths: dict = {}
     for tree in trees:
         paths.update(key_paths(tree))
+    files = {tree.mark for tree in trees}  # errors about a whole file have no key path
     for error in errors:
-        if error.key_path is None and error.mark is not None:
+        if error.key_path is None and error.mark is not None and error.mark not in files:
             error.key_path = paths.get((error.mark.source, error.mark.line, error.mark.col))
     return errors
 
@@ -119,6 +125,13 @@ def spec_trees(spec: Spec) -> list[PMap]:
         if entry.spec is not None:
             trees += spec_trees(entry.spec)
     return trees
+
+
+def _drop_nulls(mapping: PMap, keys: Sequence[str]) -> None:
+    """A key written `null` is the key left out (the format says so)."""
+    for key in keys:
+        if key in mapping and mapping[key] is None:
+            del mapping[key]
 
 
 def _error_order(error: SpecError) -> tuple:

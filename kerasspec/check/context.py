@@ -31,12 +31,22 @@ class Context:
     trees: list[PMap] = field(default_factory=list)  # every file read, for the errors' key paths
     # reads an included spec: (path, shown path, include chain) -> Spec | None; set by `check.load`
     include: Any = None
+    unresolved: set[Mark] = field(default_factory=set)  # values whose ${...} failed (reported once)
     spec_type: type[Spec] = Spec  # what the checker makes (`kerasspec.api.ModelSpec` can build itself)
 
-    def error(self, mark: Mark | None, message: str, hint: str | None = None, code: str = "spec-error") -> None:
-        self.errors.append(SpecError(mark, message, hint, code))
+    def error(
+        self,
+        mark: Mark | None,
+        message: str,
+        hint: str | None = None,
+        code: str = "spec-error",
+        key_path: str | None = None,
+    ) -> None:
+        self.errors.append(SpecError(mark, message, hint, code, key_path=key_path))
 
-    def unknown_key(self, container: PMap, key: Any, known: Iterable[str], message: str, listing: str) -> None:
+    def unknown_key(
+        self, container: PMap, key: Any, known: Iterable[str], message: str, listing: str, key_path: str | None = None
+    ) -> None:
         """The one "unknown key" report: `message` (`unknown data key 'x'`), a close match as
         "did you mean", else the keys there are."""
         known = list(known)
@@ -46,6 +56,7 @@ class Context:
             message + did_you_mean(str(key), known),
             hint=None if close else f"{listing}: " + ", ".join(known),
             code="unknown-key",
+            key_path=key_path,
         )
 
 

@@ -98,7 +98,7 @@ def check_object(ctx: Context, kind: Kind | None, raw: PMap, arg_keys: Iterable[
                 code="bool-for-number",
             )
             continue
-        expected = wrong_argument_type(info, str(key), raw[key])
+        expected = None if raw.value_mark(key) in ctx.unresolved else wrong_argument_type(info, str(key), raw[key])
         if expected is not None:
             ctx.error(
                 raw.value_mark(key),
@@ -173,7 +173,7 @@ def _argument_type(info: ClassInfo, key: str) -> ValueType:
 def wrong_argument_type(info: ClassInfo, key: str, value: Any) -> str | None:
     """What a keyword takes, when `value` is not that (types from Keras's signature and
     docstring); Keras objects (initializers, layers, ...) are checked by kind instead."""
-    if value is None or (isinstance(value, str) and "${" in value) or parameter_kind(key):
+    if value is None or parameter_kind(key):
         return None
     value_type = _argument_type(info, key)
     if isinstance(value, dict):

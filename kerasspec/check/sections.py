@@ -57,7 +57,8 @@ def check_section(
         if key in skip:
             continue
         if key not in keys:
-            ctx.unknown_key(mapping, key, sorted(keys), f"unknown {section.noun} '{key}'", section.listing)
+            where = _label(label, key)
+            ctx.unknown_key(mapping, key, sorted(keys), f"unknown {section.noun} '{key}'", section.listing, where)
         elif mapping[key] is not None:  # null is the key left out
             check_value(
                 ctx, keys[key].type, mapping[key], mapping.value_mark(key), _label(label, key), spec, keys[key].doc
@@ -65,7 +66,9 @@ def check_section(
     for key in section.keys:
         if key.required and mapping.get(key.name) is None:
             where = f"`{label}`" if label else "the spec"
-            ctx.error(mapping.mark, f"{where} has no `{key.name}`", hint=key.doc or None, code="missing-key")
+            ctx.error(
+                mapping.mark, f"{where} has no `{key.name}`", hint=key.doc or None, code="missing-key", key_path=label
+            )
 
 
 def rule_errors(tree: PMap, section: Section, chosen: dict[str, Any] | None = None) -> list[SpecError]:
@@ -126,7 +129,7 @@ def check_value(
     ctx: Context, value_type: ValueType, value: Any, mark: Mark, label: str, spec: Spec | None, doc: str = ""
 ) -> None:
     """A value against its declared type; errors at `mark`, naming the key path `label`."""
-    if value is None or (isinstance(value, str) and "${" in value):
+    if value is None or mark in ctx.unresolved:
         return  # null is the key left out; an unresolved ${...} was reported already
     if isinstance(value_type, Union):
         fitting = [o for o in value_type.options if _shape_of(o, value)]
@@ -148,6 +151,13 @@ def check_value(
         return
     elif isinstance(value_type, ListOf) and isinstance(value, PList):
         for i, item in enumerate(value):
+            if item is None:  # a null key is a key left out; a null item is a missing value
+                ctx.error(
+                    value.value_mark(i),
+                    f"`{label}[{i}]` must be {value_type.item.expected}, got null",
+                    code="bad-value",
+                    key_path=f"{label}[{i}]",
+                )
             check_value(ctx, value_type.item, item, value.value_mark(i), f"{label}[{i}]", spec)
         if len(value) >= value_type.min_items:
             return
@@ -163,10 +173,20 @@ def check_value(
         else ""
     )
     hint = f"{label.rsplit('.', 1)[-1]}: {doc}" if isinstance(value_type, Choice) and doc else None
-    ctx.error(mark, f"`{label}` must be {value_type.expected}, got {_shown(value)}{close}", hint=hint, code="bad-value")
+    ctx.error(
+        mark,
+        f"`{label}` must be {value_type.expected}, got {_shown(value)}{close}",
+        hint=hint,
+        code="bad-value",
+        key_path=label,
+    )
 
 
 def _shown(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, PMap):
         return "a mapping"
     if isinstance(value, PList):

@@ -45,6 +45,14 @@ def interpolate_vars(ctx: Context, tree: PMap) -> None:
 
 
 def _substitute(ctx: Context, container: Any, key: Any, value: Any, known: dict[str, Any], later: Any) -> Any:
+    errors = len(ctx.errors)
+    result = _substituted(ctx, container, key, value, known, later)
+    if len(ctx.errors) > errors and isinstance(result, str):
+        ctx.unresolved.add(container.value_mark(key))  # reported here: no type error on top
+    return result
+
+
+def _substituted(ctx: Context, container: Any, key: Any, value: Any, known: dict[str, Any], later: Any) -> Any:
     if isinstance(value, PMap):
         for k in list(value):
             value[k] = _substitute(ctx, value, k, value[k], known, later)

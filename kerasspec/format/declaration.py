@@ -26,8 +26,10 @@ from .types import (
     ListOf,
     MapOf,
     Nested,
+    Null,
     Number,
     PerOutput,
+    Suggested,
     Text,
     Union,
     ValueType,
@@ -98,7 +100,7 @@ _JSON_TYPES: dict[str, ValueType] = {
     "string": Text(),
     "array": ListOf(Anything()),
     "object": MapOf(Anything()),
-    "null": Choice((None,)),
+    "null": Null(),
 }
 
 
@@ -109,13 +111,21 @@ def argument_type(name: str, details: dict[str, Any]) -> ValueType:
     if kind is not None:
         return KerasObject(kind.name)
     options: list[ValueType] = []
+    doc = details.get("doc", "")
     for json_type in details.get("types", ()):
-        if json_type == "integer":
-            options.append(Integer(details.get("minimum")))
+        if json_type == "integer":  # Keras stores them as int64: anything larger is never meant
+            options.append(Integer(details.get("minimum", -(2**63)), 2**63 - 1))
         elif json_type == "string" and details.get("enum"):
-            options.append(Choice(tuple(details["enum"]), ignore_case="case-insensitive" in details.get("doc", "")))
+            # "either X or Y" is the whole choice; "one of X, Y, Z" lists are often incomplete
+            # (UpSampling2D takes `area`, which its docstring leaves out): suggestions only.
+            values = tuple(details["enum"])
+            options.append(Choice(values, "case-insensitive" in doc) if "either" in doc else Suggested(values))
         else:
             options.append(_JSON_TYPES[json_type])
+    if any(isinstance(o, (Integer, Number)) for o in options) and "array" not in details.get("types", ()):
+        # A number in Keras's words is often a per-axis or per-channel list too (`Rescaling.scale`,
+        # `MaxNorm.axis`); a list is left for Keras to judge when the model is built.
+        options.append(_JSON_TYPES["array"])
     if not options:
         return Anything()
     return options[0] if len(options) == 1 else Union(tuple(options))
@@ -128,11 +138,11 @@ def keras_argument(catalog_info: Any, name: str) -> Key:
 
 
 Seed = Integer(0, MAX_SEED)
-Positive = Integer(1)
+Positive = Integer(1, 2**31 - 1)  # counts Keras and NumPy take as int32 (rows, epochs, batch sizes)
 
 # --- inputs -------------------------------------------------------------------------------------
 
-DIMENSION = Union((Integer(1), Choice((None,))))
+DIMENSION = Union((Integer(1), Null()))
 INPUT = Section(
     label="input",
     doc="One input of the model: its shape (without the batch dimension) and dtype.",
@@ -157,6 +167,10 @@ SHAPE_SHORTHAND = Union((ListOf(DIMENSION), Integer(1)))
 # --- compile --------------------------------------------------------------------------------------
 
 
+# A metric, a list of them for every output, or (in output order) one list per output.
+METRICS = Union((KerasObject("metrics"), ListOf(Union((KerasObject("metrics"), ListOf(KerasObject("metrics")))))))
+
+
 def _compile_keys(catalog: Catalog) -> dict[str, Key]:
     info = catalog.functions["compile"]
     return {name: keras_argument(info, name) for name in info.params}
@@ -171,13 +185,11 @@ COMPILE = Section(
     keys=(
         Key("optimizer", KerasObject("optimizers"), "the optimizer", "rmsprop"),
         Key("loss", PerOutput(KerasObject("losses")), "the loss of each output"),
-        Key(
-            "metrics", PerOutput(Union((KerasObject("metrics"), ListOf(KerasObject("metrics"))))), "metrics per output"
-        ),
+        Key("metrics", PerOutput(METRICS), "metrics per output"),
         Key("loss_weights", PerOutput(Number()), "a weight per output's loss"),
         Key(
             "weighted_metrics",
-            PerOutput(Union((KerasObject("metrics"), ListOf(KerasObject("metrics"))))),
+            PerOutput(METRICS),
             "metrics weighted by sample_weight or class_weight",
         ),
     ),
@@ -255,7 +267,12 @@ TRAIN = Section(
         Key("epochs", Positive, "passes over the data", 1),
         Key("batch_size", Positive, "rows per step", 32),
         Key("validation_split", Number(0, 1), "the fraction of rows held out for validation", 0.0),
-        Key("shuffle", Boolean(), "shuffle the rows before each epoch", True),
+        Key(
+            "shuffle",
+            Union((Boolean(), Choice(("batch",)))),
+            "shuffle the rows before each epoch (batch: in batch-sized chunks)",
+            True,
+        ),
         Key("loop", Choice(LOOPS), "fit (model.fit) or custom (a GradientTape loop)", "fit"),
         Key("step", CodeReference("train step"), "a user's train step used inside fit (--allow-code)"),
         Key("seed", Seed, "seeds data, weights and shuffling", 0),

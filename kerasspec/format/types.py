@@ -56,10 +56,14 @@ class Integer(ValueType):
 
     @property
     def expected(self) -> str:
-        if self.minimum is not None and self.maximum is not None:
-            return f"a whole number from {self.minimum} to {self.maximum}"
-        if self.minimum is not None:
-            return f"a whole number of at least {self.minimum}"
+        low = self.minimum if self.minimum is not None and self.minimum > -(2**62) else None
+        high = self.maximum if self.maximum is not None and self.maximum < 2**62 else None  # int64's: unsaid
+        if low is not None and high is not None:
+            return f"a whole number from {low} to {high}"
+        if low is not None:
+            return f"a whole number of at least {low}"
+        if high is not None:
+            return f"a whole number of at most {high}"
         return "a whole number"
 
     def accepts(self, value: Any) -> bool:
@@ -143,13 +147,31 @@ class Choice(ValueType):
 
 
 @dataclass(frozen=True)
+class Suggested(ValueType):
+    """Text, with the values Keras documents offered (to editors) but not enforced."""
+
+    values: tuple[str, ...]
+
+    @property
+    def expected(self) -> str:
+        return "text (such as " + ", ".join(self.values) + ")"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def json(self) -> dict[str, Any]:
+        return {"anyOf": [{"enum": list(self.values)}, {"type": "string"}]}
+
+
+@dataclass(frozen=True)
 class ListOf(ValueType):
     item: ValueType
     min_items: int = 0
 
     @property
     def expected(self) -> str:
-        return ("a non-empty list" if self.min_items else "a list") + f" of {self.item.expected}"
+        listed = "a non-empty list" if self.min_items else "a list"
+        return listed if isinstance(self.item, Anything) else f"{listed} of {self.item.expected}"
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, list) and len(value) >= self.min_items and all(self.item.accepts(v) for v in value)
@@ -268,6 +290,6 @@ class Nested(ValueType):
 def value_schema(value_type: ValueType) -> dict[str, Any]:
     """The JSON Schema of a value, with `${...}` accepted in place of any non-text value."""
     schema = value_type.json()
-    if not schema or isinstance(value_type, (Text, Anything, Nested, KerasObject, CodeReference)):
+    if not schema or isinstance(value_type, (Text, Anything, Suggested)):
         return schema
     return {"anyOf": [schema, EXPRESSION]}
