@@ -489,7 +489,7 @@ def apply_override(tree: PMap, item: str) -> None:
                 names = [e["name"] for e in node if isinstance(e, dict) and isinstance(e.get("name"), str)]
                 raise SpecError(
                     key_mark,
-                    f"{where} has no item '{segment}' (it has {len(node)} items)",
+                    f"{where} has no item '{segment}' (it has {len(node)} item{'s' if len(node) != 1 else ''})",
                     hint=("items can be picked by index or by name: " + ", ".join(names)) if names else None,
                     code="bad-set",
                 )

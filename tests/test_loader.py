@@ -132,7 +132,7 @@ def test_override_by_index_name_and_new_key():
 @pytest.mark.parametrize(
     "item, where, message",
     [
-        ("layers.5.units=3", "1:8", "layers has no item '5' (it has 1 items)"),
+        ("layers.5.units=3", "1:8", "layers has no item '5' (it has 1 item)"),
         ("name.x=3", "1:6", "cannot set 'x' inside name: it is a single value, not a mapping or list"),
         ("units", "1:1", "--set expects KEY=VALUE, got 'units'"),
         ("train.epochs=[1", "1:16", "YAML syntax error"),

@@ -134,3 +134,16 @@ def test_a_sequential_input_takes_its_data_by_the_spec_name(cli, write_spec, tmp
     assert result.exit_code == 0, result.stderr
     (values,) = np.load(out).values()
     assert values.ravel().tolist() == [21.0, 21.0]
+
+
+def test_one_error_per_problem(cli, write_spec):
+    """A misspelt `shape` is one unknown key and one missing key, with no cascade into the layer
+    that uses the input; a misspelt `type` gets its did-you-mean."""
+    text = "name: m\ninputs: {x: {shap: [4]}}\nlayers:\n  - {typ: Dense, inputs: x, name: o, units: 2}\noutputs: o\n"
+    path = write_spec(text)
+    result = cli("validate", path)
+    assert [line.split(": error: ")[1] for line in result.stderr.splitlines() if ": error: " in line] == [
+        "`inputs.x` has no `shape`",
+        "unknown input key 'shap'; did you mean 'shape'?",
+        "layers[0] has no `type`; did you mean 'type' for 'typ'?",
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import Mark, did_you_mean
+from ..errors import Mark, closest, did_you_mean
 from ..format.declaration import RESERVED_ENTRY_KEYS
 from ..kinds import KINDS
 from ..loader import PList, PMap
@@ -66,9 +66,11 @@ def read_entry(
         )
         return None
     if not modes:
+        misspelt = [(key, close) for key in raw if (close := closest(str(key), ("type", "reuse", "spec")))]
+        where, close = misspelt[0] if misspelt else (None, None)
         ctx.error(
-            raw.mark,
-            f"layers[{index}] has no `type`",
+            raw.key_mark(where) if where is not None else raw.mark,
+            f"layers[{index}] has no `type`" + (f"; did you mean '{close}' for '{where}'?" if close else ""),
             hint="every entry names a Keras layer (`type: Dense`), reuses one (`reuse: name`) or includes a spec (`spec: file.yaml`)",
             code="missing-type",
         )

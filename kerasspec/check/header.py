@@ -99,13 +99,7 @@ def input_def(ctx: Context, container: PMap, key: str, name: str, allow_name: bo
         allowed = [k.name for k in INPUT.keys if k.name != "name"]
         ctx.unknown_key(value, "name", allowed, "unknown input key 'name'", INPUT.listing)
     check_section(ctx, value, INPUT, label, skip=("shape", "name"))
-    if "shape" not in value:
-        ctx.error(
-            value.mark,
-            f"input '{name}' has no `shape`",
-            hint="shapes leave out the batch dimension: shape: [10]",
-            code="bad-input",
-        )
+    if "shape" not in value:  # reported by the section check: the declaration requires it
         return None
     shape = read_shape(ctx, value, "shape")
     dtype = value.get("dtype")

@@ -74,7 +74,8 @@ def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
     for _, raw in entries:
         if isinstance(raw.get("name"), str):
             later_names.setdefault(raw["name"], raw.value_mark("name"))
-    defined: dict[str, Mark] = {n: d.mark for n, d in spec.inputs.items()}
+    # every input written counts as defined, a bad one too: its own error is reported once
+    defined: dict[str, Mark] = {str(n): raw_inputs.value_mark(n) for n in raw_inputs if isinstance(n, str)}
     layer_names: dict[str, Mark] = {}
     for index, raw, entry in _read_entries(ctx, spec, include_stack, entries):
         if "inputs" in raw:

@@ -151,7 +151,7 @@ INPUT = Section(
         Key(
             "shape",
             Union((ListOf(DIMENSION), Integer(1))),
-            "sizes of the dimensions after the batch one; null is any size",
+            "the sizes of the dimensions after the batch one (null: any size), such as [28, 28, 1]",
             required=True,
         ),
         Key("dtype", Text(), "the input's dtype (float32, int64, string, ...)", "float32"),
