@@ -95,6 +95,9 @@ def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
         if entry.name:
             defined[entry.name] = entry.mark
         spec.layers.append(entry)
+    for _, raw in entries:  # an entry with errors of its own may still be an output
+        if isinstance(raw.get("name"), str):
+            defined.setdefault(raw["name"], raw.value_mark("name"))
     check_outputs(ctx, spec, defined, later_names)
 
 
