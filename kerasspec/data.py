@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError
+from .format.declaration import TRAIN
 from .graph import inputs_by_name, model_inputs, outputs_are_dict
 from .loader import PMap
 from .spec import Spec
@@ -198,7 +199,10 @@ def check_batch_size(
     data = spec.data
     has_null = any(None in tuple(t.shape)[1:] for t in model_inputs(model))
     mark = None
-    if has_null and "sequence_length" in data:
+    default_fits = _row_bytes(columns) * TRAIN.all_keys(None)["batch_size"].default <= MAX_BATCH_BYTES
+    if default_fits and spec.train.get("batch_size") == batch_size:  # the spec's batch size is the cause
+        mark = spec.train.value_mark("batch_size")
+    elif has_null and "sequence_length" in data:
         mark = data.value_mark("sequence_length")
     elif inputs:
         biggest = max(inputs, key=lambda c: math.prod(c.shape))
@@ -212,7 +216,7 @@ def check_batch_size(
         mark,
         f"one batch of synthetic data would take {size / 1024**3:,.1f} GiB ({batch_size} rows of "
         f"{_row_bytes(columns):,} bytes); the limit is {MAX_BATCH_BYTES // 1024**3} GiB",
-        hint="lower --batch-size" + (" or data.sequence_length" if has_null else ""),
+        hint="lower --batch-size or train.batch_size" + (" or data.sequence_length" if has_null else ""),
         code="batch-too-large",
     )
 

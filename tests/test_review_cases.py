@@ -147,3 +147,16 @@ def test_one_error_per_problem(cli, write_spec):
         "unknown input key 'shap'; did you mean 'shape'?",
         "layers[0] has no `type`; did you mean 'type' for 'typ'?",
     ]
+
+
+def test_a_batch_too_large_is_located_at_the_spec_batch_size(cli, write_spec, tmp_path):
+    text = "name: m\ninput: {shape: [1000, 1000]}\nlayers:\n  - {type: Flatten}\ncompile: {loss: mse}\ntrain: {batch_size: 100000}\n"
+    path = write_spec(text)
+    result = cli("train", path, "--out", tmp_path / "run")
+    assert_located_error(
+        result,
+        path,
+        6,
+        text.splitlines()[5].index("100000") + 1,
+        "one batch of synthetic data would take 745.1 GiB (100000 rows of 8,000,000 bytes); the limit is 4 GiB",
+    )

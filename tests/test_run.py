@@ -400,7 +400,7 @@ def test_a_batch_too_large_to_draw_is_refused_at_its_cause(cli, write_spec, tmp_
         column_of(text, 7, "100000000"),
         "one batch of synthetic data would take 95.4 GiB (32 rows of 3,200,000,032 bytes); the limit is 4 GiB",
     )
-    assert "hint: lower --batch-size or data.sequence_length" in result.stderr
+    assert "hint: lower --batch-size or train.batch_size or data.sequence_length" in result.stderr
     assert not (tmp_path / "run").exists()
 
     wide = (
