@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import Mark, closest, did_you_mean
 from ..loader import PList, PMap
 from .context import Context
+from .expressions import ExpressionError, evaluate
 
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VAR = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
@@ -67,6 +68,9 @@ def _substituted(ctx: Context, container: Any, key: Any, value: Any, known: dict
     whole = _WHOLE.fullmatch(value)
     if whole:
         name = whole.group(1).strip()
+        if not VAR_NAME.match(name) and _is_expression(name):
+            result = _expression(ctx, name, known, later, mark)
+            return value if result is None else result
         if _var_known(ctx, name, known, later, mark):
             return copy.deepcopy(known[name])
         return value
@@ -84,6 +88,9 @@ def _substituted(ctx: Context, container: Any, key: Any, value: Any, known: dict
             )
             return text
         name = match.group(1).strip()
+        if not VAR_NAME.match(name) and _is_expression(name):
+            result = _expression(ctx, name, known, later, mark)
+            return text if result is None else str(result)
         if not _var_known(ctx, name, known, later, mark):
             return text
         var = known[name]
@@ -100,6 +107,43 @@ def _substituted(ctx: Context, container: Any, key: Any, value: Any, known: dict
         return "null" if var is None else str(var)
 
     return _VAR.sub(replace, value)
+
+
+def _is_expression(text: str) -> bool:
+    """Arithmetic rather than a var name (good or bad): an operator or bracket, or a number."""
+    if any(c in text for c in "+-*/%()<>=!&|^~. "):
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _expression(ctx: Context, text: str, known: dict[str, Any], later: Any, mark: Mark) -> int | float | None:
+    """The value of `${text}`, or None after reporting why it has none."""
+
+    def lookup(name: str) -> Any:
+        if not _var_known(ctx, name, known, later, mark):
+            raise _Reported
+        return known[name]
+
+    try:
+        return evaluate(text, lookup)
+    except _Reported:
+        return None
+    except ExpressionError as exc:
+        ctx.error(
+            mark,
+            f"the expression '${{{text}}}' {exc}",
+            hint="${...} holds numbers and vars with + - * / // % ** and parentheses, e.g. ${1 / 255}",
+            code="bad-expression",
+        )
+        return None
+
+
+class _Reported(Exception):
+    """An unknown var inside an expression, reported already."""
 
 
 def _var_known(ctx: Context, name: str, known: dict[str, Any], later: Any, mark: Mark) -> bool:
