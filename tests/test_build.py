@@ -310,3 +310,24 @@ def test_every_input_form_of_a_sequential_spec_builds(cli, write_spec, form):
         assert name == "features"
     else:  # unnamed, like `keras.Input((6,))` by hand: Keras's own auto name, from a process-wide counter
         assert re.fullmatch(r"keras_tensor(_\d+)?", name), name
+
+
+def test_operation_nodes_that_are_not_layers_are_summarised(cli, write_spec, tmp_path):
+    """Embedding(mask_zero=True) adds a NotEqual operation for its mask: it has no `built` and no
+    weights, and summary crashed on it (an internal error); Keras lists it with 0 parameters."""
+    text = (
+        "name: m\ninputs: {tokens: {shape: [null], dtype: int32}}\nlayers:\n"
+        "  - {type: Embedding, name: emb, inputs: tokens, input_dim: 100, output_dim: 8, mask_zero: true}\n"
+        "  - {type: LSTM, name: lstm, units: 4}\n  - {type: Dense, name: out, units: 1}\noutputs: out\n"
+        "compile: {loss: mse}\n"
+    )
+    path = write_spec(text)
+    result = cli("summary", "--json", path)
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    rows = {row["name"]: (row["type"], row["params"], row["inbound"]) for row in document["layers"]}
+    assert rows["not_equal"] == ("NotEqual", 0, ["tokens"])
+    assert rows["lstm"] == ("LSTM", 208, ["emb", "not_equal"])
+    assert document["params"]["total"] == 800 + 208 + 5
+    trained = cli("train", path, "--samples", "16", "--epochs", "1", "--out", tmp_path / "run", "--quiet")
+    assert trained.exit_code == 0, trained.stderr

@@ -29,6 +29,12 @@ def _batch_shape(tensor: Any) -> list[int | None]:
     return [None if d is None else int(d) for d in tuple(tensor.shape)]
 
 
+def _params(operation: Any) -> int:
+    """A layer's parameters; 0 for an operation node that is not a layer (the `NotEqual` that
+    `Embedding(mask_zero=True)` adds for its mask has no weights, no `built`)."""
+    return int(operation.count_params()) if getattr(operation, "built", False) else 0
+
+
 def _weights_count(weights: Iterable[Any]) -> int:
     unique = {id(w): w for w in weights}.values()
     total = 0
@@ -70,8 +76,8 @@ def _layer_record(layer: Any, relevant: set[int] | None, prefix: str, names: dic
         "name": prefix + layer.name,
         "type": type(layer).__name__,
         "output_shapes": shapes,
-        "params": int(layer.count_params()) if layer.built else 0,
-        "trainable_params": _weights_count(layer.trainable_weights),
+        "params": _params(layer),
+        "trainable_params": _weights_count(getattr(layer, "trainable_weights", ())),
         "calls": len(nodes),
         "inbound": inbound,
     }
@@ -150,7 +156,7 @@ def inspect_layer(model: Any, name: str, names: dict[int, str] | None = None) ->
     return {
         "name": layer.name,
         "type": type(layer).__name__,
-        "params": int(layer.count_params()) if layer.built else 0,
+        "params": _params(layer),
         "calls": [{"inputs": describe(n.input_tensors), "outputs": describe(n.output_tensors)} for n in nodes],
     }
 
