@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import data as data_module
 from .builder import Built, convert, keras_message
 from .errors import Mark, SpecError, SpecErrors
@@ -284,10 +282,6 @@ def verbosity(quiet: bool, spec: Spec | None = None) -> Any:
     if spec is not None and spec.train.get("verbose") is not None:
         return spec.train["verbose"]
     return 1 if sys.stdout.isatty() else 2
-
-
-def _floats(logs: dict[str, Any]) -> dict[str, float]:
-    return {k: float(np.asarray(v)) for k, v in logs.items()}
 
 
 def save_model(model: Any, path: Path, spec: Spec) -> None:

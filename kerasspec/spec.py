@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,8 +95,3 @@ class Spec:
     def mark_of(self, key: str) -> Mark:
         """Where a top-level key was written (the file's start when it was not)."""
         return self.tree.key_mark(key) if key in self.tree else self.tree.mark
-
-
-def included_specs(spec: Spec) -> Sequence[Spec]:
-    """The specs this one includes as layers, directly."""
-    return [entry.spec for entry in spec.layers if entry.spec is not None]
