@@ -38,6 +38,7 @@ def load(
     path = Path(path)
     ctx = Context(catalog or get_catalog(), allow_code, spec_type=spec_type)
     ctx.include = lambda target, shown, chain: _load_spec(ctx, target, shown, (), chain)
+    ctx.inline = lambda tree, holder, chain: _check_inline(ctx, tree, holder, chain)
     spec = _load_spec(ctx, path, str(path), overrides, ())
     if ctx.errors:
         raise SpecErrors(sorted(_with_key_paths(ctx), key=_error_order))
@@ -62,8 +63,19 @@ def _load_spec(
         return None
 
 
-def _check(ctx: Context, tree: PMap, path: Path, shown: str, include_stack: tuple[Path, ...]) -> Spec:
-    interpolate_vars(ctx, tree)
+def _check_inline(ctx: Context, tree: PMap, holder: Spec, include_stack: tuple[Path, ...]) -> Spec | None:
+    """A spec written inside another (its vars were substituted with the file's)."""
+    try:
+        return _check(ctx, tree, holder.path, holder.shown, include_stack, interpolate=False)
+    except Fatal:
+        return None
+
+
+def _check(
+    ctx: Context, tree: PMap, path: Path, shown: str, include_stack: tuple[Path, ...], *, interpolate: bool = True
+) -> Spec:
+    if interpolate:
+        interpolate_vars(ctx, tree)
     _drop_nulls(tree, tuple(tree))
     layers = tree.get("layers")
     for entry in layers if isinstance(layers, PList) else ():

@@ -31,6 +31,8 @@ class Context:
     trees: list[PMap] = field(default_factory=list)  # every file read, for the errors' key paths
     # reads an included spec: (path, shown path, include chain) -> Spec | None; set by `check.load`
     include: Any = None
+    # checks an inline spec (a mapping of this file): (tree, spec holding it, include chain) -> Spec | None
+    inline: Any = None
     unresolved: set[Mark] = field(default_factory=set)  # values whose ${...} failed (reported once)
     spec_type: type[Spec] = Spec  # what the checker makes (`kerasspec.api.ModelSpec` can build itself)
 

@@ -87,6 +87,12 @@ def read_entry(
             entry.call = dict(call)
     extra = [k for k in raw if k not in RESERVED_ENTRY_KEYS]
     mode = modes[0]
+    if mode == "type" and raw["type"] == "Sequential":
+        entry.type = "Sequential"
+        entry.spec = inline_sequential(ctx, raw, entry, spec, include_stack)
+        return entry
+    if "layers" in raw:
+        ctx.error(raw.key_mark("layers"), "`layers` goes with an inline `type: Sequential` only", code="bad-layer")
     if mode == "type":
         entry.type = raw["type"]
         entry.kwargs = {k: raw[k] for k in extra}
@@ -174,9 +180,50 @@ def check_included_call(ctx: Context, entry: LayerEntry) -> None:
         )
 
 
+INLINE_SEQUENTIAL_KEYS = ("type", "name", "inputs", "call", "layers")
+NOT_INLINE = ("compile", "data", "train", "vars")
+
+
+def inline_sequential(
+    ctx: Context, raw: PMap, entry: LayerEntry, spec: Spec, include_stack: tuple[Path, ...]
+) -> Spec | None:
+    """`{type: Sequential, name: augmentation, layers: [...]}`: a sequential model written in
+    place, checked as a sequential spec of its own."""
+    for key in raw:
+        if key not in INLINE_SEQUENTIAL_KEYS:
+            ctx.error(
+                raw.key_mark(key),
+                f"'{key}' is not allowed here: an inline `type: Sequential` takes {', '.join(INLINE_SEQUENTIAL_KEYS[1:])}",
+                code="bad-layer",
+            )
+    if "layers" not in raw:
+        ctx.error(
+            raw.mark,
+            "an inline `type: Sequential` needs `layers`",
+            hint="layers: [{type: Dense, units: 8}]",
+            code="missing-layers",
+        )
+        return None
+    mark = raw.value_mark("type")
+    tree = PMap(raw.mark)
+    tree.put("name", entry.name or f"sequential_{entry.index}", mark, mark)
+    tree.put("kind", "sequential", mark, mark)
+    tree.put("layers", raw["layers"], raw.key_mark("layers"), raw.value_mark("layers"))
+    return ctx.inline(tree, spec, include_stack)
+
+
 def include(ctx: Context, raw: PMap, spec: Spec, include_stack: tuple[Path, ...]) -> Spec | None:
     value = raw["spec"]
     mark = raw.value_mark("spec")
+    if isinstance(value, PMap):  # an inline spec: the keys of a file, but no compile/data/train/vars
+        for key in NOT_INLINE:
+            if key in value:
+                ctx.error(
+                    value.key_mark(key),
+                    f"an inline spec has no `{key}`: the spec that holds it has them",
+                    code="bad-include",
+                )
+        return ctx.inline(value, spec, include_stack)
     if not isinstance(value, str) or not value:
         ctx.error(mark, f"`spec` is the path of a spec file, got {value!r}", code="bad-include")
         return None

@@ -366,8 +366,15 @@ ENTRY_KEYS = (
         "functional: what the layer is called on (a reference, a list, or call keyword -> reference)",
     ),
     Key("reuse", Text(pattern=r"^[^\[\]\s]+$"), "call the very same layer as the entry of that name"),
-    Key("spec", Text(pattern=r"\.ya?ml$"), "a spec file, relative to this one, whose model is used as a layer"),
+    Key(
+        "spec",
+        Union((Text(pattern=r"\.ya?ml$"), MapOf(Anything()))),
+        "a spec whose model is used as a layer: a file relative to this one, or a spec written in place",
+    ),
     Key("call", MapOf(Anything()), "call keywords that are not references ({training: false})"),
+    Key(
+        "layers", ListOf(Anything(), min_items=1), "with `type: Sequential`: the layers of a sequential model in place"
+    ),
 )
 RESERVED_ENTRY_KEYS = tuple(key.name for key in ENTRY_KEYS)
 

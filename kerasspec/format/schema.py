@@ -7,6 +7,7 @@ so an editor completes a Dense's keywords and a misspelt one is refused by the s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..catalog import Catalog, ClassInfo
@@ -73,7 +74,7 @@ def class_schema(info: ClassInfo, extra: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _dispatch(classes: dict[str, ClassInfo], prefix: str) -> list[dict[str, Any]]:
+def _dispatch(classes: Iterable[str], prefix: str) -> list[dict[str, Any]]:
     return [
         {
             "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
@@ -126,16 +127,25 @@ def _kind_definitions(catalog: Catalog, definitions: dict[str, Any]) -> None:
 
 def _layer_definitions(catalog: Catalog, definitions: dict[str, Any]) -> None:
     classes = catalog.classes("layers")
-    reserved = {key.name: _property(key) for key in ENTRY_KEYS}
+    reserved = {key.name: _property(key) for key in ENTRY_KEYS if key.name != "layers"}
     reserved["type"] = _type_property(classes, "layer type")
+    reserved["type"]["anyOf"][0]["enum"].append("Sequential")
     for name, info in classes.items():
         definitions[f"layers.{name}"] = class_schema(info, reserved)
+    inline = {k: reserved[k] for k in ("type", "name", "inputs", "call")}
+    inline["layers"] = {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/layers"}}
+    definitions["layers.Sequential"] = {
+        "description": "a sequential model written in place",
+        "properties": inline,
+        "required": ["layers"],
+        "additionalProperties": False,
+    }
     definitions["layers"] = {
         "description": "a layer entry: {type: Class, keywords...}, {reuse: name} or {spec: file.yaml}",
         "type": "object",
         "properties": reserved,
         "allOf": [
-            *_dispatch(classes, "layers"),
+            *_dispatch([*classes, "Sequential"], "layers"),
             {"if": {"not": {"required": ["type"]}}, "then": {"propertyNames": {"enum": sorted(reserved)}}},
         ],
     }
