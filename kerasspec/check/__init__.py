@@ -14,13 +14,13 @@ from pathlib import Path
 
 from ..catalog import Catalog, get_catalog
 from ..errors import SpecError, SpecErrors
-from ..format.declaration import RESERVED_ENTRY_KEYS, TOP_LEVEL
+from ..format.declaration import RESERVED_ENTRY_KEYS, TOP_LEVEL, TOP_LEVEL_KEYS
 from ..loader import PList, PMap, apply_override, key_paths, load_file
 from ..spec import Spec
 from .context import Context, Fatal
 from .header import check_model_name, check_version, infer_kind
 from .kinds import check_functional, check_sequential, check_subclass
-from .sections import check_settings, rule_errors
+from .sections import check_settings, report_unknown_keys, rule_errors
 from .vars import interpolate_vars
 
 __all__ = ["load", "spec_trees", "with_key_paths"]
@@ -41,7 +41,7 @@ def load(
     ctx.inline = lambda tree, holder, chain: _check_inline(ctx, tree, holder, chain)
     spec = _load_spec(ctx, path, str(path), overrides, ())
     if ctx.errors:
-        raise SpecErrors(sorted(_with_key_paths(ctx), key=_error_order))
+        raise SpecErrors(sorted(with_key_paths(ctx.errors, ctx.trees), key=_error_order))
     assert spec is not None
     return spec
 
@@ -81,11 +81,7 @@ def _check(
     for entry in layers if isinstance(layers, PList) else ():
         if isinstance(entry, PMap):
             _drop_nulls(entry, RESERVED_ENTRY_KEYS)
-    for key in tree:
-        if key not in TOP_LEVEL.all_keys(None):
-            ctx.unknown_key(
-                tree, key, list(TOP_LEVEL.all_keys(None)), f"unknown top-level key '{key}'", TOP_LEVEL.listing, str(key)
-            )
+    report_unknown_keys(ctx, tree, list(TOP_LEVEL_KEYS), TOP_LEVEL, "")
     version = check_version(ctx, tree)
     name = check_model_name(ctx, tree)
     description = tree.get("description")
@@ -111,10 +107,6 @@ def _check(
         check_subclass(ctx, spec)
     check_settings(ctx, spec)
     return spec
-
-
-def _with_key_paths(ctx: Context) -> list[SpecError]:
-    return with_key_paths(ctx.errors, ctx.trees)
 
 
 def with_key_paths(errors: list[SpecError], trees: Sequence[PMap]) -> list[SpecError]:

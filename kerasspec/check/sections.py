@@ -30,19 +30,28 @@ from .context import Context
 from .objects import check_keras_object, code_reference
 
 
-def unknown_output_keys(mapping: Any, names: list[str], section: str) -> list[SpecError]:
-    """Keys of a mapping by output name (`compile.loss`, `data.targets`, ...) that name no
-    output; used statically, and after the build for models whose outputs only Keras knows."""
+def unknown_output_keys(mapping: Any, names: list[str], section: str, noun: str = "output") -> list[SpecError]:
+    """Keys of a mapping by output (or input) name (`compile.loss`, `data.targets`,
+    `data.inputs`) that name none; used statically, and after the build for models whose
+    outputs only Keras knows."""
     return [
         SpecError(
             mapping.key_mark(key),
-            f"'{key}' in `{section}` is not an output of the model" + did_you_mean(str(key), names),
-            hint=None if closest(str(key), names) else "outputs: " + ", ".join(names),
-            code="unknown-output",
+            f"'{key}' in `{section}` is not an {noun} of the model" + did_you_mean(str(key), names),
+            hint=None if closest(str(key), names) else f"{noun}s: " + ", ".join(names),
+            code=f"unknown-{noun}",
         )
         for key in mapping
         if key not in names
     ]
+
+
+def report_unknown_keys(ctx: Context, mapping: PMap, known: list[str], section: Section, label: str) -> None:
+    """Every key of `mapping` its section does not declare, with a close match or the list."""
+    for key in mapping:
+        if key not in known:
+            where = _label(label, key)
+            ctx.unknown_key(mapping, key, known, f"unknown {section.noun} '{key}'", section.listing, where)
 
 
 def _label(parent: str, key: Any) -> str:
@@ -53,13 +62,9 @@ def check_section(
     ctx: Context, mapping: PMap, section: Section, label: str, spec: Spec | None = None, skip: tuple[str, ...] = ()
 ) -> None:
     keys = section.all_keys(ctx.catalog)
+    report_unknown_keys(ctx, mapping, sorted(keys), section, label)
     for key in mapping:
-        if key in skip:
-            continue
-        if key not in keys:
-            where = _label(label, key)
-            ctx.unknown_key(mapping, key, sorted(keys), f"unknown {section.noun} '{key}'", section.listing, where)
-        elif mapping[key] is not None:  # null is the key left out
+        if key in keys and key not in skip and mapping[key] is not None:  # null is the key left out
             check_value(
                 ctx, keys[key].type, mapping[key], mapping.value_mark(key), _label(label, key), spec, keys[key].doc
             )
@@ -158,7 +163,8 @@ def check_value(
                     code="bad-value",
                     key_path=f"{label}[{i}]",
                 )
-            check_value(ctx, value_type.item, item, value.value_mark(i), f"{label}[{i}]", spec)
+            else:
+                check_value(ctx, value_type.item, item, value.value_mark(i), f"{label}[{i}]", spec)
         if len(value) >= value_type.min_items:
             return
     elif isinstance(value_type, MapOf) and isinstance(value, PMap):
@@ -254,15 +260,9 @@ def check_settings(ctx: Context, spec: Spec) -> None:
 def _check_data_names(ctx: Context, spec: Spec, data: PMap) -> None:
     inputs = data.get("inputs")
     if isinstance(inputs, PMap):
-        names = spec.input_names
+        if spec.input_names:
+            ctx.errors.extend(unknown_output_keys(inputs, spec.input_names, "data.inputs", noun="input"))
         for key in inputs:
-            if names and key not in names:
-                ctx.error(
-                    inputs.key_mark(key),
-                    f"'{key}' in `data.inputs` is not an input of the model" + did_you_mean(str(key), names),
-                    hint=None if closest(str(key), names) else "inputs: " + ", ".join(names),
-                    code="unknown-input",
-                )
             _check_distribution_params(ctx, inputs, key)
     targets = data.get("targets")
     if isinstance(targets, PMap):
@@ -270,6 +270,9 @@ def _check_data_names(ctx: Context, spec: Spec, data: PMap) -> None:
             ctx.errors.extend(unknown_output_keys(targets, spec.output_names, "data.targets"))
         for key in targets:
             _check_distribution_params(ctx, targets, key)
+
+
+_DISTRIBUTION_PARAMETERS = frozenset(p for params in DISTRIBUTIONS.values() for p in params)
 
 
 def _check_distribution_params(ctx: Context, container: PMap, key: Any) -> None:
@@ -282,7 +285,7 @@ def _check_distribution_params(ctx: Context, container: PMap, key: Any) -> None:
     name = value["distribution"]
     own = DISTRIBUTIONS[name]
     for k in value:
-        if k not in ("distribution", "dtype", *own) and k in {p for ps in DISTRIBUTIONS.values() for p in ps}:
+        if k not in ("distribution", "dtype", *own) and k in _DISTRIBUTION_PARAMETERS:
             ctx.error(
                 value.key_mark(k),
                 f"distribution '{name}' has no parameter '{k}'" + did_you_mean(str(k), own),
