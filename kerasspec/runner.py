@@ -83,7 +83,7 @@ def run_directory(spec: Spec, out: Path | None) -> Iterator[Path]:
 
 def check_output_names(spec: Spec, names: list[str]) -> None:
     """Mappings by output name in `compile` and `data.targets` must name real outputs."""
-    from .check.sections import unknown_output_keys
+    from .check.sections import unknown_name_keys
     from .format.declaration import PER_OUTPUT_COMPILE_KEYS
 
     sections = [(f"compile.{key}", spec.compile.get(key)) for key in PER_OUTPUT_COMPILE_KEYS]
@@ -92,7 +92,7 @@ def check_output_names(spec: Spec, names: list[str]) -> None:
         error
         for label, mapping in sections
         if isinstance(mapping, PMap) and "type" not in mapping
-        for error in unknown_output_keys(mapping, names, label)
+        for error in unknown_name_keys(mapping, names, label)
     ]
     if errors:
         raise SpecErrors(errors)

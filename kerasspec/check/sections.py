@@ -30,7 +30,7 @@ from .context import Context
 from .objects import check_keras_object, code_reference
 
 
-def unknown_output_keys(mapping: Any, names: list[str], section: str, noun: str = "output") -> list[SpecError]:
+def unknown_name_keys(mapping: Any, names: list[str], section: str, noun: str = "output") -> list[SpecError]:
     """Keys of a mapping by output (or input) name (`compile.loss`, `data.targets`,
     `data.inputs`) that name none; used statically, and after the build for models whose
     outputs only Keras knows."""
@@ -206,7 +206,7 @@ def _check_per_output(
     names = spec.output_names if spec is not None else None
     if isinstance(value, PMap) and "type" not in value:
         if names is not None:
-            ctx.errors.extend(unknown_output_keys(value, names, label))
+            ctx.errors.extend(unknown_name_keys(value, names, label))
         for name in value:
             check_value(ctx, value_type.item, value[name], value.value_mark(name), f"{label}.{name}", spec)
         return
@@ -261,13 +261,13 @@ def _check_data_names(ctx: Context, spec: Spec, data: PMap) -> None:
     inputs = data.get("inputs")
     if isinstance(inputs, PMap):
         if spec.input_names:
-            ctx.errors.extend(unknown_output_keys(inputs, spec.input_names, "data.inputs", noun="input"))
+            ctx.errors.extend(unknown_name_keys(inputs, spec.input_names, "data.inputs", noun="input"))
         for key in inputs:
             _check_distribution_params(ctx, inputs, key)
     targets = data.get("targets")
     if isinstance(targets, PMap):
         if spec.output_names is not None:
-            ctx.errors.extend(unknown_output_keys(targets, spec.output_names, "data.targets"))
+            ctx.errors.extend(unknown_name_keys(targets, spec.output_names, "data.targets"))
         for key in targets:
             _check_distribution_params(ctx, targets, key)
 
