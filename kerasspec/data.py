@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError
-from .format.declaration import TRAIN
 from .graph import inputs_by_name, model_inputs, outputs_are_dict
 from .loader import PMap
+from .settings import Train
 from .spec import Spec
 
 
@@ -199,7 +199,7 @@ def check_batch_size(
     data = spec.data
     has_null = any(None in tuple(t.shape)[1:] for t in model_inputs(model))
     mark = None
-    default_fits = _row_bytes(columns) * TRAIN.all_keys(None)["batch_size"].default <= MAX_BATCH_BYTES
+    default_fits = _row_bytes(columns) * Train.empty().batch_size <= MAX_BATCH_BYTES
     if default_fits and spec.train.get("batch_size") == batch_size:  # the spec's batch size is the cause
         mark = spec.train.value_mark("batch_size")
     elif has_null and "sequence_length" in data:
