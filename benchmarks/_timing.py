@@ -11,6 +11,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def train_ticket(epochs: int, samples: int, out: Path, *options: str) -> list[str]:
+    """`kerasspec train` of the seed's ticket classifier (batch 32) as the benchmarks run it."""
+    return [
+        sys.executable,
+        "-m",
+        "kerasspec",
+        "train",
+        "specs/ticket_classifier.yaml",
+        "--epochs",
+        str(epochs),
+        "--samples",
+        str(samples),
+        "--batch-size",
+        "32",
+        "--out",
+        str(out),
+        *options,
+    ]
+
+
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
     proc = subprocess.run(

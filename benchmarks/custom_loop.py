@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import report_ratio, timed  # noqa: E402
+from _timing import report_ratio, timed, train_ticket  # noqa: E402
 
 TARGET = 1.2
 
@@ -27,26 +27,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs + 1):  # the first pair warms caches and is not counted
             for loop in ("custom", "fit"):
-                elapsed = timed(
-                    [
-                        sys.executable,
-                        "-m",
-                        "kerasspec",
-                        "train",
-                        "specs/ticket_classifier.yaml",
-                        "--epochs",
-                        "3",
-                        "--samples",
-                        "1280",
-                        "--batch-size",
-                        "32",
-                        "--loop",
-                        loop,
-                        "--quiet",
-                        "--out",
-                        str(Path(tmp) / f"{loop}{i}"),
-                    ]
-                )
+                elapsed = timed(train_ticket(3, 1280, Path(tmp) / f"{loop}{i}", "--loop", loop, "--quiet"))
                 if i:
                     runs[loop].append(elapsed)
     report_ratio("kerasspec train --loop custom:", runs["custom"], "kerasspec train --loop fit:", runs["fit"], TARGET)

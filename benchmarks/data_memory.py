@@ -15,7 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import ROOT, train_ticket  # noqa: E402
+
 TARGET = 1.2
 
 MEASURE = """
@@ -28,25 +30,7 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
 
 
 def peak_rss_mib(samples: int, out: Path) -> float:
-    cmd = [
-        sys.executable,
-        "-c",
-        MEASURE,
-        sys.executable,
-        "-m",
-        "kerasspec",
-        "train",
-        "specs/ticket_classifier.yaml",
-        "--epochs",
-        "1",
-        "--samples",
-        str(samples),
-        "--batch-size",
-        "32",
-        "--quiet",
-        "--out",
-        str(out),
-    ]
+    cmd = [sys.executable, "-c", MEASURE, *train_ticket(1, samples, out, "--quiet")]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode:
         sys.exit(proc.stderr)

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import report_ratio, timed  # noqa: E402
+from _timing import report_ratio, timed, train_ticket  # noqa: E402
 
 TARGET = 1.10
 
@@ -71,21 +71,7 @@ def main() -> None:
         quick.write_text(PLAIN + QUICK_EXIT)
         for i in range(args.runs + 1):  # the first round warms caches and is not counted
             commands = {
-                "ours": [
-                    sys.executable,
-                    "-m",
-                    "kerasspec",
-                    "train",
-                    "specs/ticket_classifier.yaml",
-                    "--epochs",
-                    "3",
-                    "--samples",
-                    "1280",
-                    "--batch-size",
-                    "32",
-                    "--out",
-                    str(Path(tmp) / f"run{i}"),
-                ],
+                "ours": train_ticket(3, 1280, Path(tmp) / f"run{i}"),
                 "plain": [sys.executable, str(script), str(Path(tmp) / f"plain{i}.keras")],
                 "quick": [sys.executable, str(quick), str(Path(tmp) / f"quick{i}.keras")],
             }
