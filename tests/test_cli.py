@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SPECS, position
+from conftest import ROOT, RUN_FILES, SPECS, position
 
 BUNDLED = sorted(SPECS.glob("*.yaml"))
 
@@ -294,13 +294,7 @@ def test_train_then_evaluate_through_the_console_script(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert sum(line.startswith("Epoch ") for line in proc.stdout.splitlines()) == 2
     assert "final metrics" in proc.stdout and proc.stdout.rstrip().endswith(f"run directory: {run}")
-    assert sorted(p.name for p in run.iterdir()) == [
-        "history.json",
-        "history.png",
-        "metrics.json",
-        "model.keras",
-        "spec.resolved.yaml",
-    ]
+    assert sorted(p.name for p in run.iterdir()) == RUN_FILES
     assert (run / "history.png").read_bytes().startswith(b"\x89PNG")
     assert json.loads((run / "history.json").read_text())["epochs"] == 2
 

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SPECS, assert_located_error, column_of
+from conftest import RUN_FILES, SPECS, assert_located_error, column_of
 
 keras = pytest.importorskip("keras")
 
@@ -24,13 +24,7 @@ def test_every_bundled_spec_trains_evaluates_and_predicts(cli, tmp_path, name):
     run = tmp_path / "run"
     result = train(cli, SPECS / name, run)
     assert f"run directory: {run}" in result.stdout
-    assert sorted(p.name for p in run.iterdir()) == [
-        "history.json",
-        "history.png",
-        "metrics.json",
-        "model.keras",
-        "spec.resolved.yaml",
-    ]
+    assert sorted(p.name for p in run.iterdir()) == RUN_FILES
     history = json.loads((run / "history.json").read_text())
     assert history["epochs"] == 1 and "loss" in history["history"]
     assert json.loads((run / "metrics.json").read_text())["loss"] == history["history"]["loss"][-1]
