@@ -401,7 +401,7 @@ class _Builder(Visitor):
         holder = tree["inputs"] if isinstance(tree.get("inputs"), PMap) else tree
         inputs = {name: self.make_input(d, holder, f"input '{name}'", name=name) for name, d in definitions.items()}
         argument = next(iter(inputs.values())) if spec.input is not None or len(inputs) == 1 else inputs
-        mark = tree.value_mark("class") if "class" in tree else tree.mark
+        mark = spec.mark_of("class", value=True)
         with self.keras_errors(
             PMap(mark),
             f"calling model class '{spec.class_ref}' on the spec's inputs",

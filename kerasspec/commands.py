@@ -121,7 +121,7 @@ def require_built(built: Built) -> None:
     if not built.is_built:
         spec = built.spec
         raise SpecError(
-            spec.tree.key_mark("layers") if "layers" in spec.tree else spec.tree.mark,
+            spec.mark_of("layers"),
             "the model has no input shape, so it cannot be built",
             hint="add `input: {shape: [...]}` to the spec, or pass --input-shape (e.g. --input-shape 3)",
             code="not-built",

@@ -25,7 +25,7 @@ from .format.declaration import LOOPS, TRAIN_OWN_KEYS
 from .graph import outputs_are_dict
 from .kinds import KINDS
 from .loader import PList, PMap
-from .resolve import plain
+from .resolve import plain, resolved_text
 from .spec import Spec
 from .usercode import SavedUserCode, check_step_signature, import_object
 from .walker import walk
@@ -288,7 +288,7 @@ def save_model(model: Any, path: Path, spec: Spec) -> None:
     try:
         write_new_file(path, lambda tmp: model.save(tmp))
     except NotImplementedError as exc:  # a user's class without get_config()
-        mark = spec.tree.value_mark("class") if "class" in spec.tree else spec.tree.mark
+        mark = spec.mark_of("class", value=True)
         raise SpecError(
             mark,
             f"the model cannot be saved: {keras_message(exc)}",
@@ -367,19 +367,10 @@ def train(
             json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n",
         )
         write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
-        write_new_text(run_dir / "spec.resolved.yaml", resolved_spec_text(spec, run_dir))
+        write_new_text(run_dir / "spec.resolved.yaml", resolved_text(spec, run_dir, "as trained"))
     if plotter is None:
         drawing.finish()
     return run_dir, logs, final
-
-
-def resolved_spec_text(spec: Spec, run_dir: Path) -> str:
-    """The spec as trained (vars and --set applied) for the run directory. Paths the spec gives
-    relative to its own file (`spec:` includes, `data.file`) are rewritten relative to the run
-    directory, so that `kerasspec train RUN/spec.resolved.yaml` finds the same files."""
-    from .resolve import resolved_text
-
-    return resolved_text(spec, run_dir, "as trained")
 
 
 @contextmanager

@@ -92,6 +92,8 @@ class Spec:
             return [self.input.name] if self.input else []
         return list(self.inputs)
 
-    def mark_of(self, key: str) -> Mark:
-        """Where a top-level key was written (the file's start when it was not)."""
-        return self.tree.key_mark(key) if key in self.tree else self.tree.mark
+    def mark_of(self, key: str, *, value: bool = False) -> Mark:
+        """Where a top-level key (or its value) was written; the file's start when it was not."""
+        if key not in self.tree:
+            return self.tree.mark
+        return self.tree.value_mark(key) if value else self.tree.key_mark(key)
