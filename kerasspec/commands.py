@@ -187,13 +187,14 @@ def diff(old: str, new: str, options: ModelOptions, *, warn: Warn = _ignore) -> 
 
 
 def _lock_of(built: Built) -> tuple[Any, dict[str, Any]]:
-    from . import __version__
+    from importlib.metadata import version
+
     from ._keras import import_keras
     from .facts import model_facts
     from .lock import lock_document
 
     facts = model_facts(built)
-    return facts, lock_document(facts, {"kerasspec": __version__, "keras": str(import_keras().__version__)})
+    return facts, lock_document(facts, {"kerasspec": version("kerasspec"), "keras": str(import_keras().__version__)})
 
 
 def lock(
