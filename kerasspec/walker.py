@@ -58,15 +58,20 @@ def walk(visitor: Visitor, value: Any, kind: Kind | None, mark: Mark | None) -> 
         items = [walk(visitor, item, kind, value.value_mark(i)) for i, item in enumerate(value)]
         return tuple(items) if all(_plain(item) for item in items) else items
     if isinstance(value, str) and kind is not None:
-        return visitor.visit_code(kind, value, mark) if ":" in value else visitor.visit_name(kind, value, mark)
+        if ":" in value or kind.module is None:  # a kind outside Keras: text can only be code
+            return visitor.visit_code(kind, value, mark)
+        return visitor.visit_name(kind, value, mark)
     return value
 
 
 def walk_arguments(visitor: Visitor, raw: PMap, keys: Iterable[Any]) -> dict[str, Any]:
-    """The given keys of a mapping, each walked with the kind its name implies."""
-    return {str(key): walk(visitor, raw[key], parameter_kind(str(key)), raw.value_mark(key)) for key in keys}
+    """The given keys of a mapping, each walked with the kind its name (and the mapping's
+    `type`, for keywords of one class such as `Lambda.function`) implies."""
+    owner = raw.get("type")
+    owner = owner if isinstance(owner, str) else None
+    return {str(key): walk(visitor, raw[key], parameter_kind(str(key), owner), raw.value_mark(key)) for key in keys}
 
 
-def walk_parameter(visitor: Visitor, param: str, value: Any, mark: Mark | None) -> Any:
-    """A keyword's value, walked with the kind its name implies."""
-    return walk(visitor, value, parameter_kind(param), mark)
+def walk_parameter(visitor: Visitor, param: str, value: Any, mark: Mark | None, owner: str | None = None) -> Any:
+    """A keyword's value, walked with the kind its name (and its class `owner`) implies."""
+    return walk(visitor, value, parameter_kind(param, owner), mark)

@@ -422,3 +422,70 @@ def test_subclass_output_names_and_object_args(cli, write_spec, module, tmp_path
         column_of(text, 8, "labl"),
         "'labl' in `compile.loss` is not an output of the model; did you mean 'label'?",
     )
+
+
+# --- Lambda layers: a named function of the user's, under --allow-code -----------------------------
+
+
+def test_lambda_layer_trains_saves_and_loads_again(cli, write_spec, module, tmp_path):
+    """`function` and `output_shape` are imported like other user code; the saved model loads in
+    safe mode for evaluate and predict, with the very function (its output is twice its input)."""
+    name = module("""
+        def double(x):
+            return x * 2
+        def same_shape(shape):
+            return shape
+    """)
+    spec = write_spec(f"""
+        name: doubling
+        inputs: {{x: {{shape: [4]}}}}
+        layers:
+          - {{type: Dense, name: hidden, units: 3}}
+          - {{type: Lambda, name: doubled, function: "{name}:double", output_shape: "{name}:same_shape"}}
+          - {{type: Dense, name: out, units: 1}}
+        outputs: out
+        compile: {{optimizer: sgd, loss: mse}}
+    """)
+    summary = cli("summary", spec, "--allow-code", "--json")
+    assert summary.exit_code == 0, summary.stderr
+    layers = json.loads(summary.stdout)["layers"]
+    assert [(layer["type"], layer["output_shapes"]) for layer in layers[2:]] == [
+        ("Lambda", [[None, 3]]),
+        ("Dense", [[None, 1]]),
+    ]
+    for loop in ("fit", "custom"):
+        run = tmp_path / loop
+        trained = cli("train", spec, "--allow-code", "--samples", "64", "--out", run, "--quiet", "--loop", loop)
+        assert trained.exit_code == 0, trained.stderr
+        evaluated = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "32", "--json")
+        assert evaluated.exit_code == 0, evaluated.stderr
+        assert sorted(json.loads(evaluated.stdout)) == ["loss"]
+    out = tmp_path / "features.npz"
+    run, names = tmp_path / "fit", "hidden,doubled"
+    predicted = cli("predict", spec, "--allow-code", "--run", run, "--samples", "8", "--out", out, "--outputs", names)
+    assert predicted.exit_code == 0, predicted.stderr
+    with np.load(out) as archive:
+        np.testing.assert_allclose(archive["doubled"], 2 * archive["hidden"], rtol=1e-6)
+
+
+def test_lambda_errors_are_located(cli, write_spec, module):
+    name = module("""
+        LIMIT = 3
+        def double(x):
+            return x * 2
+    """)
+    cases = [  # (the Lambda's keywords, command, where on the line, message)
+        (f'function: "{name}:double"', (), "Lambda", "Lambda runs Python code, so it is refused without --allow-code"),
+        ("function: double", ("--allow-code",), "double", "bad Lambda function 'double': user code is named as package.module:Name"),
+        ("function: 3", ("--allow-code",), "3", "Lambda argument 'function' must be a package.module:Name reference to Python code, got 3"),
+        (f'function: "{name}:doubel"', ("--allow-code",), '"', f"Lambda function '{name}:doubel': '{name}' has no attribute 'doubel'; did you mean 'double'?"),
+        (f'function: "{name}x:double"', ("--allow-code",), '"', f"Lambda function '{name}x:double': no module named '{name}x'; did you mean '{name}'?"),
+        (f'function: "{name}:LIMIT"', ("--allow-code",), '"', f"Lambda function '{name}:LIMIT' is not a function (it is int)"),
+        (f'function: "{name}:double", output_shape: shape', ("--allow-code",), "shape}", "bad Lambda output_shape 'shape': user code is named as package.module:Name"),
+        ("name: lam", ("--allow-code",), "{", "Lambda needs argument 'function'"),
+    ]  # fmt: skip
+    for keywords, options, where, message in cases:
+        text = f"name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: Lambda, {keywords}}}\n"
+        spec = write_spec(text)
+        result = cli("validate", "--build", spec, *options)
+        assert_located_error(result, spec, 4, column_of(text, 4, where), message)
