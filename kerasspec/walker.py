@@ -32,6 +32,14 @@ class Visitor:
         """`pkg.module:Name` where an object of `kind` goes."""
         return value
 
+    def visit_model(self, raw: PMap, mark: Mark | None) -> Any:
+        """A nested model written where no kind is implied (`{spec: file.yaml}`, an inline
+        `{spec: {...}}` or `{type: Sequential, layers: [...]}`): only the checks and the build
+        of a subclass's `args` make it a model; by default it is a mapping like any other."""
+        if "type" in raw:
+            return self.visit_object(None, raw)
+        return walk_arguments(self, raw, raw)
+
     def visit_untyped(self, kind: Kind, raw: PMap, mark: Mark | None) -> Any:
         """A mapping without `type` where `kind` is expected: by default, one of them per key (a
         loss by output name); a key that names a kind of its own has that kind."""
@@ -45,10 +53,17 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str, tuple))
 
 
+def is_nested_model(value: PMap) -> bool:
+    """`{spec: ...}` (a file or a spec in place) or `{type: Sequential, layers: [...]}`."""
+    return ("spec" in value and "type" not in value) or (value.get("type") == "Sequential" and "layers" in value)
+
+
 def walk(visitor: Visitor, value: Any, kind: Kind | None, mark: Mark | None) -> Any:
     """`value` with every object, name and code reference in it replaced by what `visitor`
     returns for it; lists of plain values become tuples, as Keras's configs hold them."""
     if isinstance(value, PMap):
+        if kind is None and is_nested_model(value):
+            return visitor.visit_model(value, mark)
         if "type" in value:
             return visitor.visit_object(object_kind(kind), value)
         if kind is not None:
