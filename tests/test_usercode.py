@@ -573,6 +573,8 @@ def test_subclass_args_receive_built_nested_models(cli, write_spec, module, tmp_
     run = tmp_path / "run"
     trained = cli("train", spec, "--allow-code", "--epochs", "1", "--samples", "32", "--out", run, "--quiet")
     assert trained.exit_code == 0, trained.stderr
+    resolved = cli("validate", "--allow-code", run / "spec.resolved.yaml")  # its include found from the run
+    assert resolved.exit_code == 0, resolved.stderr
     out = tmp_path / "p.npz"
     predicted = cli("predict", spec, "--allow-code", "--run", run, "--samples", "5", "--out", out)
     assert predicted.exit_code == 0, predicted.stderr
