@@ -112,7 +112,7 @@ def build(
 
 
 def _count_layers(spec: Spec) -> int:
-    return sum(1 + (_count_layers(e.spec) if e.spec is not None else 0) for e in spec.layers)
+    return len(spec.layers) + sum(_count_layers(included) for included in spec.included())
 
 
 def _allow_deep_graphs(spec: Spec) -> None:
@@ -272,12 +272,20 @@ class _Builder(Visitor):
         if entry.reuse is not None:
             return self.layer_of_name[entry.reuse.name]
         if entry.spec is not None:
-            nested = _Builder(self.keras, entry.spec, self.catalog, None, name=entry.name or entry.spec.name)
-            nested.entry_of_layer = self.entry_of_layer  # one map for the whole model
-            model = nested.model()
-            self.warnings.extend(nested.warnings)
-            return model
+            return self.nested_model(entry.spec, entry.name or entry.spec.name)
         return self.instantiate(KINDS["layers"], entry.raw, name=entry.name, skip=RESERVED_ENTRY_KEYS)
+
+    def nested_model(self, spec: Spec, name: str) -> Any:
+        """The model of an included or inline spec, built as a spec of its own."""
+        nested = _Builder(self.keras, spec, self.catalog, None, name=name)
+        nested.entry_of_layer = self.entry_of_layer  # one map for the whole model
+        model = nested.model()
+        self.warnings.extend(nested.warnings)
+        return model
+
+    def visit_model(self, raw: PMap, mark: Mark | None) -> Any:
+        found = self.spec.arg_models.get(raw.mark)  # a nested model in a subclass's `args`
+        return self.nested_model(found[1], found[0]) if found is not None else super().visit_model(raw, mark)
 
     def remember(self, entry: LayerEntry, layer: Any) -> None:
         self.entry_of_layer.setdefault(id(layer), entry)

@@ -100,24 +100,36 @@ def target_distribution(loss: Any, shape: tuple[int, ...]) -> tuple[dict[str, An
 
 
 def _embedding_vocabulary(model: Any) -> dict[str, int]:
-    """Input name -> input_dim of the Embedding that input feeds directly."""
+    """Input name -> input_dim of the Embedding that input feeds directly, or through the input
+    of a nested model it feeds (a masking Embedding fed 0/1 would mask whole rows, which then
+    average to NaN)."""
     import keras
 
-    from .graph import calls, operations, relevant_nodes, source_layer
+    from .graph import calls, expandable, model_inputs, operations, relevant_nodes, source_layer
 
     found: dict[str, int] = {}
 
-    def walk(current: Any) -> None:
+    def walk(current: Any, outer: dict[int, str] | None) -> None:
+        """`outer`: id of a nested model's input layer -> the model input feeding it."""
         relevant = relevant_nodes(current)
-        for layer in operations(current):
-            if isinstance(layer, keras.layers.Embedding):
-                for node in calls(layer, relevant):
-                    for tensor in node.input_tensors:
-                        source = source_layer(tensor)
-                        if isinstance(source, keras.layers.InputLayer):
-                            found[source.name] = int(layer.input_dim)
 
-    walk(model)
+        def model_input(tensor: Any) -> str | None:
+            source = source_layer(tensor)
+            if not isinstance(source, keras.layers.InputLayer):
+                return None
+            return source.name if outer is None else outer.get(id(source))
+
+        for layer in operations(current):
+            for node in calls(layer, relevant):
+                fed = [model_input(tensor) for tensor in node.input_tensors]
+                fed_by = {i: name for i, name in enumerate(fed) if name is not None}
+                if isinstance(layer, keras.layers.Embedding):
+                    found.update(dict.fromkeys(fed_by.values(), int(layer.input_dim)))
+                elif expandable(layer) and fed_by:
+                    inner = [source_layer(t) for t in model_inputs(layer)]
+                    walk(layer, {id(inner[i]): name for i, name in fed_by.items() if i < len(inner)})
+
+    walk(model, None)
     if isinstance(model, keras.Sequential) and model.layers and isinstance(model.layers[0], keras.layers.Embedding):
         found[model.inputs[0].name] = int(model.layers[0].input_dim)
     return found

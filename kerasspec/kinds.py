@@ -23,6 +23,7 @@ class Kind:
     base: str | None = None  # the base class under `keras.`; None: functions only
     accepts_functions: bool = False  # a plain function is accepted where an instance goes
     parameters: tuple[str, ...] = ()  # keyword names that take this kind (`optimizer`)
+    arguments: tuple[str, ...] = ()  # keywords of one Keras class only, as `Class.keyword` (`Lambda.function`)
     suffixes: tuple[str, ...] = ()  # keyword name endings that take it (`kernel_initializer`)
     code_running: frozenset[str] = frozenset()  # classes refused without --allow-code
     skip: tuple[str, ...] = ()  # public classes of the module that are not objects of this kind
@@ -33,6 +34,7 @@ class Kind:
     deserialize: bool = False
     objects_of: str | None = None  # `{type: ...}` objects here are of another kind (activation layers)
     saved: bool = True  # a saved model names user code of this kind (load_model needs it)
+    code_only: bool = False  # only user code goes here, no other value (`Lambda.function`)
 
     @property
     def listed(self) -> bool:
@@ -157,6 +159,24 @@ KINDS: dict[str, Kind] = {
             names_from=_GET,
             objects_of="layers",  # `activation: {type: LeakyReLU, ...}` is a layer
         ),
+        # A Lambda layer's function (and mask function), and its output shape: a shape or a function.
+        Kind(
+            "lambda functions",
+            "Lambda function",
+            "Lambda function",
+            "a function",
+            accepts_functions=True,
+            arguments=("Lambda.function", "Lambda.mask"),
+            code_only=True,
+        ),
+        Kind(
+            "lambda output shapes",
+            "Lambda output_shape",
+            "Lambda output_shape",
+            "a function (input_shape) -> output shape",
+            accepts_functions=True,
+            arguments=("Lambda.output_shape",),
+        ),
         Kind("models", "model class", "model class", "a keras.Model subclass", base="Model"),
         Kind(
             "step",
@@ -171,11 +191,15 @@ KINDS: dict[str, Kind] = {
 
 _BY_PARAMETER = {parameter: kind for kind in KINDS.values() for parameter in kind.parameters}
 _BY_SUFFIX = {suffix: kind for kind in KINDS.values() for suffix in kind.suffixes}
+_BY_ARGUMENT = {argument: kind for kind in KINDS.values() for argument in kind.arguments}
 
 
 @lru_cache(maxsize=1024)
-def parameter_kind(name: str) -> Kind | None:
-    """The kind a keyword's objects are (`kernel_initializer` -> initializers), from its name."""
+def parameter_kind(name: str, owner: str | None = None) -> Kind | None:
+    """The kind a keyword's objects are (`kernel_initializer` -> initializers), from its name and,
+    for keywords of one class only (`Lambda.function`), the class's name `owner`."""
+    if owner is not None and f"{owner}.{name}" in _BY_ARGUMENT:
+        return _BY_ARGUMENT[f"{owner}.{name}"]
     if name in _BY_PARAMETER:
         return _BY_PARAMETER[name]
     for suffix, kind in _BY_SUFFIX.items():

@@ -42,9 +42,7 @@ def resolved_tree(spec: Spec, target_dir: Path) -> dict[str, Any]:
     def moved(value: Any) -> Any:
         return os.path.relpath(here / value, there) if isinstance(value, str) and value else value
 
-    for entry in tree.get("layers") or []:
-        if isinstance(entry, dict) and isinstance(entry.get("spec"), str):
-            entry["spec"] = moved(entry["spec"])
+    _move_includes(tree, moved)
     header = {"version": SPEC_VERSION, "name": spec.name, "kind": spec.kind}
     for key in ("compile", "data", "train"):
         settings = getattr(spec, key)
@@ -56,6 +54,31 @@ def resolved_tree(spec: Spec, target_dir: Path) -> dict[str, Any]:
         if "samples" not in spec.data:  # the default counts synthetic rows; a file gives all of its own
             del tree["data"]["samples"]
     return {**header, **{k: v for k, v in tree.items() if k not in header}}
+
+
+def _move_includes(spec_tree: dict[str, Any], moved: Any) -> None:
+    """Rewrite every `spec: file.yaml` of a spec's tree: its layer entries', a subclass's `args`'
+    and those of the specs written in place among them (whose paths are relative to this file)."""
+
+    def visit(value: Any, deep: bool) -> None:
+        """`deep`: inside `args`, where models may sit in lists and mappings of any depth."""
+        if isinstance(value, list):
+            for item in value:
+                visit(item, deep)
+        elif isinstance(value, dict):
+            include = value.get("spec")
+            if isinstance(include, str) and "type" not in value:
+                value["spec"] = moved(include)
+            elif isinstance(include, dict) and "type" not in value:
+                _move_includes(include, moved)
+            elif value.get("type") == "Sequential":
+                visit(value.get("layers"), False)
+            elif deep and "type" not in value:
+                visit(list(value.values()), True)
+
+    visit(spec_tree.get("layers"), False)
+    args = spec_tree.get("args")
+    visit(list(args.values()) if isinstance(args, dict) else None, True)
 
 
 def resolved_text(spec: Spec, target_dir: Path, note: str) -> str:

@@ -292,7 +292,12 @@ def save_model(model: Any, path: Path, spec: Spec) -> None:
         raise SpecError(
             mark,
             f"the model cannot be saved: {keras_message(exc)}",
-            hint="give the class a get_config() returning its constructor arguments",
+            hint="give the class a get_config() returning its constructor arguments"
+            + (
+                " (a model argument as keras.saving.serialize_keras_object(model), and a from_config that deserializes it)"
+                if spec.arg_models
+                else ""
+            ),
             code="code-not-serializable",
         ) from None
 
@@ -414,9 +419,8 @@ def custom_objects(spec: Spec) -> dict[str, Any]:
     for reference, obj in collector.found:
         found[getattr(obj, "__name__", reference.split(":")[1])] = obj
         found[keras.saving.get_registered_name(obj)] = obj
-    for entry in spec.layers:
-        if entry.spec is not None:
-            found.update(custom_objects(entry.spec))
+    for included in spec.included():
+        found.update(custom_objects(included))
     return found
 
 

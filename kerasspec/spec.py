@@ -90,6 +90,8 @@ class Spec:
     outputs_form: str = "none"  # one | list | dict | none
     class_ref: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
+    # a nested model in `args`: where it is written -> (its model's name, its spec)
+    arg_models: dict[Mark, tuple[str, Spec]] = field(default_factory=dict)
     compile: Compile = field(default_factory=Compile.empty)
     data: Data = field(default_factory=Data.empty)
     train: Train = field(default_factory=Train.empty)
@@ -109,6 +111,12 @@ class Spec:
         if self.kind == "sequential":
             return [self.input.name] if self.input else []
         return list(self.inputs)
+
+    def included(self) -> list[Spec]:
+        """The specs whose models this one's model holds: layer entries' and `args`' nested models."""
+        return [entry.spec for entry in self.layers if entry.spec is not None] + [
+            nested for _, nested in self.arg_models.values()
+        ]
 
     def mark_of(self, key: str, *, value: bool = False) -> Mark:
         """Where a top-level key (or its value) was written; the file's start when it was not."""

@@ -49,9 +49,10 @@ def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: Kind
         _remember_if_local(module_name.split(".")[0], where)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name) or exc.name == module_name:
+            beside = [p.stem for d in dict.fromkeys(where) for p in Path(d).glob("*.py")]
             raise SpecError(
                 mark,
-                f"{noun} '{reference}': no module named '{exc.name}'",
+                f"{noun} '{reference}': no module named '{exc.name}'" + did_you_mean(str(exc.name), beside),
                 hint="modules are looked up in the spec's directory, the current one and the installed packages",
                 code="code-import",
             ) from None

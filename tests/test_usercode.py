@@ -422,3 +422,186 @@ def test_subclass_output_names_and_object_args(cli, write_spec, module, tmp_path
         column_of(text, 8, "labl"),
         "'labl' in `compile.loss` is not an output of the model; did you mean 'label'?",
     )
+
+
+# --- Lambda layers: a named function of the user's, under --allow-code -----------------------------
+
+
+def test_lambda_layer_trains_saves_and_loads_again(cli, write_spec, module, tmp_path):
+    """`function` and `output_shape` are imported like other user code; the saved model loads in
+    safe mode for evaluate and predict, with the very function (its output is twice its input)."""
+    name = module("""
+        def double(x):
+            return x * 2
+        def same_shape(shape):
+            return shape
+    """)
+    spec = write_spec(f"""
+        name: doubling
+        inputs: {{x: {{shape: [4]}}}}
+        layers:
+          - {{type: Dense, name: hidden, units: 3}}
+          - {{type: Lambda, name: doubled, function: "{name}:double", output_shape: "{name}:same_shape"}}
+          - {{type: Dense, name: out, units: 1}}
+        outputs: out
+        compile: {{optimizer: sgd, loss: mse}}
+    """)
+    summary = cli("summary", spec, "--allow-code", "--json")
+    assert summary.exit_code == 0, summary.stderr
+    layers = json.loads(summary.stdout)["layers"]
+    assert [(layer["type"], layer["output_shapes"]) for layer in layers[2:]] == [
+        ("Lambda", [[None, 3]]),
+        ("Dense", [[None, 1]]),
+    ]
+    for loop in ("fit", "custom"):
+        run = tmp_path / loop
+        trained = cli("train", spec, "--allow-code", "--samples", "64", "--out", run, "--quiet", "--loop", loop)
+        assert trained.exit_code == 0, trained.stderr
+        evaluated = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "32", "--json")
+        assert evaluated.exit_code == 0, evaluated.stderr
+        assert sorted(json.loads(evaluated.stdout)) == ["loss"]
+    out = tmp_path / "features.npz"
+    run, names = tmp_path / "fit", "hidden,doubled"
+    predicted = cli("predict", spec, "--allow-code", "--run", run, "--samples", "8", "--out", out, "--outputs", names)
+    assert predicted.exit_code == 0, predicted.stderr
+    with np.load(out) as archive:
+        np.testing.assert_allclose(archive["doubled"], 2 * archive["hidden"], rtol=1e-6)
+
+
+def test_lambda_errors_are_located(cli, write_spec, module):
+    name = module("""
+        LIMIT = 3
+        def double(x):
+            return x * 2
+    """)
+    cases = [  # (the Lambda's keywords, command, where on the line, message)
+        (f'function: "{name}:double"', (), "Lambda", "Lambda runs Python code, so it is refused without --allow-code"),
+        ("function: double", ("--allow-code",), "double", "bad Lambda function 'double': user code is named as package.module:Name"),
+        ("function: 3", ("--allow-code",), "3", "Lambda argument 'function' must be a package.module:Name reference to Python code, got 3"),
+        (f'function: "{name}:doubel"', ("--allow-code",), '"', f"Lambda function '{name}:doubel': '{name}' has no attribute 'doubel'; did you mean 'double'?"),
+        (f'function: "{name}x:double"', ("--allow-code",), '"', f"Lambda function '{name}x:double': no module named '{name}x'; did you mean '{name}'?"),
+        (f'function: "{name}:LIMIT"', ("--allow-code",), '"', f"Lambda function '{name}:LIMIT' is not a function (it is int)"),
+        (f'function: "{name}:double", output_shape: shape', ("--allow-code",), "shape}", "bad Lambda output_shape 'shape': user code is named as package.module:Name"),
+        ("name: lam", ("--allow-code",), "{", "Lambda needs argument 'function'"),
+    ]  # fmt: skip
+    for keywords, options, where, message in cases:
+        text = f"name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: Lambda, {keywords}}}\n"
+        spec = write_spec(text)
+        result = cli("validate", "--build", spec, *options)
+        assert_located_error(result, spec, 4, column_of(text, 4, where), message)
+
+
+# --- subclass args holding nested models ------------------------------------------------------------
+
+# A model class taking models: one encoder, then blocks; saved and loaded with the models it holds.
+STACK_MODEL = """
+import keras
+from keras.saving import deserialize_keras_object, serialize_keras_object
+class Stack(keras.Model):
+    def __init__(self, encoder, blocks=(), units=2, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.blocks, self.units = encoder, list(blocks), units
+        self.head = keras.layers.Dense(units)
+    def call(self, x):
+        x = self.encoder(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+    def get_config(self):
+        models = {"encoder": serialize_keras_object(self.encoder), "blocks": [serialize_keras_object(b) for b in self.blocks]}
+        return {**super().get_config(), "units": self.units, **models}
+    @classmethod
+    def from_config(cls, config):
+        config["encoder"] = deserialize_keras_object(config["encoder"])
+        config["blocks"] = [deserialize_keras_object(b) for b in config["blocks"]]
+        return cls(**config)
+"""
+
+STACK_SPEC = """
+name: stack
+kind: subclass
+class: {name}:Stack
+args:
+  encoder: {{spec: encoder.yaml}}
+  blocks:
+    - type: Sequential
+      layers: [{{type: Dense, units: 6, activation: relu}}]
+    - spec:
+        name: widen
+        inputs: {{h: {{shape: [6]}}}}
+        layers: [{{type: Dense, name: wide, units: 5}}]
+        outputs: wide
+  units: 3
+input: {{shape: [4]}}
+compile: {{optimizer: sgd, loss: mse}}
+"""
+
+
+def test_subclass_args_receive_built_nested_models(cli, write_spec, module, tmp_path):
+    """`{spec: file}`, an inline `type: Sequential` and an inline spec in `args` arrive as built
+    keras.Models: the same parameters as the class given hand-written Keras models; the model
+    trains, saves, and loads again for predict."""
+    import importlib
+
+    name = module(STACK_MODEL)
+    write_spec(
+        "name: enc\ninput: {shape: [4]}\nlayers:\n  - {type: Dense, units: 8, activation: relu}\n", "encoder.yaml"
+    )
+    spec = write_spec(spec_text(STACK_SPEC, name=name))
+    assert cli("validate", spec, "--allow-code").exit_code == 0
+    summary = cli("summary", spec, "--allow-code", "--json")
+    assert summary.exit_code == 0, summary.stderr
+    document = json.loads(summary.stdout)
+    assert [(layer["name"], layer["type"]) for layer in document["layers"][:3]] == [
+        ("enc", "Sequential"),
+        ("blocks_0", "Sequential"),
+        ("widen", "Functional"),
+    ]
+    from keras import layers
+
+    h = keras.Input((6,), name="h")
+    by_hand = importlib.import_module(name).Stack(
+        keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu")]),
+        [keras.Sequential([layers.Dense(6, activation="relu")]), keras.Model(h, layers.Dense(5)(h))],
+        units=3,
+    )
+    by_hand(keras.Input((4,)))
+    assert (
+        document["params"]["total"] == by_hand.count_params() == (4 * 8 + 8) + (8 * 6 + 6) + (6 * 5 + 5) + (5 * 3 + 3)
+    )
+
+    run = tmp_path / "run"
+    trained = cli("train", spec, "--allow-code", "--epochs", "1", "--samples", "32", "--out", run, "--quiet")
+    assert trained.exit_code == 0, trained.stderr
+    resolved = cli("validate", "--allow-code", run / "spec.resolved.yaml")  # its include found from the run
+    assert resolved.exit_code == 0, resolved.stderr
+    out = tmp_path / "p.npz"
+    predicted = cli("predict", spec, "--allow-code", "--run", run, "--samples", "5", "--out", out)
+    assert predicted.exit_code == 0, predicted.stderr
+    with np.load(out) as archive:
+        assert {k: archive[k].shape for k in archive.files} == {"output_0": (5, 3)}
+
+
+def test_nested_models_in_subclass_args_are_checked_where_written(cli, write_spec, module):
+    name = module(STACK_MODEL)
+    encoder = "name: enc\ninput: {shape: [4]}\nlayers:\n  - {type: Dense, unit: 8}\n"
+    write_spec(encoder, "bad_encoder.yaml")
+    text = spec_text(STACK_SPEC, name=name).replace("encoder.yaml", "bad_encoder.yaml")
+    text = text.replace("units: 6,", "untis: 6,").replace("outputs: wide", "outputs: wid")
+    spec = write_spec(text)
+    result = cli("validate", spec, "--allow-code")
+    bad_encoder, unit = spec.parent / "bad_encoder.yaml", column_of(encoder, 4, "unit")
+    assert_located_error(result, bad_encoder, 4, unit, "Dense has no argument 'unit'; did you mean 'units'?")
+    assert_located_error(
+        result, spec, 8, column_of(text, 8, "untis"), "Dense has no argument 'untis'; did you mean 'units'?"
+    )
+    assert_located_error(result, spec, 13, column_of(text, 13, "wid"), "unknown reference 'wid'; did you mean 'wide'?")
+    text = spec_text(STACK_SPEC, name=name).replace("{spec: encoder.yaml}", "{spec: encoder.yaml, trainable: false}")
+    spec = write_spec(text)
+    assert_located_error(
+        cli("validate", spec, "--allow-code"),
+        spec,
+        5,
+        column_of(text, 5, "trainable"),
+        "'trainable' is not allowed here: a nested model in `args` takes spec and name",
+    )

@@ -106,7 +106,7 @@ def _check(
     elif kind == "functional":
         check_functional(ctx, spec, include_stack)
     else:
-        check_subclass(ctx, spec)
+        check_subclass(ctx, spec, include_stack)
     check_settings(ctx, spec)
     return spec
 
@@ -127,9 +127,8 @@ def with_key_paths(errors: list[SpecError], trees: Sequence[PMap]) -> list[SpecE
 def spec_trees(spec: Spec) -> list[PMap]:
     """The trees of a spec and of every spec it includes."""
     trees = [spec.tree]
-    for entry in spec.layers:
-        if entry.spec is not None:
-            trees += spec_trees(entry.spec)
+    for included in spec.included():
+        trees += spec_trees(included)
     return trees
 
 

@@ -96,7 +96,7 @@ def read_entry(
     mode = modes[0]
     if mode == "type" and raw["type"] == "Sequential":
         entry.type = "Sequential"
-        entry.spec = inline_sequential(ctx, raw, entry, spec, include_stack)
+        entry.spec = inline_sequential(ctx, raw, entry.name or f"sequential_{entry.index}", spec, include_stack)
         return entry
     if "layers" in raw:
         ctx.error(raw.key_mark("layers"), "`layers` goes with an inline `type: Sequential` only", code="bad-layer")
@@ -192,15 +192,20 @@ NOT_INLINE = ("compile", "data", "train", "vars")
 
 
 def inline_sequential(
-    ctx: Context, raw: PMap, entry: LayerEntry, spec: Spec, include_stack: tuple[Path, ...]
+    ctx: Context,
+    raw: PMap,
+    name: str,
+    spec: Spec,
+    include_stack: tuple[Path, ...],
+    keys: tuple[str, ...] = INLINE_SEQUENTIAL_KEYS,
 ) -> Spec | None:
     """`{type: Sequential, name: augmentation, layers: [...]}`: a sequential model written in
-    place, checked as a sequential spec of its own."""
+    place and named `name`, checked as a sequential spec of its own."""
     for key in raw:
-        if key not in INLINE_SEQUENTIAL_KEYS:
+        if key not in keys:
             ctx.error(
                 raw.key_mark(key),
-                f"'{key}' is not allowed here: an inline `type: Sequential` takes {', '.join(INLINE_SEQUENTIAL_KEYS[1:])}",
+                f"'{key}' is not allowed here: an inline `type: Sequential` takes {', '.join(keys[1:])}",
                 code="bad-layer",
             )
     if "layers" not in raw:
@@ -213,7 +218,7 @@ def inline_sequential(
         return None
     mark = raw.value_mark("type")
     tree = PMap(raw.mark)
-    tree.put("name", entry.name or f"sequential_{entry.index}", mark, mark)
+    tree.put("name", name, mark, mark)
     tree.put("kind", "sequential", mark, mark)
     tree.put("layers", raw["layers"], raw.key_mark("layers"), raw.value_mark("layers"))
     return ctx.inline(tree, spec, include_stack)

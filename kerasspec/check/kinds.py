@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ..errors import Mark
 from ..loader import PMap
 from ..spec import LayerEntry, Spec
+from ..walker import walk_parameter
 from .context import Context
-from .entries import check_included_call, check_reuse, layer_list, read_entry, register_name
+from .entries import check_included_call, check_reuse, include, inline_sequential, layer_list, read_entry, register_name
 from .header import input_def
-from .objects import check_value, code_reference
+from .objects import StaticCheck, code_reference
 from .ops import bind_op
 from .refs import call_inputs, check_outputs
 
@@ -112,7 +114,53 @@ def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
     check_outputs(ctx, spec, defined, later_names)
 
 
-def check_subclass(ctx: Context, spec: Spec) -> None:
+ARG_INCLUDE_KEYS = ("spec", "name")
+ARG_SEQUENTIAL_KEYS = ("type", "name", "layers")
+
+
+class _ArgsCheck(StaticCheck):
+    """The static check of a subclass's `args`: Keras objects as everywhere, and nested models
+    (`{spec: file.yaml}`, a spec written in place, `{type: Sequential, layers: [...]}`), which
+    the constructor receives built. Each is checked as a spec of its own and remembered in
+    `spec.arg_models` with its model's name: its own `name`, else an included spec's name, else
+    the argument's (`encoder`; `blocks_0`, `blocks_1` inside a list or mapping)."""
+
+    def __init__(self, ctx: Context, spec: Spec, include_stack: tuple[Path, ...]):
+        super().__init__(ctx)
+        self.spec, self.include_stack = spec, include_stack
+        self.key, self.top, self.count = "", None, 0
+
+    def check(self, key: str, value: Any, mark: Mark | None) -> None:
+        self.key, self.top, self.count = key, value, 0
+        walk_parameter(self, key, value, mark)
+
+    def visit_model(self, raw: PMap, mark: Mark | None) -> None:
+        name = raw.get("name")
+        if "name" in raw and (not isinstance(name, str) or not name):
+            self.ctx.error(raw.value_mark("name"), f"a model name is text, got {name!r}", code="bad-name")
+        if raw is self.top:
+            default = self.key
+        else:
+            default, self.count = f"{self.key}_{self.count}", self.count + 1
+        own = name if isinstance(name, str) and name else None
+        if "type" in raw:
+            nested = inline_sequential(
+                self.ctx, raw, own or default, self.spec, self.include_stack, ARG_SEQUENTIAL_KEYS
+            )
+        else:
+            for key in raw:
+                if key not in ARG_INCLUDE_KEYS:
+                    self.ctx.error(
+                        raw.key_mark(key),
+                        f"'{key}' is not allowed here: a nested model in `args` takes {' and '.join(ARG_INCLUDE_KEYS)}",
+                        code="bad-include",
+                    )
+            nested = include(self.ctx, raw, self.spec, self.include_stack)
+        if nested is not None:
+            self.spec.arg_models[raw.mark] = (own or nested.name or default, nested)
+
+
+def check_subclass(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) -> None:
     tree = spec.tree
     class_ref = tree.get("class")
     if class_ref is None:
@@ -124,8 +172,9 @@ def check_subclass(ctx: Context, spec: Spec) -> None:
         if not isinstance(args, PMap):
             ctx.error(tree.value_mark("args"), "`args` must be a mapping of constructor keywords", code="bad-value")
         else:
+            checker = _ArgsCheck(ctx, spec, include_stack)
             for key in args:
-                check_value(ctx, str(key), args[key], args.value_mark(key))
+                checker.check(str(key), args[key], args.value_mark(key))
             spec.args = dict(args)
     if "input" in tree:
         spec.input = input_def(ctx, tree, "input", "input", allow_name=True)

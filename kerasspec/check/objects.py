@@ -38,9 +38,9 @@ class StaticCheck(Visitor):
         self.ctx.error(mark, f"{article(kind.noun)} object needs a `type`", code="missing-type")
 
 
-def check_value(ctx: Context, param: str, value: Any, mark: Mark | None) -> None:
-    """A keyword's value: nested `{type: ...}` objects and names of Keras objects."""
-    walk_parameter(StaticCheck(ctx), param, value, mark)
+def check_value(ctx: Context, param: str, value: Any, mark: Mark | None, owner: str | None = None) -> None:
+    """A keyword's value (of the class `owner`): nested `{type: ...}` objects and names of Keras objects."""
+    walk_parameter(StaticCheck(ctx), param, value, mark, owner)
 
 
 def check_object(ctx: Context, kind: Kind | None, raw: PMap, arg_keys: Iterable[str]) -> ClassInfo | None:
@@ -107,7 +107,7 @@ def check_object(ctx: Context, kind: Kind | None, raw: PMap, arg_keys: Iterable[
                 code="bad-argument",
             )
             continue
-        check_value(ctx, str(key), raw[key], raw.value_mark(key))
+        check_value(ctx, str(key), raw[key], raw.value_mark(key), type_name)
     for required in info.required:
         if required not in arg_keys and required != "name":
             ctx.error(raw.mark, f"{type_name} needs argument '{required}'", code="missing-argument")
@@ -152,7 +152,12 @@ def lookup_class(ctx: Context, kind: Kind | None, type_name: str, mark: Mark | N
 
 def code_reference(ctx: Context, value: Any, mark: Mark | None, what: str) -> bool:
     if not isinstance(value, str) or not _CODE_REF.match(value):
-        ctx.error(mark, f"bad {what} {value!r}: user code is named as package.module:Name", code="bad-code-reference")
+        ctx.error(
+            mark,
+            f"bad {what} {value!r}: user code is named as package.module:Name",
+            hint="a .py file beside the spec holds the code; `mymodule:name` imports `name` from mymodule.py",
+            code="bad-code-reference",
+        )
         return False
     if not ctx.allow_code:
         ctx.error(
@@ -167,13 +172,15 @@ def code_reference(ctx: Context, value: Any, mark: Mark | None, what: str) -> bo
 
 @lru_cache(maxsize=4096)
 def _argument_type(info: ClassInfo, key: str) -> ValueType:
-    return argument_type(key, info.details.get(key, {}))
+    return argument_type(key, info.details.get(key, {}), info.name)
 
 
 def wrong_argument_type(info: ClassInfo, key: str, value: Any) -> str | None:
     """What a keyword takes, when `value` is not that (types from Keras's signature and
-    docstring); Keras objects (initializers, layers, ...) are checked by kind instead."""
-    if value is None or parameter_kind(key):
+    docstring); Keras objects (initializers, layers, ...) are checked by kind instead, and
+    user code by its reference."""
+    kind = parameter_kind(key, info.name)
+    if value is None or (kind is not None and not kind.code_only):
         return None
     value_type = _argument_type(info, key)
     if isinstance(value, dict):

@@ -104,11 +104,15 @@ _JSON_TYPES: dict[str, ValueType] = {
 }
 
 
-def argument_type(name: str, details: dict[str, Any]) -> ValueType:
-    """The value type of one Keras argument: a Keras object where the parameter takes one
-    (`kernel_initializer`), else what the catalog read from the signature and docstring."""
-    kind = parameter_kind(name)
-    if kind is not None:
+def argument_type(name: str, details: dict[str, Any], owner: str | None = None) -> ValueType:
+    """The value type of one Keras argument (of the class `owner`): a Keras object where the
+    parameter takes one (`kernel_initializer`), a reference to user code where it takes only
+    code (`Lambda.function`), else what the catalog read from the signature and docstring (or
+    code besides, `Lambda.output_shape`)."""
+    kind = parameter_kind(name, owner)
+    if kind is not None and kind.code_only:
+        return CodeReference(kind.noun)
+    if kind is not None and kind.module is not None:
         return KerasObject(kind.name)
     options: list[ValueType] = []
     doc = details.get("doc", "")
@@ -126,6 +130,8 @@ def argument_type(name: str, details: dict[str, Any]) -> ValueType:
         # A number in Keras's words is often a per-axis or per-channel list too (`Rescaling.scale`,
         # `MaxNorm.axis`); a list is left for Keras to judge when the model is built.
         options.append(_JSON_TYPES["array"])
+    if kind is not None:  # a value of its own, or user code
+        options = [CodeReference(kind.noun), *(options or [Anything()])]
     if not options:
         return Anything()
     return options[0] if len(options) == 1 else Union(tuple(options))

@@ -52,7 +52,7 @@ def _notes(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _argument(info: ClassInfo, name: str) -> dict[str, Any]:
     details = info.details.get(name, {})
-    schema = dict(value_schema(argument_type(name, details)))
+    schema = dict(value_schema(argument_type(name, details, info.name)))
     notes = {
         k: v for k, v in (("description", details.get("doc")), ("default", details.get("default"))) if v is not None
     }

@@ -269,6 +269,9 @@ class CodeReference(ValueType):
     def expected(self) -> str:
         return "a package.module:Name reference to Python code"
 
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)  # its form and the --allow-code rule are checked apart
+
     def json(self) -> dict[str, Any]:
         return {"type": "string", "pattern": CODE_REFERENCE_PATTERN}
 

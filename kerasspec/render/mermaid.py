@@ -28,6 +28,16 @@ def _shape_text(layer: Any, relevant: set[int] | None) -> str:
     return ", ".join(dict.fromkeys(shapes))
 
 
+def _dtype_text(layer: Any, relevant: set[int] | None) -> str:
+    """A layer's dtype; an operation node that is not a layer has none (the `NotEqual` of a
+    mask): its outputs' dtypes, as Keras's plot shows them."""
+    dtype = getattr(layer, "dtype", None)
+    if dtype is not None:
+        return str(dtype)
+    outputs = [str(t.dtype) for node in calls(layer, relevant) for t in node.output_tensors]
+    return ", ".join(dict.fromkeys(outputs))
+
+
 def render_mermaid(
     model: Any,
     *,
@@ -50,7 +60,7 @@ def render_mermaid(
             if shape:
                 parts.append(escape(shape))
         if show_dtype:
-            parts.append(escape(str(getattr(layer, "dtype", ""))))
+            parts.append(escape(_dtype_text(layer, relevant)))
         return "<br/>".join(parts)
 
     def emit(current: Any, indent: str) -> None:

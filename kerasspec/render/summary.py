@@ -11,8 +11,8 @@ from typing import Any
 
 from .._keras import (
     build_shapes,
+    graph_operations,
     inbound_nodes,
-    own_operations,
     readable_memory_size,
     tensor_history,
     weight_memory_size,
@@ -155,7 +155,7 @@ def _find_layer(model: Any, name: str) -> Any:
     current = model
     for part in parts:
         layers = {layer.name: layer for layer in getattr(current, "layers", [])}
-        layers.update({op.name: op for op in own_operations(current) or []})
+        layers.update({op.name: op for op in graph_operations(current) or []})  # a Sequential's mask op too
         if part not in layers:
             from ..errors import did_you_mean
 
