@@ -65,6 +65,20 @@ def test_the_locked_hook_installs_the_keras_and_tensorflow_of_the_keras_extra():
     assert "additional_dependencies" not in HOOKS["kerasspec-validate"]
 
 
+def test_readme_snippet_is_a_config_pre_commit_accepts(tmp_path):
+    """README's `.pre-commit-config.yaml` names both hooks, and its `files:` override is used."""
+    from pre_commit.clientlib import load_config
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (snippet,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "kerasspec-validate" in b]
+    config = tmp_path / ".pre-commit-config.yaml"
+    config.write_text(snippet, encoding="utf-8")
+    (repo,) = load_config(str(config))["repos"]
+    assert [hook["id"] for hook in repo["hooks"]] == ["kerasspec-validate", "kerasspec-locked"]
+    override = repo["hooks"][1]["files"]
+    assert re.search(override, "models/ticket.yaml") and not re.search(override, "specs/ticket.yaml")
+
+
 # --- the real thing: pre-commit installs this repository's HEAD and runs it -----------------
 
 
@@ -116,15 +130,16 @@ def pre_commit(repo: Path, home: Path, *args: str) -> subprocess.CompletedProces
     )
 
 
-def user_repository(tmp_path: Path, hook: str, rev: str) -> Path:
-    """A repository like a user's: a good spec and a broken one under specs/ folders, a YAML file
-    elsewhere that is no spec, and a .pre-commit-config.yaml naming this repository at `rev`."""
+def user_repository(tmp_path: Path, hook: str, rev: str, *, broken: bool = True) -> Path:
+    """A repository like a user's: a good spec (and a broken one) under specs/ folders, a YAML
+    file elsewhere that is no spec, and a .pre-commit-config.yaml naming this repository at `rev`."""
     repo = tmp_path / "user"
     (repo / "specs").mkdir(parents=True)
-    (repo / "services" / "specs").mkdir(parents=True)
     (repo / "ci").mkdir()
     shutil.copy(SPECS / "ticket_classifier.yaml", repo / "specs" / "ticket.yaml")
-    shutil.copy(TEST_SPECS / "bad_ticket.yaml", repo / "services" / "specs" / "bad.yaml")
+    if broken:
+        (repo / "services" / "specs").mkdir(parents=True)
+        shutil.copy(TEST_SPECS / "bad_ticket.yaml", repo / "services" / "specs" / "bad.yaml")
     (repo / "ci" / "pipeline.yaml").write_text("stages: [build, test]\njob: {script: make}\n", encoding="utf-8")
     (repo / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {ROOT}\n    rev: {rev}\n    hooks:\n      - id: {hook}\n", encoding="utf-8"
@@ -171,7 +186,7 @@ def test_validate_hook_installs_without_tensorflow_and_checks_only_specs(tmp_pat
     assert "specs/ticket.yaml: ok" in failed.stdout.splitlines()
     assert "ci/pipeline.yaml" not in failed.stdout and "Traceback" not in failed.stdout
 
-    git(repo, "rm", "-q", "services/specs/bad.yaml")
+    git(repo, "rm", "-q", "-f", "services/specs/bad.yaml")  # staged, never committed
     passed = pre_commit(repo, home, "run", "--all-files", "--verbose")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Passed" in passed.stdout and "specs/ticket.yaml: ok" in passed.stdout.splitlines()
@@ -212,3 +227,35 @@ def test_validate_hook_installs_without_tensorflow_and_checks_only_specs(tmp_pat
 def read_log(home: Path) -> str:
     log = home / "pre-commit.log"
     return log.read_text(encoding="utf-8", errors="replace")[-4000:] if log.is_file() else ""
+
+
+@pytest.mark.slow
+def test_locked_hook_builds_and_compares_with_the_lock(tmp_path, cli):
+    """The same way for kerasspec-locked, whose environment has Keras and TensorFlow. Its entry,
+    `validate --locked`, and `kerasspec lock` come with issue 15's lock part: until this tree has
+    them the test is skipped (it was written before them, so it has not run yet)."""
+    if "--locked" not in cli("validate", "--help").stdout:
+        pytest.skip("`kerasspec validate --locked` is not in this tree yet: the kerasspec-locked hook cannot run")
+    rev = committed_head()
+    require_registry(tmp_path)
+    home = tmp_path / "pre-commit-home"
+    repo = user_repository(tmp_path, "kerasspec-locked", rev, broken=False)
+    spec = repo / "specs" / "ticket.yaml"
+    locked = cli("lock", spec)
+    assert locked.exit_code == 0, locked.stderr
+    git(repo, "add", ".")
+
+    installed = pre_commit(repo, home, "install-hooks")
+    assert installed.returncode == 0, installed.stdout + installed.stderr + read_log(home)
+    (packages,) = site_packages(home)
+    assert {"kerasspec", "keras", "tensorflow"} <= {p.name.lower() for p in packages.iterdir()}
+
+    passed = pre_commit(repo, home, "run", "--all-files")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+    spec.write_text(spec.read_text(encoding="utf-8").replace("units: 64", "units: 128"), encoding="utf-8")
+    git(repo, "add", ".")
+    drifted = pre_commit(repo, home, "run", "--all-files")
+    assert drifted.returncode == 1, drifted.stdout + drifted.stderr
+    errors = [line for line in drifted.stdout.splitlines() if line.startswith("specs/ticket.yaml:")]
+    assert errors and all(": error: " in line for line in errors) and "Traceback" not in drifted.stdout
