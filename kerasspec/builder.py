@@ -52,6 +52,8 @@ class Built:
     spec: Spec
     warnings: list[BuildWarning] = field(default_factory=list)
     tensor_names: dict[int, str] = field(default_factory=dict)  # id(KerasTensor) -> spec reference
+    # id(layer or operation node) -> the entry that made it (nested models' entries included)
+    entries: dict[int, LayerEntry] = field(default_factory=dict)
 
     @property
     def is_built(self) -> bool:
@@ -106,7 +108,7 @@ def build(
             hint="check the initializers' arguments (a seed, a mean, a scale)",
             code="keras-error",
         ) from None
-    return Built(model, spec, builder.warnings, builder.tensor_names())
+    return Built(model, spec, builder.warnings, builder.tensor_names(), builder.entry_of_layer)
 
 
 def _count_layers(spec: Spec) -> int:
@@ -271,6 +273,7 @@ class _Builder(Visitor):
             return self.layer_of_name[entry.reuse.name]
         if entry.spec is not None:
             nested = _Builder(self.keras, entry.spec, self.catalog, None, name=entry.name or entry.spec.name)
+            nested.entry_of_layer = self.entry_of_layer  # one map for the whole model
             model = nested.model()
             self.warnings.extend(nested.warnings)
             return model
@@ -415,6 +418,7 @@ class _Builder(Visitor):
             operation = source_layer(tensor)
             if operation is not None and id(operation) not in inputs:  # a new node (cast to the same dtype makes none)
                 operation.name = entry.name or f"{self.name}.{entry.index + 1}"
+                self.entry_of_layer.setdefault(id(operation), entry)
         return output
 
     def subclassed(self) -> Any:

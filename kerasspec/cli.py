@@ -20,13 +20,25 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import __version__
-from .commands import DataOptions, ModelOptions, SpecOptions, TrainedOptions, check_spec, parse_max_params, summarize
+from .commands import (
+    DataOptions,
+    ModelOptions,
+    SpecOptions,
+    TrainedOptions,
+    check_locked,
+    check_spec,
+    parse_max_params,
+    summarize,
+)
+from .commands import diff as run_diff
 from .commands import evaluate as run_evaluation
+from .commands import lock as write_lock
 from .commands import plot as draw
 from .commands import predict as run_prediction
 from .commands import train as run_training
 from .errors import (
     EXIT_BAD_INPUT,
+    EXIT_DIFFERENCES,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     KERAS_EXTRA_MODULES,
@@ -233,6 +245,11 @@ def validate(
         "--build",
         help="Also build each model symbolically (imports Keras): shapes, values, the parameter limit.",
     ),
+    locked: bool = typer.Option(
+        False,
+        "--locked",
+        help="Build each spec and compare it with its lock file (ticket.yaml -> ticket.lock.json; see `lock`).",
+    ),
 ) -> None:
     """Check spec files (statically; never imports TensorFlow unless --build): `PATH: ok`, or every error as PATH:LINE:COL."""
     if output_format not in ("text", "json"):
@@ -240,7 +257,11 @@ def validate(
     parse_max_params(options.max_params)
     results = []
     for file in files:
-        errors = check_spec(file, options, build=build, warn=_stderr)
+        errors = (
+            check_locked(file, options, warn=_stderr)
+            if locked
+            else check_spec(file, options, build=build, warn=_stderr)
+        )
         results.append((str(file), errors))
         if output_format == "text":
             if errors:
@@ -273,6 +294,57 @@ def summary(
     from .render.summary import render_layer, render_summary
 
     (render_summary if layer is None else render_layer)(document, stdout_console())
+
+
+@command(options=MODEL_OPTIONS)
+def lock(
+    options: ModelOptions,
+    spec: SpecArg,
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Where to write (default: beside the spec, SPEC.lock.json)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace a lock file that differs."),
+) -> None:
+    """Build the spec and write its lock file: layers, shapes, dtypes, parameters (checked by
+    `validate --locked`)."""
+    from .lock import lock_path
+
+    status = write_lock(spec, options, out=out, force=force, warn=_stderr)
+    target = out if out is not None else lock_path(spec)
+    typer.echo(f"{target}: {'up to date' if status == 'unchanged' else status}")
+
+
+DIFF_FORMATS = ("text", "markdown", "json")
+
+
+@command(options=MODEL_OPTIONS)
+def diff(
+    options: ModelOptions,
+    old: Annotated[
+        str, typer.Argument(help="The old spec: a file, or REV:PATH (HEAD:specs/x.yaml).", show_default=False)
+    ],
+    new: Annotated[str, typer.Argument(help="The new spec: a file, or REV:PATH.", show_default=False)],
+    fmt: str = typer.Option("text", "--format", help="text (coloured), markdown (a PR comment) or json."),
+) -> None:
+    """Build two versions of a spec and show what changed: layers, parameters, shapes, settings.
+    Exit status 0 when they are the same, 1 when they differ."""
+    if fmt not in DIFF_FORMATS:
+        raise SpecError(
+            None, f"unknown --format '{fmt}'; choose text, markdown or json", source="--format", code="bad-option"
+        )
+    document = run_diff(old, new, options, warn=_stderr)
+    if fmt == "json":
+        print_json(document)
+    elif fmt == "markdown":
+        from .render.diff import render_markdown
+
+        typer.echo(render_markdown(document), nl=False)
+    else:
+        from .render.diff import render_text
+
+        render_text(document, stdout_console())
+    if not document["same"]:
+        raise typer.Exit(EXIT_DIFFERENCES)
 
 
 @command(options=MODEL_OPTIONS)

@@ -92,10 +92,10 @@ def resolved_spec(path: Path, options: SpecOptions, *, target_dir: Path) -> str:
     return resolved_text(load_spec(path, options), target_dir, "resolved")
 
 
-def load_spec(path: Path, options: SpecOptions) -> Spec:
+def load_spec(path: Path, options: SpecOptions, *, shown: str | None = None) -> Spec:
     from .check import load
 
-    return load(path, list(options.overrides), allow_code=options.allow_code)
+    return load(path, list(options.overrides), allow_code=options.allow_code, shown=shown)
 
 
 def require_keras(option: str | None = None) -> None:
@@ -172,6 +172,111 @@ def summarize(
     if layer is not None:
         return inspect_layer(built.model, layer, built.tensor_names)
     return summary_document(built.model, built.spec.kind, expand_nested, built.tensor_names)
+
+
+def diff(old: str, new: str, options: ModelOptions, *, warn: Warn = _ignore) -> dict[str, Any]:
+    """`diff`: build the two specs (files or `REV:PATH`) and compare them; the stable document
+    of `kerasspec.diff`. Errors in either side are reported together."""
+    from .diff import diff_document
+    from .facts import model_facts
+    from .revisions import spec_source
+
+    with spec_source(old) as before, spec_source(new) as after:
+        specs, errors = [], []
+        for source in (before, after):
+            try:
+                specs.append(load_spec(source.path, options, shown=source.shown))
+            except SpecErrors as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise SpecErrors(errors)
+        if specs[0].kind != specs[1].kind:
+            raise SpecError(
+                specs[1].mark_of("layers"),
+                f"{before.shown} is a {specs[0].kind} spec and {after.shown} a {specs[1].kind} one",
+                hint="diff compares two versions of one spec: both of one kind",
+                code="diff-kinds",
+            )
+        facts = []
+        for source, spec in zip((before, after), specs):
+            built = build_model(source.path, options, spec=spec, warn=warn)
+            require_built(built)
+            facts.append(model_facts(built))
+    return diff_document(facts[0], facts[1], specs[0], specs[1], (before.shown, after.shown))
+
+
+def _lock_of(built: Built) -> tuple[Any, dict[str, Any]]:
+    from importlib.metadata import version
+
+    from ._keras import import_keras
+    from .facts import model_facts
+    from .lock import lock_document
+
+    facts = model_facts(built)
+    return facts, lock_document(facts, {"kerasspec": version("kerasspec"), "keras": str(import_keras().__version__)})
+
+
+def lock(
+    path: Path, options: ModelOptions, *, out: Path | None = None, force: bool = False, warn: Warn = _ignore
+) -> str:
+    """`lock`: write the spec's lock file (default: beside it, `ticket.lock.json`); returns
+    "written", "unchanged" (the same bytes were there) or "replaced" (with `force`)."""
+    from .files import write_new_text
+    from .lock import lock_path, lock_text
+
+    built = build_model(path, options, warn=warn)
+    require_built(built)
+    text = lock_text(_lock_of(built)[1])
+    target = out if out is not None else lock_path(path)
+    if target.is_file():
+        try:
+            if target.read_text(encoding="utf-8") == text:
+                return "unchanged"
+        except (OSError, UnicodeDecodeError):
+            pass
+        if not force:
+            raise SpecError(
+                None,
+                "a different lock file is there; pass --force to replace it",
+                hint=f"`kerasspec validate --locked {path}` lists what differs",
+                source=str(target),
+                code="file-exists",
+            )
+    write_new_text(target, text, force=force)
+    return "replaced" if force and target.exists() else "written"
+
+
+def check_locked(path: Path, options: ModelOptions, *, warn: Warn = _ignore) -> list[SpecError]:
+    """`validate --locked`: the spec's own errors, else each difference from its lock file."""
+    from .lock import check_lock, lock_path, read_lock
+
+    target = lock_path(path)
+    errors = check_spec(path, options)
+    if errors:
+        return errors
+    if not target.is_file():
+        return [
+            SpecError(
+                None,
+                f"no lock file ({target.name} beside it)",
+                hint=f"write one with `kerasspec lock {path}`",
+                source=str(path),
+                code="no-lock",
+            )
+        ]
+    try:
+        locked = read_lock(target)
+        built = build_model(path, options, warn=warn)
+        require_built(built)
+    except SpecErrors as exc:
+        return exc.errors
+    except SpecError as exc:
+        return [exc]
+    facts, current = _lock_of(built)
+    keras_then, keras_now = locked["versions"].get("keras"), current["versions"]["keras"]
+    if keras_then != keras_now:
+        warn(f"{target}: warning: written with Keras {keras_then}, checked with Keras {keras_now}")
+    return check_lock(facts, locked, current, target.name, built.spec.mark_of("layers"))
 
 
 def plot(
