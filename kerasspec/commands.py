@@ -266,7 +266,7 @@ def check_locked(path: Path, options: ModelOptions, *, warn: Warn = _ignore) -> 
         ]
     try:
         locked = read_lock(target)
-        built = build_model(path, options, warn=warn)
+        built = build_model(path, options, warn=warn, option="--locked")
         require_built(built)
     except SpecErrors as exc:
         return exc.errors

@@ -46,8 +46,7 @@ def test_snapshot_is_package_data_and_keras_is_an_extra():
     assert extra == list(errors.KERAS_EXTRA_MODULES)  # each distribution is imported by its own name
 
 
-@pytest.fixture
-def without_keras(monkeypatch):
+def hide_keras(monkeypatch: pytest.MonkeyPatch) -> None:
     """This process as kerasspec sees an install without the `keras` extra: Keras and TensorFlow
     are not found (whatever the test process has imported already)."""
     found = kerasspec.catalog._installed_version
@@ -57,6 +56,11 @@ def without_keras(monkeypatch):
         lambda package: "none" if package in ("keras", "tensorflow") else found(package),
     )
     get_catalog.cache_clear()
+
+
+@pytest.fixture
+def without_keras(monkeypatch):
+    hide_keras(monkeypatch)
     yield
     get_catalog.cache_clear()
 
@@ -100,6 +104,8 @@ NEEDS_KERAS: dict[str, list[str | Path]] = {
     "evaluate": ["evaluate", SPECS / "ticket_classifier.yaml", "--run", "runs/x"],
     "predict": ["predict", SPECS / "ticket_classifier.yaml", "--run", "runs/x"],
     "validate --build": ["validate", "--build", SPECS / "ticket_classifier.yaml"],
+    "lock": ["lock", SPECS / "ticket_classifier.yaml", "-o", "ticket.lock.json"],
+    "diff": ["diff", SPECS / "ticket_classifier.yaml", SPECS / "ticket_classifier.yaml"],
     "catalog --refresh": ["catalog", "--refresh"],
 }
 
@@ -113,6 +119,22 @@ def test_commands_that_need_keras_say_so_in_one_line(cli, without_keras, tmp_pat
         f"kerasspec {used} needs Keras and TensorFlow, which are not installed here; {INSTALL_LINE}\n"
     )
     assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_validate_locked_says_so_too(cli, monkeypatch, tmp_path):
+    """The pre-commit hook kerasspec-locked installs Keras; run without it, the same one line."""
+    spec = tmp_path / "ticket.yaml"
+    spec.write_text((SPECS / "ticket_classifier.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert cli("lock", spec).exit_code == 0  # written with Keras, then checked without it
+    hide_keras(monkeypatch)
+    try:
+        result = cli("validate", "--locked", spec)
+    finally:
+        get_catalog.cache_clear()
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"kerasspec validate --locked needs Keras and TensorFlow, which are not installed here; {INSTALL_LINE}\n"
+    )
 
 
 def test_validate_build_reports_the_specs_own_errors_first(cli, without_keras):
