@@ -231,11 +231,8 @@ def read_log(home: Path) -> str:
 
 @pytest.mark.slow
 def test_locked_hook_builds_and_compares_with_the_lock(tmp_path, cli):
-    """The same way for kerasspec-locked, whose environment has Keras and TensorFlow. Its entry,
-    `validate --locked`, and `kerasspec lock` come with issue 15's lock part: until this tree has
-    them the test is skipped (it was written before them, so it has not run yet)."""
-    if "--locked" not in cli("validate", "--help").stdout:
-        pytest.skip("`kerasspec validate --locked` is not in this tree yet: the kerasspec-locked hook cannot run")
+    """The same way for kerasspec-locked, whose environment has Keras and TensorFlow: a spec that
+    matches its lock passes, a change of parameters fails at the spec's entry."""
     rev = committed_head()
     require_registry(tmp_path)
     home = tmp_path / "pre-commit-home"
@@ -257,5 +254,8 @@ def test_locked_hook_builds_and_compares_with_the_lock(tmp_path, cli):
     git(repo, "add", ".")
     drifted = pre_commit(repo, home, "run", "--all-files")
     assert drifted.returncode == 1, drifted.stdout + drifted.stderr
-    errors = [line for line in drifted.stdout.splitlines() if line.startswith("specs/ticket.yaml:")]
-    assert errors and all(": error: " in line for line in errors) and "Traceback" not in drifted.stdout
+    assert (
+        "specs/ticket.yaml:15:5: error: layer 'hidden' has 2,572,928 parameters; ticket.lock.json says 1,286,464"
+        in drifted.stdout.splitlines()
+    )
+    assert "ci/pipeline.yaml" not in drifted.stdout and "Traceback" not in drifted.stdout
