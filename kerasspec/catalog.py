@@ -3,6 +3,11 @@
 The facts come from the installed Keras itself: `kerasspec._catalog_gen` reads them in a
 subprocess, and the result is cached per Keras/TensorFlow version (and generator version)
 under the user's cache directory. Reading the catalog never imports TensorFlow.
+
+Where Keras or TensorFlow is not installed (`pip install kerasspec` without the `keras` extra,
+as a pre-commit hook installs it), the static checks read the snapshot shipped in the package:
+the generator's output for the newest Keras of the supported range, written by
+`scripts/catalog_snapshot.py` and checked against the live catalog by a test.
 """
 
 from __future__ import annotations
@@ -71,9 +76,16 @@ def _class_info(kind: str, name: str, info: dict[str, Any]) -> ClassInfo:
     )
 
 
+LIVE = "installed"
+SNAPSHOT = "snapshot"
+SNAPSHOT_PATH = Path(__file__).with_name("catalog_snapshot.json")
+KERAS_PACKAGES = ("keras", "tensorflow")  # what the live catalog needs (the generator imports both)
+
+
 class Catalog:
-    def __init__(self, data: dict[str, Any]):
+    def __init__(self, data: dict[str, Any], origin: str = LIVE):
         self.data = data
+        self.origin = origin  # LIVE: read from the installed Keras; SNAPSHOT: shipped with kerasspec
         self.versions: dict[str, str] = data["versions"]
         self._classes: dict[str, dict[str, ClassInfo]] = {
             kind: {name: _class_info(kind, name, info) for name, info in entries.items()}
@@ -155,15 +167,24 @@ def _installed_version(package: str) -> str:
         return "none"
 
 
-def cache_path() -> Path:
+def installed_versions() -> dict[str, str]:
+    """The installed versions of Keras and TensorFlow ("none" for one that is not installed)."""
+    return {package: _installed_version(package) for package in KERAS_PACKAGES}
+
+
+def missing_packages() -> list[str]:
+    """Keras and TensorFlow, those of them that are not installed (kerasspec without its extra)."""
+    return [package for package, version in installed_versions().items() if version == "none"]
+
+
+def cache_path(versions: dict[str, str] | None = None) -> Path:
     """Where the catalog of the installed Keras lives: one file per Keras/TF/generator version
     (the generator reads the kinds registry, so the registry is part of its version)."""
     generator = b"".join(Path(__file__).with_name(name).read_bytes() for name in ("_catalog_gen.py", "kinds.py"))
     digest = f"{zlib.crc32(generator):08x}"  # a cache key, not a security check (hashlib costs 2-6 ms)
-    keras_version = _installed_version("keras")
-    tf_version = _installed_version("tensorflow")
+    found = versions or installed_versions()
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return _cache_dir() / f"catalog-keras{keras_version}-tf{tf_version}-py{py}-{digest}.json"
+    return _cache_dir() / f"catalog-keras{found['keras']}-tf{found['tensorflow']}-py{py}-{digest}.json"
 
 
 class CatalogUnavailable(RuntimeError):
@@ -198,10 +219,19 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def snapshot_data() -> dict[str, Any]:
+    """The catalog shipped with kerasspec (package data), for installs without Keras."""
+    return json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=1)
 def get_catalog(refresh: bool = False) -> Catalog:
-    """The catalog of the installed Keras, generated once per version and cached on disk."""
-    path = cache_path()
+    """The catalog of the installed Keras, generated once per version and cached on disk; without
+    Keras or TensorFlow installed, the snapshot shipped with kerasspec (`refresh` needs Keras)."""
+    versions = installed_versions()
+    if "none" in versions.values() and not refresh:
+        return Catalog(snapshot_data(), SNAPSHOT)
+    path = cache_path(versions)
     if not refresh:
         try:
             return Catalog(json.loads(path.read_text(encoding="utf-8")))

@@ -36,7 +36,16 @@ from .commands import lock as write_lock
 from .commands import plot as draw
 from .commands import predict as run_prediction
 from .commands import train as run_training
-from .errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_INTERNAL, EXIT_INTERRUPTED, SpecError, SpecErrors
+from .errors import (
+    EXIT_BAD_INPUT,
+    EXIT_DIFFERENCES,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    KERAS_EXTRA_MODULES,
+    KerasMissing,
+    SpecError,
+    SpecErrors,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -126,7 +135,7 @@ def command(**groups: OptionGroup) -> Callable[[Callable[..., None]], Callable[.
             debug = kwargs.pop(_DEBUG.name)
             for name, group in groups.items():
                 kwargs[name] = group.make(**{p.name: kwargs.pop(p.name) for p in group.params})
-            with reported_errors(debug):
+            with reported_errors(debug, func.__name__):
                 func(**kwargs)
 
         run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -146,12 +155,21 @@ def print_spec_errors(errors: list[SpecError]) -> None:
 
 
 @contextmanager
-def reported_errors(debug: bool) -> Iterator[None]:
+def reported_errors(debug: bool, command: str = "") -> Iterator[None]:
     """Turn every failure into a located message and an exit code; never a bare traceback."""
     try:
         yield
     except (typer.Exit, typer.Abort, SystemExit):
         raise
+    except KerasMissing as exc:
+        _stderr(exc.render(command))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except ModuleNotFoundError as exc:
+        # A package of the `keras` extra that a path without `require_keras` imported.
+        if (exc.name or "").split(".")[0] not in KERAS_EXTRA_MODULES:
+            raise _internal_error(exc, debug) from None
+        _stderr(KerasMissing([(exc.name or "").split(".")[0]]).render(command))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except SpecErrors as exc:
         print_spec_errors(exc.errors)
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -164,13 +182,17 @@ def reported_errors(debug: bool) -> Iterator[None]:
     except BrokenPipeError:  # `kerasspec validate ... | head -1`: the reader left; click exits quietly
         raise
     except Exception as exc:  # noqa: BLE001 - the one place internal errors are turned into a message
-        if debug:
-            traceback.print_exc()
-        _stderr(
-            f"kerasspec: internal error: {type(exc).__name__}: {exc}. This is a bug in kerasspec; "
-            "please report it with the spec and the output of the same command with --debug."
-        )
-        raise typer.Exit(EXIT_INTERNAL) from None
+        raise _internal_error(exc, debug) from None
+
+
+def _internal_error(exc: Exception, debug: bool) -> typer.Exit:
+    if debug:
+        traceback.print_exception(exc)
+    _stderr(
+        f"kerasspec: internal error: {type(exc).__name__}: {exc}. This is a bug in kerasspec; "
+        "please report it with the spec and the output of the same command with --debug."
+    )
+    return typer.Exit(EXIT_INTERNAL)
 
 
 def stdout_console() -> Console:
@@ -431,14 +453,22 @@ def catalog(
         False, "--refresh", help="Read the installed Keras again, even if a cached catalog exists."
     ),
 ) -> None:
-    """Show (and cache) what the installed Keras accepts: layer types, losses, metrics, ..."""
-    from .catalog import cache_path, get_catalog
+    """Show (and cache) what the installed Keras accepts: layer types, losses, metrics, ...
+    Without Keras installed, the snapshot shipped with kerasspec, and which Keras it describes."""
+    from .catalog import SNAPSHOT, SNAPSHOT_PATH, cache_path, get_catalog, missing_packages
 
+    missing = missing_packages()
+    if refresh and missing:
+        raise KerasMissing(missing, "--refresh")
     found = get_catalog(refresh=refresh)
-    typer.echo(f"keras {found.versions['keras']}, tensorflow {found.versions['tensorflow']}")
+    described = f"keras {found.versions['keras']}, tensorflow {found.versions['tensorflow']}"
+    if found.origin == SNAPSHOT:
+        typer.echo(f"{described}: the snapshot shipped with kerasspec ({' and '.join(missing)} not installed here)")
+    else:
+        typer.echo(f"{described}: read from the installed Keras")
     for kind in found.kinds:
         typer.echo(f"  {kind}: {len(found.classes(kind))} classes")
-    typer.echo(f"cached at {cache_path()}")
+    typer.echo(f"snapshot at {SNAPSHOT_PATH}" if found.origin == SNAPSHOT else f"cached at {cache_path()}")
 
 
 OutTextOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import SpecError, SpecErrors
+from .errors import KerasMissing, SpecError, SpecErrors
 
 if TYPE_CHECKING:
     from .builder import Built
@@ -98,15 +98,34 @@ def load_spec(path: Path, options: SpecOptions, *, shown: str | None = None) -> 
     return load(path, list(options.overrides), allow_code=options.allow_code, shown=shown)
 
 
-def build_model(path: Path, options: ModelOptions, *, spec: Spec | None = None, warn: Warn = _ignore) -> Built:
+def require_keras(option: str | None = None) -> None:
+    """Refuse, in one line with the install command, a command (or `option`) that builds or runs
+    models where Keras or TensorFlow is not installed (kerasspec without its `keras` extra)."""
+    from .catalog import missing_packages
+
+    missing = missing_packages()
+    if missing:
+        raise KerasMissing(missing, option)
+
+
+def build_model(
+    path: Path,
+    options: ModelOptions,
+    *,
+    spec: Spec | None = None,
+    warn: Warn = _ignore,
+    option: str | None = None,
+) -> Built:
     """Load and check one spec (unless given one already loaded), then build it; build warnings,
-    located like errors, go to `warn`."""
+    located like errors, go to `warn`. Without Keras, the spec's own errors come first, then
+    `KerasMissing` (naming `option` where an option asked for the build)."""
     from .builder import build, parse_input_shape
     from .check import spec_trees, with_key_paths
 
     shape = parse_input_shape(options.input_shape) if options.input_shape else None
     limit = parse_max_params(options.max_params)
     spec = spec if spec is not None else load_spec(path, options)
+    require_keras(option)
     try:
         built = build(spec, input_shape=shape, max_params=limit)
     except SpecError as exc:  # Keras's errors, at the entry or key that caused them
@@ -132,7 +151,7 @@ def check_spec(path: Path, options: ModelOptions, *, build: bool = False, warn: 
     """`validate`: every error in one spec file (none: it is good), statically or also built."""
     try:
         if build:
-            build_model(path, options, warn=warn)
+            build_model(path, options, warn=warn, option="--build")
         else:
             load_spec(path, options)
     except SpecErrors as exc:
@@ -247,7 +266,7 @@ def check_locked(path: Path, options: ModelOptions, *, warn: Warn = _ignore) -> 
         ]
     try:
         locked = read_lock(target)
-        built = build_model(path, options, warn=warn)
+        built = build_model(path, options, warn=warn, option="--locked")
         require_built(built)
     except SpecErrors as exc:
         return exc.errors
@@ -335,6 +354,7 @@ def train(
 ) -> Path:
     """`train`: compile and fit the model on the spec's data; returns the run directory.
     `show_metrics(title, final metrics)` is called while the history plot is drawn."""
+    require_keras()  # before the runner's imports (numpy)
     from .render.history import HistoryPlotter
     from .runner import chosen_loop, data_settings
     from .runner import train as run_training
@@ -405,6 +425,7 @@ def evaluate(
     path: Path, options: SpecOptions, trained_options: TrainedOptions, *, loop: str | None = None
 ) -> Evaluation:
     """`evaluate`: a trained model's metrics on the spec's data (the loop the spec trains with)."""
+    require_keras()
     from .builder import Built
     from .runner import evaluate_custom, evaluation_loop
 
@@ -431,6 +452,7 @@ def predict(
 ) -> dict[str, tuple[int, ...]]:
     """`predict`: write one array per model output (or per named layer in `outputs`) to an .npz;
     returns each array's shape by name."""
+    require_keras()
     import numpy as np
 
     from .data import named_outputs

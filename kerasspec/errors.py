@@ -74,6 +74,29 @@ class SpecErrors(Exception):
         self.errors = errors
 
 
+KERAS_INSTALL = "pip install 'kerasspec[keras]'"
+# The import names of what that extra installs (pyproject.toml's `keras` extra; a test keeps the
+# two in step): a command that needs one of them says so in one line, without a traceback.
+KERAS_EXTRA_MODULES = ("keras", "tensorflow", "numpy", "pydot", "matplotlib", "tensorboard")
+_DISPLAY_NAMES = {"keras": "Keras", "tensorflow": "TensorFlow"}
+
+
+class KerasMissing(Exception):
+    """A command (or option) that builds or runs models, where kerasspec was installed without
+    its `keras` extra: bad input of the environment, exit 2, one line with the install command."""
+
+    def __init__(self, missing: Iterable[str], option: str | None = None):
+        self.missing = [_DISPLAY_NAMES.get(name, name) for name in missing]
+        self.option = option  # `--build`, `--refresh`: the option that needs them, if not the command
+        super().__init__(" and ".join(self.missing) + " not installed")
+
+    def render(self, command: str) -> str:
+        names = " and ".join(self.missing)
+        verb = "is" if len(self.missing) == 1 else "are"
+        used = f"kerasspec {command}" + (f" {self.option}" if self.option else "")
+        return f"{used} needs {names}, which {verb} not installed here; install with: {KERAS_INSTALL}"
+
+
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The candidate closest to `word`, or None when nothing is close.
 

@@ -283,7 +283,7 @@ def test_catalog_command_prints_what_it_cached(cli):
     assert result.exit_code == 0, result.stderr
     found = get_catalog()
     lines = result.stdout.splitlines()
-    assert lines[0] == f"keras {keras.__version__}, tensorflow {tensorflow.__version__}"
+    assert lines[0] == f"keras {keras.__version__}, tensorflow {tensorflow.__version__}: read from the installed Keras"
     assert lines[1:-1] == [f"  {kind}: {len(found.classes(kind))} classes" for kind in found.kinds]
     counts = {line.split(":")[0].strip(): int(line.split()[1]) for line in lines[1:-1]}
     assert list(counts) == [  # the cache is written with sorted keys
