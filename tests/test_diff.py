@@ -224,3 +224,27 @@ def test_an_unknown_format_is_refused(cli, write_spec):
     result = cli("diff", spec, spec, "--format", "html")
     assert result.exit_code == 2
     assert "--format: error: unknown --format 'html'; choose text, markdown or json" in result.stderr
+
+
+def test_long_lists_fold_into_details_in_markdown(cli, write_spec):
+    layers = "".join(f"  - {{type: Dense, name: d{i}, units: 4}}\n" for i in range(12))
+    old = write_spec(f"name: deep\ninputs: {{x: {{shape: [3]}}}}\nlayers:\n{layers}outputs: d11\n", "old.yaml")
+    new = write_spec(
+        f"name: deep\ninputs: {{x: {{shape: [3]}}}}\nlayers:\n{layers.replace('d0, units: 4', 'd0, units: 5')}outputs: d11\n",
+        "new.yaml",
+    )
+    result = cli("diff", old, new, "--format", "markdown")
+    assert result.exit_code == 1, result.stderr
+    assert "<details><summary>Layers (2 changed)</summary>" not in result.stdout  # d0 and d1 only
+    wide = write_spec(f"name: deep\ninputs: {{x: {{shape: [5]}}}}\nlayers:\n{layers}outputs: d11\n", "wide.yaml")
+    document = _diff(cli, old, wide)
+    assert [i["name"] for i in document["inputs"]["new"]] == ["x"] and document["inputs"]["new"][0]["shape"] == [
+        None,
+        5,
+    ]
+    assert _changes(document) == {"x": "changed", "d0": "changed"}
+    many = "".join(f"  - {{type: Dense, name: d{i}, units: {5 if i < 11 else 4}}}\n" for i in range(12))
+    changed = write_spec(f"name: deep\ninputs: {{x: {{shape: [3]}}}}\nlayers:\n{many}outputs: d11\n", "many.yaml")
+    markdown = cli("diff", old, changed, "--format", "markdown").stdout
+    assert "<details><summary>Layers (12 changed)</summary>" in markdown
+    assert "| ± | `d11` | Dense | own keywords unchanged: changed by what is above it | 20 → 24 (+4) |" in markdown
