@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Mark, SpecError, did_you_mean
-from .kinds import Kind
+from .kinds import KINDS, Kind, is_keras_layer_path
 from .loader import PMap
 from .walker import Visitor
 
@@ -38,6 +38,8 @@ def _noun(kind: Kind | None) -> str:
 
 def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: Kind | None) -> Any:
     """Import `package.module:Name` (Name may be dotted) and check it is what `kind` needs."""
+    if is_keras_layer_path(kind, reference):
+        return keras_own_layer(reference, mark)
     noun = _noun(kind)
     module_name, _, attribute = reference.partition(":")
     where = [str(spec_path.parent.resolve()), str(Path.cwd())]
@@ -68,6 +70,15 @@ def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: Kind
         for directory in added:
             if directory in sys.path:
                 sys.path.remove(directory)
+    obj = _attribute(module, module_name, attribute, f"{noun} '{reference}'", mark)
+    if kind is not None and not is_expected(kind, obj):
+        what = f"class {obj.__name__}" if inspect.isclass(obj) else type(obj).__name__
+        raise SpecError(mark, f"{noun} '{reference}' is not {kind.expected} (it is {what})", code="code-kind")
+    return obj
+
+
+def _attribute(module: Any, module_name: str, attribute: str, what: str, mark: Mark | None) -> Any:
+    """`module.attribute` (dotted: `Outer.Inner`), or an error naming the part that is missing."""
     obj: Any = module
     walked = module_name
     for part in attribute.split("."):
@@ -75,14 +86,54 @@ def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: Kind
             names = [n for n in dir(obj) if not n.startswith("_")]
             raise SpecError(
                 mark,
-                f"{noun} '{reference}': '{walked}' has no attribute '{part}'" + did_you_mean(part, names),
+                f"{what}: '{walked}' has no attribute '{part}'" + did_you_mean(part, names),
                 code="code-import",
             )
         obj = getattr(obj, part)
         walked = f"{walked}.{part}" if walked != module_name else f"{module_name}:{part}"
-    if kind is not None and not is_expected(kind, obj):
+    return obj
+
+
+def keras_own_layer(reference: str, mark: Mark | None) -> Any:
+    """A `keras.…:Name` layer type: a `keras.Layer` subclass defined inside the installed Keras
+    package (nothing is looked up outside it), and not one of the layers that run code."""
+    import importlib.util
+
+    import keras
+
+    module_name, _, attribute = reference.partition(":")
+    root = Path(keras.__file__).resolve().parent
+    outside = SpecError(
+        mark,
+        f"layer type '{reference}': the installed Keras has no module '{module_name}'",
+        hint="a keras.…:Name type names a layer Keras itself defines; a layer of your own is named by its "
+        "module (package.module:Name) and needs --allow-code",
+        code="code-import",
+    )
+    try:
+        found = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        raise outside from None
+    if found is None or found.origin is None or not Path(found.origin).resolve().is_relative_to(root):
+        raise outside
+    obj = _attribute(importlib.import_module(module_name), module_name, attribute, f"layer type '{reference}'", mark)
+    defined_in = getattr(sys.modules.get(getattr(obj, "__module__", "")), "__file__", None)
+    if (
+        not inspect.isclass(obj)
+        or not issubclass(obj, keras.layers.Layer)
+        or defined_in is None
+        or not Path(defined_in).resolve().is_relative_to(root)
+    ):
         what = f"class {obj.__name__}" if inspect.isclass(obj) else type(obj).__name__
-        raise SpecError(mark, f"{noun} '{reference}' is not {kind.expected} (it is {what})", code="code-kind")
+        raise SpecError(mark, f"layer type '{reference}' is not a layer Keras defines (it is {what})", code="code-kind")
+    running = [n for n in sorted(KINDS["layers"].code_running) if issubclass(obj, getattr(keras.layers, n, ()))]
+    if running:
+        raise SpecError(
+            mark,
+            f"layer type '{reference}' is a {running[0]}, which runs Python code",
+            hint=f"write `type: {running[0]}` (refused without --allow-code)",
+            code="code-not-allowed",
+        )
     return obj
 
 
