@@ -16,7 +16,7 @@ from typing import Any
 
 from .kinds import KINDS
 
-FORMAT = 2
+FORMAT = 3
 
 # Strings that `model.compile` resolves itself from the target and prediction shapes
 # (keras/src/trainers/compile_utils.py, get_metric and get_loss), on top of what
@@ -311,7 +311,43 @@ def generate() -> dict[str, Any]:
             "fit": constructor_of_function(keras.Model.fit),
         },
         "dtypes": sorted(dtypes.ALLOWED_DTYPES),
+        "ops": operations(keras),
     }
+
+
+# keras.ops's submodules whose functions are not all at its top level as well
+OP_SUBMODULES = ("image", "linalg", "nn", "numpy")
+
+
+def operations(keras: Any) -> dict[str, dict[str, Any]]:
+    """The functions of `keras.ops` (and `image.resize`, `linalg.qr`, ... of its submodules)
+    with their parameters in order: an `op:` entry binds its `inputs` to them by position."""
+    found: dict[str, Any] = {}
+    aliases: dict[str, str] = {}
+    for prefix, module in [("", keras.ops)] + [(f"{m}.", getattr(keras.ops, m)) for m in OP_SUBMODULES]:
+        for name in dir(module):
+            fn = getattr(module, name)
+            if name.startswith("_") or not inspect.isfunction(fn):
+                continue
+            if prefix and getattr(keras.ops, name, None) is fn:
+                aliases[prefix + name] = name  # `nn.sigmoid` is keras.ops.sigmoid
+            else:
+                found[prefix + name] = fn
+    ops: dict[str, dict[str, Any]] = {name: operation(fn) for name, fn in sorted(found.items())}
+    ops.update({alias: {"alias": name} for alias, name in sorted(aliases.items())})
+    return ops
+
+
+def operation(fn: Any) -> dict[str, Any]:
+    info = constructor_of_function(fn)
+    parameters = inspect.signature(fn).parameters.values()
+    info["positional"] = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    info["varargs"] = any(p.kind == p.VAR_POSITIONAL for p in parameters)
+    info["open"] = any(p.kind == p.VAR_KEYWORD for p in parameters)
+    for detail in info["details"].values():  # ops' docstrings rarely state types: a flag is a flag
+        if isinstance(detail.get("default"), bool) and "types" not in detail:
+            detail["types"] = ["boolean"]
+    return info
 
 
 def constructor_of_function(fn: Any) -> dict[str, Any]:

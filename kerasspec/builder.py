@@ -25,10 +25,10 @@ from ._keras import import_keras, initialize_all_variables
 from .catalog import Catalog, get_catalog
 from .errors import Mark, SpecError
 from .format.declaration import RESERVED_ENTRY_KEYS
-from .graph import model_inputs, record_symbolic_call
+from .graph import model_inputs, record_symbolic_call, source_layer
 from .kinds import KINDS, Kind
 from .loader import PMap
-from .spec import LayerEntry, Ref, Spec
+from .spec import ENTRY_ABOVE, LayerEntry, Ref, Spec
 from .usercode import check_arguments, constructor_keywords, import_object
 from .walker import Visitor, walk_arguments, walk_parameter
 
@@ -52,6 +52,8 @@ class Built:
     spec: Spec
     warnings: list[BuildWarning] = field(default_factory=list)
     tensor_names: dict[int, str] = field(default_factory=dict)  # id(KerasTensor) -> spec reference
+    # id(layer or operation node) -> the entry that made it (nested models' entries included)
+    entries: dict[int, LayerEntry] = field(default_factory=dict)
 
     @property
     def is_built(self) -> bool:
@@ -106,7 +108,7 @@ def build(
             hint="check the initializers' arguments (a seed, a mean, a scale)",
             code="keras-error",
         ) from None
-    return Built(model, spec, builder.warnings, builder.tensor_names())
+    return Built(model, spec, builder.warnings, builder.tensor_names(), builder.entry_of_layer)
 
 
 def _count_layers(spec: Spec) -> int:
@@ -271,6 +273,7 @@ class _Builder(Visitor):
             return self.layer_of_name[entry.reuse.name]
         if entry.spec is not None:
             nested = _Builder(self.keras, entry.spec, self.catalog, None, name=entry.name or entry.spec.name)
+            nested.entry_of_layer = self.entry_of_layer  # one map for the whole model
             model = nested.model()
             self.warnings.extend(nested.warnings)
             return model
@@ -347,6 +350,12 @@ class _Builder(Visitor):
         self.tensors.update(inputs)
         previous: Any = next(iter(inputs.values())) if len(inputs) == 1 else None
         for entry in self.spec.layers:
+            if entry.op is not None:
+                output = self.call_op(entry, previous)
+                if entry.name:
+                    self.tensors[entry.name] = output
+                previous = output
+                continue
             layer = self.layer_for(entry)
             self.remember(entry, layer)
             args, kwargs, multi = self.call_arguments(entry, previous)
@@ -367,6 +376,50 @@ class _Builder(Visitor):
                 outputs=outputs,
                 name=self.name,
             )
+
+    def call_op(self, entry: LayerEntry, previous: Any) -> Any:
+        """`{op: mean, inputs: tokens, axis: 1}`: keras.ops.mean(tokens, axis=1), its operation
+        node named as the entry (or, unnamed, `<model>.<position>`: never Keras's counter)."""
+        fn: Any = self.keras.ops
+        for part in str(entry.op).split("."):
+            fn = getattr(fn, part)
+        used: list[Any] = []
+
+        def value(argument: Any) -> Any:
+            if argument is ENTRY_ABOVE:
+                used.append(previous)
+                return previous
+            if isinstance(argument, Ref):
+                used.append(self.tensor(argument))
+                return used[-1]
+            if isinstance(argument, list):
+                return [value(item) for item in argument]
+            return argument
+
+        arguments = {name: value(argument) for name, argument in entry.op_arguments.items()}
+        args = [value(argument) for argument in entry.op_varargs]
+        if args:  # *args follow every positional parameter: give those by position too
+            parameters = inspect.signature(fn).parameters
+            op = self.catalog.op(str(entry.op))
+            named = [arguments.pop(n) if n in arguments else parameters[n].default for n in op.positional] if op else []
+            args = named + args
+        with self.keras_errors(entry.raw, f"{entry.describe()} (keras.ops.{entry.op})"):
+            output = fn(*args, **arguments)
+        tensors = output if isinstance(output, (list, tuple)) else [output]
+        if not tensors or not all(isinstance(t, self.keras.KerasTensor) for t in tensors):
+            raise SpecError(
+                entry.raw.value_mark("op"),
+                f"{entry.describe()}: keras.ops.{entry.op} gives {_shown(output)}, not a tensor",
+                hint="an op entry is a node of the model's graph: its function must return tensors",
+                code="op-not-tensor",
+            )
+        inputs = {id(source_layer(t)) for t in _flatten(used) if isinstance(t, self.keras.KerasTensor)}
+        for tensor in tensors:
+            operation = source_layer(tensor)
+            if operation is not None and id(operation) not in inputs:  # a new node (cast to the same dtype makes none)
+                operation.name = entry.name or f"{self.name}.{entry.index + 1}"
+                self.entry_of_layer.setdefault(id(operation), entry)
+        return output
 
     def subclassed(self) -> Any:
         """`class: module:Name` built with `args`, then called once on symbolic inputs of the
@@ -507,4 +560,17 @@ def _type_of(entry: LayerEntry | None) -> str:
         return f"reuse of {entry.reuse.name}"
     if entry.spec is not None:
         return f"spec {entry.spec.shown}"
+    if entry.op is not None:
+        return f"keras.ops.{entry.op}"
     return str(entry.type)
+
+
+def _flatten(values: Any) -> list[Any]:
+    if isinstance(values, (list, tuple)):
+        return [item for value in values for item in _flatten(value)]
+    return [values]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -45,23 +45,38 @@ class ClassInfo:
         return kind is not None and self.name in kind.code_running
 
 
+@dataclass(frozen=True)
+class OpInfo:
+    """A function of `keras.ops`: its keywords (as a `ClassInfo`) and which of them can be
+    given by position, in order (`varargs`: more positions go to `*args`)."""
+
+    info: ClassInfo
+    positional: tuple[str, ...]
+    varargs: bool
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+
+def _class_info(kind: str, name: str, info: dict[str, Any]) -> ClassInfo:
+    return ClassInfo(
+        kind,
+        name,
+        frozenset(info["params"]),
+        tuple(info["required"]),
+        info["open"],
+        tuple(sorted(info.get("defaults", {}).items())),
+        info.get("details", {}),
+    )
+
+
 class Catalog:
     def __init__(self, data: dict[str, Any]):
         self.data = data
         self.versions: dict[str, str] = data["versions"]
         self._classes: dict[str, dict[str, ClassInfo]] = {
-            kind: {
-                name: ClassInfo(
-                    kind,
-                    name,
-                    frozenset(info["params"]),
-                    tuple(info["required"]),
-                    info["open"],
-                    tuple(sorted(info.get("defaults", {}).items())),
-                    info.get("details", {}),
-                )
-                for name, info in entries.items()
-            }
+            kind: {name: _class_info(kind, name, info) for name, info in entries.items()}
             for kind, entries in data["classes"].items()
         }
         self._names: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in data["names"].items()}
@@ -72,6 +87,22 @@ class Catalog:
             for name, i in data["functions"].items()
         }
         self.dtypes: frozenset[str] = frozenset(data["dtypes"])
+        self._ops: dict[str, Any] = data["ops"]
+
+    def op(self, name: str) -> OpInfo | None:
+        """The `keras.ops` function of that name (`mean`, `image.resize`)."""
+        raw = self._ops.get(name)
+        if raw is None:
+            return None
+        if "alias" in raw:  # `nn.sigmoid`, also at the top level as `sigmoid`
+            name = raw["alias"]
+            raw = self._ops[name]
+        return OpInfo(_class_info("ops", name, raw), tuple(raw["positional"]), raw["varargs"])
+
+    @property
+    def op_names(self) -> list[str]:
+        """Every name an `op:` entry may give (`nn.sigmoid` as well as `sigmoid`)."""
+        return list(self._ops)
 
     @property
     def kinds(self) -> list[str]:

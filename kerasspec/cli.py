@@ -21,11 +21,12 @@ import typer
 
 from . import __version__
 from .commands import DataOptions, ModelOptions, SpecOptions, TrainedOptions, check_spec, parse_max_params, summarize
+from .commands import diff as run_diff
 from .commands import evaluate as run_evaluation
 from .commands import plot as draw
 from .commands import predict as run_prediction
 from .commands import train as run_training
-from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, SpecError, SpecErrors
+from .errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_INTERNAL, EXIT_INTERRUPTED, SpecError, SpecErrors
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -253,6 +254,39 @@ def summary(
     from .render.summary import render_layer, render_summary
 
     (render_summary if layer is None else render_layer)(document, stdout_console())
+
+
+DIFF_FORMATS = ("text", "markdown", "json")
+
+
+@command(options=MODEL_OPTIONS)
+def diff(
+    options: ModelOptions,
+    old: Annotated[
+        str, typer.Argument(help="The old spec: a file, or REV:PATH (HEAD:specs/x.yaml).", show_default=False)
+    ],
+    new: Annotated[str, typer.Argument(help="The new spec: a file, or REV:PATH.", show_default=False)],
+    fmt: str = typer.Option("text", "--format", help="text (coloured), markdown (a PR comment) or json."),
+) -> None:
+    """Build two versions of a spec and show what changed: layers, parameters, shapes, settings.
+    Exit status 0 when they are the same, 1 when they differ."""
+    if fmt not in DIFF_FORMATS:
+        raise SpecError(
+            None, f"unknown --format '{fmt}'; choose text, markdown or json", source="--format", code="bad-option"
+        )
+    document = run_diff(old, new, options, warn=_stderr)
+    if fmt == "json":
+        print_json(document)
+    elif fmt == "markdown":
+        from .render.diff import render_markdown
+
+        typer.echo(render_markdown(document), nl=False)
+    else:
+        from .render.diff import render_text
+
+        render_text(document, stdout_console())
+    if not document["same"]:
+        raise typer.Exit(EXIT_DIFFERENCES)
 
 
 @command(options=MODEL_OPTIONS)

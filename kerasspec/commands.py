@@ -99,10 +99,10 @@ def import_model(source: str) -> str:
     return import_spec(source)
 
 
-def load_spec(path: Path, options: SpecOptions) -> Spec:
+def load_spec(path: Path, options: SpecOptions, *, shown: str | None = None) -> Spec:
     from .check import load
 
-    return load(path, list(options.overrides), allow_code=options.allow_code)
+    return load(path, list(options.overrides), allow_code=options.allow_code, shown=shown)
 
 
 def build_model(path: Path, options: ModelOptions, *, spec: Spec | None = None, warn: Warn = _ignore) -> Built:
@@ -160,6 +160,37 @@ def summarize(
     if layer is not None:
         return inspect_layer(built.model, layer, built.tensor_names)
     return summary_document(built.model, built.spec.kind, expand_nested, built.tensor_names)
+
+
+def diff(old: str, new: str, options: ModelOptions, *, warn: Warn = _ignore) -> dict[str, Any]:
+    """`diff`: build the two specs (files or `REV:PATH`) and compare them; the stable document
+    of `kerasspec.diff`. Errors in either side are reported together."""
+    from .diff import diff_document
+    from .facts import model_facts
+    from .revisions import spec_source
+
+    with spec_source(old) as before, spec_source(new) as after:
+        specs, errors = [], []
+        for source in (before, after):
+            try:
+                specs.append(load_spec(source.path, options, shown=source.shown))
+            except SpecErrors as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise SpecErrors(errors)
+        if specs[0].kind != specs[1].kind:
+            raise SpecError(
+                specs[1].mark_of("layers"),
+                f"{before.shown} is a {specs[0].kind} spec and {after.shown} a {specs[1].kind} one",
+                hint="diff compares two versions of one spec: both of one kind",
+                code="diff-kinds",
+            )
+        facts = []
+        for source, spec in zip((before, after), specs):
+            built = build_model(source.path, options, spec=spec, warn=warn)
+            require_built(built)
+            facts.append(model_facts(built))
+    return diff_document(facts[0], facts[1], specs[0], specs[1], (before.shown, after.shown))
 
 
 def plot(

@@ -93,3 +93,14 @@ def named_outputs(model: Any) -> list[tuple[str | None, Any]]:
         return list(struct.items())
     names = list(getattr(model, "output_names", None) or [None] * len(model.outputs))
     return list(zip(names, model.outputs))
+
+
+def count_weights(weights: Any) -> int:
+    """Scalars in a list of variables, each variable once (shared ones are listed twice)."""
+    total = 0
+    for weight in {id(w): w for w in weights}.values():
+        size = 1
+        for dim in weight.shape:
+            size *= int(dim)
+        total += size
+    return total

@@ -483,19 +483,22 @@ def feature_model(keras: Any, model: Any, names: list[str]) -> Any:
             source="--outputs",
             code="bad-option",
         )
+    from .graph import operations
+
+    # by the names the spec gave: `model.get_layer` does not find operation nodes (`op:` entries)
+    found = {operation.name: operation for operation in operations(model)}
     outputs = {}
     for name in names:
-        try:
-            layer = model.get_layer(name)
-        except ValueError:
+        layer = found.get(name)
+        if layer is None:
             from .errors import did_you_mean
 
             raise SpecError(
                 None,
-                f"the model has no layer '{name}'" + did_you_mean(name, [layer.name for layer in model.layers]),
+                f"the model has no layer or op '{name}'" + did_you_mean(name, list(found)),
                 source="--outputs",
                 code="unknown-layer",
-            ) from None
+            )
         try:
             outputs[name] = layer.output
         except (AttributeError, ValueError) as exc:

@@ -39,6 +39,18 @@ class InputDef:
 CallInputs = Ref | list[Ref] | dict[str, Ref | list[Ref]]
 
 
+class _EntryAbove:
+    """What an `op:` entry without `inputs` is called on: the output of the entry above."""
+
+    def __repr__(self) -> str:
+        return "ENTRY_ABOVE"
+
+
+ENTRY_ABOVE = _EntryAbove()
+# An argument of an `op:` entry: a reference, a constant (a number, true/false, null), or a list of them.
+OpArgument = Any
+
+
 @dataclass
 class LayerEntry:
     index: int
@@ -51,9 +63,15 @@ class LayerEntry:
     spec: Spec | None = None
     call: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)
+    # an `op:` entry: the keras.ops function, and its arguments bound to its parameters
+    # (name -> OpArgument; `varargs`: what goes to its *args)
+    op: str | None = None
+    op_arguments: dict[str, OpArgument] = field(default_factory=dict)
+    op_varargs: list[OpArgument] = field(default_factory=list)
 
     def describe(self) -> str:
-        return f"layer '{self.name}'" if self.name else f"layers[{self.index}]"
+        noun = "op" if self.op is not None else "layer"
+        return f"{noun} '{self.name}'" if self.name else f"layers[{self.index}]"
 
 
 @dataclass

@@ -80,7 +80,8 @@ def test_feature_extraction_from_intermediate_layers(cli, tmp_path):
         "predict", SPECS / "ticket_classifier.yaml", "--run", run, "--out", tmp_path / "x.npz", "--outputs", "hiden"
     )
     assert (
-        bad.exit_code == 2 and "--outputs: error: the model has no layer 'hiden'; did you mean 'hidden'?" in bad.stderr
+        bad.exit_code == 2
+        and "--outputs: error: the model has no layer or op 'hiden'; did you mean 'hidden'?" in bad.stderr
     )
 
 

@@ -105,13 +105,13 @@ CASES = {
         "name: x\nlayers:\n  - {type: Dense, name: a, units: 1}\n  - {reuse: a, type: Dense}\n",
         4,
         "reuse",
-        "an entry has one of `type`, `reuse` or `spec`, not `type` and `reuse`",
+        "an entry has one of `type`, `reuse`, `spec` or `op`, not `type` and `reuse`",
     ),
     "reuse-with-spec": (
         "name: x\nlayers:\n  - {type: Dense, name: a, units: 1}\n  - {reuse: a, spec: b.yaml}\n",
         4,
         "spec",
-        "an entry has one of `type`, `reuse` or `spec`, not `reuse` and `spec`",
+        "an entry has one of `type`, `reuse`, `spec` or `op`, not `reuse` and `spec`",
     ),
     "empty-inputs": (
         "name: x\ninputs: {}\nlayers:\n  - {type: Dense, name: a, units: 1}\noutputs: a\n",
@@ -358,9 +358,9 @@ def test_predict_replaces_a_file_only_with_force(cli, trained, tmp_path):
     [
         (
             ["--run", "{run}", "--outputs", "hiddn"],
-            "--outputs: error: the model has no layer 'hiddn'; did you mean 'hidden'?",
+            "--outputs: error: the model has no layer or op 'hiddn'; did you mean 'hidden'?",
         ),
-        (["--run", "{run}", "--outputs", "hidden,nope"], "--outputs: error: the model has no layer 'nope'"),
+        (["--run", "{run}", "--outputs", "hidden,nope"], "--outputs: error: the model has no layer or op 'nope'"),
         (
             ["--run", "{run}", "--out", "{tmp}/p.txt"],
             "{tmp}/p.txt: error: predictions are written as .npz; name the file *.npz",

@@ -33,13 +33,15 @@ def load(
     allow_code: bool = False,
     catalog: Catalog | None = None,
     spec_type: type[Spec] = Spec,
+    shown: str | None = None,
 ) -> Spec:
-    """Read and check a spec file; raise `SpecErrors` listing every problem found."""
+    """Read and check a spec file; raise `SpecErrors` listing every problem found. Errors name
+    the file as `shown` (default: the path as given)."""
     path = Path(path)
     ctx = Context(catalog or get_catalog(), allow_code, spec_type=spec_type)
     ctx.include = lambda target, shown, chain: _load_spec(ctx, target, shown, (), chain)
     ctx.inline = lambda tree, holder, chain: _check_inline(ctx, tree, holder, chain)
-    spec = _load_spec(ctx, path, str(path), overrides, ())
+    spec = _load_spec(ctx, path, shown or str(path), overrides, ())
     if ctx.errors:
         raise SpecErrors(sorted(with_key_paths(ctx.errors, ctx.trees), key=_error_order))
     assert spec is not None

@@ -11,7 +11,10 @@ from ..loader import PList, PMap
 from ..spec import InputDef, LayerEntry, Spec
 from .context import Context, misspelt_keys
 from .objects import check_object
+from .ops import read_op
 from .refs import reference
+
+ENTRY_MODES = ("type", "reuse", "spec", "op")
 
 
 def layer_list(ctx: Context, tree: PMap) -> list[tuple[int, PMap]]:
@@ -57,24 +60,28 @@ def read_entry(
             )
         else:
             entry.name = name
-    modes = [k for k in ("type", "reuse", "spec") if k in raw]
+    modes = [k for k in ENTRY_MODES if k in raw]
     if len(modes) > 1:
         ctx.error(
             raw.key_mark(modes[1]),
-            f"an entry has one of `type`, `reuse` or `spec`, not {' and '.join('`' + m + '`' for m in modes)}",
+            f"an entry has one of `type`, `reuse`, `spec` or `op`, not {' and '.join('`' + m + '`' for m in modes)}",
             code="bad-layer",
         )
         return None
     if not modes:
-        misspelt = [(key, close) for key in raw if (close := closest(str(key), ("type", "reuse", "spec")))]
+        misspelt = [(key, close) for key in raw if (close := closest(str(key), ENTRY_MODES))]
         where, close = misspelt[0] if misspelt else (None, None)
         ctx.error(
             raw.key_mark(where) if where is not None else raw.mark,
             f"layers[{index}] has no `type`" + (f"; did you mean '{close}' for '{where}'?" if close else ""),
-            hint="every entry names a Keras layer (`type: Dense`), reuses one (`reuse: name`) or includes a spec (`spec: file.yaml`)",
+            hint="every entry names a Keras layer (`type: Dense`), reuses one (`reuse: name`), includes a spec "
+            "(`spec: file.yaml`) or calls a keras.ops function (`op: add`)",
             code="missing-type",
         )
         return None
+    if modes[0] == "op":
+        read_op(ctx, raw, entry)
+        return entry
     if "call" in raw:
         call = raw["call"]
         if not isinstance(call, PMap):

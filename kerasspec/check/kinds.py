@@ -12,6 +12,7 @@ from .context import Context
 from .entries import check_included_call, check_reuse, layer_list, read_entry, register_name
 from .header import input_def
 from .objects import check_value, code_reference
+from .ops import bind_op
 from .refs import call_inputs, check_outputs
 
 _NOT_IN_SEQUENTIAL = {
@@ -45,6 +46,13 @@ def check_sequential(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
         for key, (message, hint) in _NOT_IN_SEQUENTIAL.items():
             if key in raw:
                 ctx.error(raw.key_mark(key), f"{entry.describe()} {message}", hint=hint, code="sequential-rules")
+        if entry.op is not None:
+            ctx.error(
+                raw.key_mark("op"),
+                f"{entry.describe()} calls keras.ops.{entry.op}, but the spec is sequential",
+                hint="op entries belong to functional graphs: declare top-level `inputs:` and `outputs:`",
+                code="sequential-rules",
+            )
         register_name(ctx, entry, names, {})
         if entry.reuse is not None:
             check_reuse(ctx, entry, names, spec, {})
@@ -78,9 +86,12 @@ def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
     defined: dict[str, Mark] = {str(n): raw_inputs.value_mark(n) for n in raw_inputs if isinstance(n, str)}
     layer_names: dict[str, Mark] = {}
     for index, raw, entry in _read_entries(ctx, spec, include_stack, entries):
-        if "inputs" in raw:
+        op = ctx.catalog.op(entry.op) if entry.op is not None else None
+        if op is not None:
+            bind_op(ctx, raw, entry, op, defined, later_names)
+        elif "inputs" in raw:
             entry.inputs = call_inputs(ctx, raw, defined, later_names)
-        elif index == 0 and len(spec.inputs) > 1:
+        if "inputs" not in raw and index == 0 and len(spec.inputs) > 1:
             ctx.error(
                 entry.mark,
                 f"the first layer has no `inputs`, and the spec has {len(spec.inputs)} inputs ({', '.join(spec.inputs)})",

@@ -372,10 +372,20 @@ ENTRY_KEYS = (
         "a spec whose model is used as a layer: a file relative to this one, or a spec written in place",
     ),
     Key("call", MapOf(Anything()), "call keywords that are not references ({training: false})"),
+    Key("op", Text(), "a function of keras.ops (add, mean, tensordot, image.resize) called in the graph"),
     Key(
         "layers", ListOf(Anything(), min_items=1), "with `type: Sequential`: the layers of a sequential model in place"
     ),
 )
 RESERVED_ENTRY_KEYS = tuple(key.name for key in ENTRY_KEYS)
+OP_ENTRY_KEYS = ("op", "name", "inputs")  # an `op:` entry's own keys; the rest are the function's keywords
+# What an `op:` entry's `inputs` holds: references and constants, by position (a list) or by name.
+_OP_VALUE = Union((Text(pattern=REFERENCE_PATTERN), Number(), Boolean(), Null()))
+_OP_ARGUMENT = Union((_OP_VALUE, ListOf(_OP_VALUE)))
+OP_INPUTS = Key(
+    "inputs",
+    Union((_OP_ARGUMENT, ListOf(_OP_ARGUMENT, min_items=1), MapOf(_OP_ARGUMENT))),
+    "the function's arguments: a list by position, a mapping by name (references or constants)",
+)
 
 SECTIONS = (TOP_LEVEL, INPUT, COMPILE, DATA, DISTRIBUTION, TRAIN)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..catalog import Catalog, ClassInfo
 from ..kinds import KINDS
-from .declaration import DISTRIBUTIONS, ENTRY_KEYS, TOP_LEVEL, Key, Section, argument_type
+from .declaration import DISTRIBUTIONS, ENTRY_KEYS, OP_ENTRY_KEYS, OP_INPUTS, TOP_LEVEL, Key, Section, argument_type
 from .types import CODE_REFERENCE_PATTERN, Anything, KerasObject, ListOf, Nested, value_schema
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -140,15 +140,37 @@ def _layer_definitions(catalog: Catalog, definitions: dict[str, Any]) -> None:
         "required": ["layers"],
         "additionalProperties": False,
     }
+    _op_definitions(catalog, reserved, definitions)
     definitions["layers"] = {
-        "description": "a layer entry: {type: Class, keywords...}, {reuse: name} or {spec: file.yaml}",
+        "description": "a layer entry: {type: Class, keywords...}, {reuse: name}, {spec: file.yaml} or {op: function}",
         "type": "object",
-        "properties": reserved,
+        "properties": {**reserved, "inputs": {"anyOf": [reserved["inputs"], _property(OP_INPUTS)]}},
         "allOf": [
             *_dispatch([*classes, "Sequential"], "layers"),
-            {"if": {"not": {"required": ["type"]}}, "then": {"propertyNames": {"enum": sorted(reserved)}}},
+            {"if": {"required": ["op"]}, "then": {"$ref": "#/definitions/layers.op"}},
+            {
+                "if": {"not": {"anyOf": [{"required": ["type"]}, {"required": ["op"]}]}},
+                "then": {"propertyNames": {"enum": sorted(reserved)}},
+            },
         ],
     }
+
+
+def _op_definitions(catalog: Catalog, reserved: dict[str, Any], definitions: dict[str, Any]) -> None:
+    """`{op: mean, inputs: ..., axis: 1}`: a keras.ops function, its keywords per function."""
+    entry = {"op": {"description": reserved["op"].get("description"), "enum": catalog.op_names}}
+    entry.update({key: reserved[key] for key in OP_ENTRY_KEYS if key not in ("op", "inputs")})
+    entry["inputs"] = _property(OP_INPUTS)
+    dispatch = []
+    for name in catalog.op_names:
+        op = catalog.op(name)
+        assert op is not None
+        if op.name == name:  # required arguments may come in `inputs`: none is a required key
+            definitions[f"ops.{name}"] = {k: v for k, v in class_schema(op.info, entry).items() if k != "required"}
+        dispatch.append(
+            {"if": {"properties": {"op": {"const": name}}}, "then": {"$ref": f"#/definitions/ops.{op.name}"}}
+        )
+    definitions["layers.op"] = {"required": ["op"], "properties": entry, "allOf": dispatch}
 
 
 def _distribution_definition(catalog: Catalog) -> dict[str, Any]:

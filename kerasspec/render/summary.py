@@ -18,7 +18,7 @@ from .._keras import (
     weight_memory_size,
 )
 from ..errors import SpecError
-from ..graph import calls, expandable, model_inputs, named_outputs, operations, relevant_nodes
+from ..graph import calls, count_weights, expandable, model_inputs, named_outputs, operations, relevant_nodes
 
 
 def _shape(tensor: Any) -> list[int | None]:
@@ -33,17 +33,6 @@ def _params(operation: Any) -> int:
     """A layer's parameters; 0 for an operation node that is not a layer (the `NotEqual` that
     `Embedding(mask_zero=True)` adds for its mask has no weights, no `built`)."""
     return int(operation.count_params()) if getattr(operation, "built", False) else 0
-
-
-def _weights_count(weights: Iterable[Any]) -> int:
-    unique = {id(w): w for w in weights}.values()
-    total = 0
-    for w in unique:
-        size = 1
-        for d in w.shape:
-            size *= int(d)
-        total += size
-    return total
 
 
 def _memory(weights: Iterable[Any]) -> float:
@@ -77,7 +66,7 @@ def _layer_record(layer: Any, relevant: set[int] | None, prefix: str, names: dic
         "type": type(layer).__name__,
         "output_shapes": shapes,
         "params": _params(layer),
-        "trainable_params": _weights_count(getattr(layer, "trainable_weights", ())),
+        "trainable_params": count_weights(getattr(layer, "trainable_weights", ())),
         "calls": len(nodes),
         "inbound": inbound,
     }
@@ -119,8 +108,8 @@ def summary_document(
     model: Any, kind: str, expand_nested: bool = False, names: dict[int, str] | None = None
 ) -> dict[str, Any]:
     """The stable JSON of `summary --json`."""
-    trainable = _weights_count(model.trainable_weights)
-    non_trainable = _weights_count(model.non_trainable_weights)
+    trainable = count_weights(model.trainable_weights)
+    non_trainable = count_weights(model.non_trainable_weights)
     outputs = named_outputs(model)
     return {
         "name": model.name,
