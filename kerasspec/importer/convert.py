@@ -494,19 +494,28 @@ class Converter:
             entry[key] = self.value(at, key, value, layer)
         return entry
 
+    def ops_function(self, name: str) -> Any:
+        """`keras.ops.<name>` (`image.resize` in keras.ops.image), or None."""
+        function: Any = self.keras.ops
+        for part in name.split("."):
+            function = getattr(function, part, None)
+        return function
+
     def operation_function(self, where: Where, layer: dict[str, Any], cls: Any) -> tuple[str, Any]:
+        """The keras.ops function that makes this operation class: named as the class in snake
+        case (`Add` -> `add`, `ExpandDims` -> `expand_dims`), in keras.ops or the keras.ops
+        namespace of its module (`image.resize`), and defined in the class's own module."""
         class_name = str(layer["class_name"])
         snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", class_name).lower()
-        for candidate in dict.fromkeys((snake, class_name.lower())):
-            function = getattr(self.keras.ops, candidate, None)
+        namespace = cls.__module__.rsplit(".", 1)[-1]
+        for candidate in dict.fromkeys((snake, class_name.lower(), f"{namespace}.{snake}")):
+            function = self.ops_function(candidate)
             if inspect.isfunction(function) and function.__module__ == cls.__module__:
                 return candidate, function
-        what = f"keras.ops operation {class_name}"
         raise Unsupported(
             where,
-            f"operation '{layer['config'].get('name')}' ({class_name}): {what} has no keras.ops function of its own, "
-            "so an `op:` entry cannot say it",
-            hint="write it with a keras.ops function in the model's code (keras.ops.take, keras.ops.slice, ...), or as a layer",
+            f"{self.describe(layer)}: the operation has no keras.ops function of its own, so an `op:` entry cannot say it",
+            hint="write it with a keras.ops function in the model's code, or as a layer",
         )
 
 
@@ -844,7 +853,7 @@ class _Graph:
         tensor_kwargs: dict[str, Any],
         constant_kwargs: dict[str, Any],
     ) -> tuple[Any, dict[str, Any]]:
-        function = getattr(self.converter.keras.ops, made["op"])
+        function = self.converter.ops_function(made["op"])
         parameters = list(inspect.signature(function).parameters.values())
         describe = self.converter.describe(call.layer)
         raw_args = call.node.get("args") or []
