@@ -94,44 +94,69 @@ def _attribute(module: Any, module_name: str, attribute: str, what: str, mark: M
     return obj
 
 
-def keras_own_layer(reference: str, mark: Mark | None) -> Any:
-    """A `keras.…:Name` layer type: a `keras.Layer` subclass defined inside the installed Keras
-    package (nothing is looked up outside it), and not one of the layers that run code."""
+def keras_module(module_name: str) -> Any:
+    """A module of the installed Keras package, found inside it and nowhere else; None when
+    there is none (or it cannot be imported, as a backend whose framework is not installed)."""
     import importlib.util
 
     import keras
 
-    module_name, _, attribute = reference.partition(":")
-    root = Path(keras.__file__).resolve().parent
-    outside = SpecError(
-        mark,
-        f"layer type '{reference}': the installed Keras has no module '{module_name}'",
-        hint="a keras.…:Name type names a layer Keras itself defines; a layer of your own is named by its "
-        "module (package.module:Name) and needs --allow-code",
-        code="code-import",
-    )
+    if module_name != "keras" and not module_name.startswith("keras."):
+        return None
     try:
         found = importlib.util.find_spec(module_name)
-    except (ImportError, ValueError):
-        raise outside from None
-    if found is None or found.origin is None or not Path(found.origin).resolve().is_relative_to(root):
-        raise outside
-    obj = _attribute(importlib.import_module(module_name), module_name, attribute, f"layer type '{reference}'", mark)
-    defined_in = getattr(sys.modules.get(getattr(obj, "__module__", "")), "__file__", None)
-    if (
-        not inspect.isclass(obj)
-        or not issubclass(obj, keras.layers.Layer)
-        or defined_in is None
-        or not Path(defined_in).resolve().is_relative_to(root)
-    ):
+        if found is None or found.origin is None or not _inside_keras(found.origin, keras):
+            return None
+        return importlib.import_module(module_name)
+    except Exception:  # noqa: BLE001 - no such module, or one that fails to import: not there
+        return None
+
+
+def _inside_keras(file: str, keras: Any) -> bool:
+    return Path(file).resolve().is_relative_to(Path(keras.__file__).resolve().parent)
+
+
+def defined_in_keras(obj: Any) -> bool:
+    """Whether a class was defined in a module of the installed Keras package."""
+    import keras
+
+    file = getattr(sys.modules.get(getattr(obj, "__module__", "")), "__file__", None)
+    return inspect.isclass(obj) and file is not None and _inside_keras(file, keras)
+
+
+def code_running_layer(cls: Any) -> str | None:
+    """The name of the layer that runs code (Lambda, ...) that `cls` is, or None."""
+    import keras
+
+    running = [n for n in sorted(KINDS["layers"].code_running) if issubclass(cls, getattr(keras.layers, n, ()))]
+    return running[0] if running else None
+
+
+def keras_own_layer(reference: str, mark: Mark | None) -> Any:
+    """A `keras.…:Name` layer type: a `keras.Layer` subclass defined inside the installed Keras
+    package (nothing is looked up outside it), and not one of the layers that run code."""
+    import keras
+
+    module_name, _, attribute = reference.partition(":")
+    module = keras_module(module_name)
+    if module is None:
+        raise SpecError(
+            mark,
+            f"layer type '{reference}': the installed Keras has no module '{module_name}'",
+            hint="a keras.…:Name type names a layer Keras itself defines; a layer of your own is named by its "
+            "module (package.module:Name) and needs --allow-code",
+            code="code-import",
+        )
+    obj = _attribute(module, module_name, attribute, f"layer type '{reference}'", mark)
+    if not defined_in_keras(obj) or not issubclass(obj, keras.layers.Layer):
         what = f"class {obj.__name__}" if inspect.isclass(obj) else type(obj).__name__
         raise SpecError(mark, f"layer type '{reference}' is not a layer Keras defines (it is {what})", code="code-kind")
-    running = [n for n in sorted(KINDS["layers"].code_running) if issubclass(obj, getattr(keras.layers, n, ()))]
+    running = code_running_layer(obj)
     if running:
         raise SpecError(
             mark,
-            f"layer type '{reference}' is a {running[0]}, which runs Python code",
-            hint=f"write `type: {running[0]}` (refused without --allow-code)",
+            f"layer type '{reference}' is a {running}, which runs Python code",
+            hint=f"write `type: {running}` (refused without --allow-code)",
             code="code-not-allowed",
         )
     return obj

@@ -25,9 +25,9 @@ from ..kinds import KINDS, Kind, object_kind, parameter_kind
 
 Where = tuple[Any, ...]  # a key path in the configuration document
 _TENSOR = "__keras_tensor__"
-# Keys an entry reserves now and those the format's additions reserve (`op`, `block`, `adapt`).
 _ABSENT = object()  # a key a configuration lacks
 _PROBE = "kerasspec_import_probe"  # the name of the layers made only to read Keras's defaults
+# Keys an entry reserves now and those the format's additions reserve (`op`, `block`, `adapt`).
 _RESERVED = frozenset(RESERVED_ENTRY_KEYS) | {"op", "block", "adapt"}
 _NAME_FORBIDS = re.compile(r"[/\[\]\s]")
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
@@ -84,7 +84,7 @@ class Converter:
                 hint="load the model in Keras 3 and save it again (model.save('model.keras'))",
             )
         _forget_object_sharing(document)
-        kind = self.model_kind(document, ())
+        kind = self.model_kind(document)
         if kind is None:
             raise Unsupported(
                 (),
@@ -95,7 +95,7 @@ class Converter:
         spec = self.sequential((), document) if kind == "sequential" else self.functional((), document)
         return spec
 
-    def model_kind(self, serialized: dict[str, Any], where: Where) -> str | None:
+    def model_kind(self, serialized: dict[str, Any]) -> str | None:
         module, class_name = serialized.get("module") or "", serialized.get("class_name")
         if class_name in ("Functional", "Model") and module.startswith("keras"):
             return "functional"
@@ -184,7 +184,7 @@ class Converter:
                 hint="load the model in Keras 3 and save it again (model.save('model.keras'))",
             )
         name = self.layer_name(where, layer)
-        kind = self.model_kind(layer, where)
+        kind = self.model_kind(layer)
         if kind is not None:
             nested = self.sequential(where, layer) if kind == "sequential" else self.functional(where, layer)
             if kind == "sequential" and "input" not in nested:
@@ -215,6 +215,8 @@ class Converter:
 
     def layer_class(self, where: Where, layer: dict[str, Any]) -> tuple[str, Any]:
         """(the entry's `type`, the class or None for user code) of a serialized layer."""
+        from ..usercode import code_running_layer
+
         module, class_name = layer.get("module") or "", str(layer["class_name"])
         code_running = KINDS["layers"].code_running
         if module == "keras.layers":
@@ -235,7 +237,7 @@ class Converter:
                 raise Unsupported(
                     where, f"{self.describe(layer)}: '{module}:{class_name}' is not a layer of the installed Keras"
                 )
-            if any(issubclass(cls, getattr(self.keras.layers, n)) for n in code_running):
+            if code_running_layer(cls):
                 raise Unsupported(
                     where, f"{self.describe(layer)}: a layer that holds Python code, which a spec does not carry"
                 )
@@ -252,19 +254,11 @@ class Converter:
 
     def keras_internal(self, module: str, name: str) -> Any:
         """A class `name` defined in `module` of the installed Keras package, or None."""
-        import importlib
-        import importlib.util
+        from ..usercode import defined_in_keras, keras_module
 
-        if not _MODULE_NAME.match(module) or not _MODULE_NAME.match(name):
-            return None
-        try:
-            found = importlib.util.find_spec(module)
-        except (ImportError, ValueError):
-            return None
-        if found is None or found.origin is None or not Path(found.origin).resolve().is_relative_to(self.keras_root):
-            return None
-        cls = getattr(importlib.import_module(module), name, None)
-        return cls if inspect.isclass(cls) else None
+        found = keras_module(module) if _MODULE_NAME.match(module) and _MODULE_NAME.match(name) else None
+        cls = getattr(found, name, None)
+        return cls if defined_in_keras(cls) else None
 
     def layer_object(self, where: Where, layer: dict[str, Any], name: str | None) -> dict[str, Any]:
         """`{type: X, ...keywords}` of a serialized layer (the `name` key left to the caller)."""
@@ -632,7 +626,7 @@ class _Graph:
         if isinstance(structure, list) and _is_history(structure):
             name, node_index, tensor_index = structure
             call = self.calls.get((name, node_index - 1))
-            if node_index > 0 and call is not None and self.converter.model_kind(call.layer, ()) == "functional":
+            if node_index > 0 and call is not None and self.converter.model_kind(call.layer) == "functional":
                 return [name, node_index - 1, tensor_index]
             return structure
         if isinstance(structure, list):
@@ -677,7 +671,7 @@ class _Graph:
         if self.uses.get(call.key, {0}) - {0}:
             return True
         layer = call.layer
-        if self.converter.model_kind(layer, ()) == "functional":
+        if self.converter.model_kind(layer) == "functional":
             return isinstance(layer["config"].get("output_layers"), list) and isinstance(
                 layer["config"]["output_layers"][0], list
             )
@@ -810,7 +804,7 @@ class _Graph:
 
     def call_class(self, call: _Call) -> Any:
         layer = call.layer
-        if self.converter.model_kind(layer, ()) is not None:
+        if self.converter.model_kind(layer) is not None:
             return self.converter.keras.Model
         if layer.get("module") == "keras.layers":
             return getattr(self.converter.keras.layers, str(layer["class_name"]), None)
