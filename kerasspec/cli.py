@@ -20,9 +20,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import __version__
-from .commands import DataOptions, ModelOptions, SpecOptions, TrainedOptions, check_spec, parse_max_params, summarize
+from .commands import (
+    DataOptions,
+    ModelOptions,
+    SpecOptions,
+    TrainedOptions,
+    check_locked,
+    check_spec,
+    parse_max_params,
+    summarize,
+)
 from .commands import diff as run_diff
 from .commands import evaluate as run_evaluation
+from .commands import lock as write_lock
 from .commands import plot as draw
 from .commands import predict as run_prediction
 from .commands import train as run_training
@@ -214,6 +224,11 @@ def validate(
         "--build",
         help="Also build each model symbolically (imports Keras): shapes, values, the parameter limit.",
     ),
+    locked: bool = typer.Option(
+        False,
+        "--locked",
+        help="Build each spec and compare it with its lock file (ticket.yaml -> ticket.lock.json; see `lock`).",
+    ),
 ) -> None:
     """Check spec files (statically; never imports TensorFlow unless --build): `PATH: ok`, or every error as PATH:LINE:COL."""
     if output_format not in ("text", "json"):
@@ -221,7 +236,11 @@ def validate(
     parse_max_params(options.max_params)
     results = []
     for file in files:
-        errors = check_spec(file, options, build=build, warn=_stderr)
+        errors = (
+            check_locked(file, options, warn=_stderr)
+            if locked
+            else check_spec(file, options, build=build, warn=_stderr)
+        )
         results.append((str(file), errors))
         if output_format == "text":
             if errors:
@@ -254,6 +273,24 @@ def summary(
     from .render.summary import render_layer, render_summary
 
     (render_summary if layer is None else render_layer)(document, stdout_console())
+
+
+@command(options=MODEL_OPTIONS)
+def lock(
+    options: ModelOptions,
+    spec: SpecArg,
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Where to write (default: beside the spec, SPEC.lock.json)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace a lock file that differs."),
+) -> None:
+    """Build the spec and write its lock file: layers, shapes, dtypes, parameters (checked by
+    `validate --locked`)."""
+    from .lock import lock_path
+
+    status = write_lock(spec, options, out=out, force=force, warn=_stderr)
+    target = out if out is not None else lock_path(spec)
+    typer.echo(f"{target}: {'up to date' if status == 'unchanged' else status}")
 
 
 DIFF_FORMATS = ("text", "markdown", "json")

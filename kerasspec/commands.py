@@ -193,6 +193,80 @@ def diff(old: str, new: str, options: ModelOptions, *, warn: Warn = _ignore) -> 
     return diff_document(facts[0], facts[1], specs[0], specs[1], (before.shown, after.shown))
 
 
+def _lock_of(built: Built) -> tuple[Any, dict[str, Any]]:
+    from importlib.metadata import version
+
+    from ._keras import import_keras
+    from .facts import model_facts
+    from .lock import lock_document
+
+    facts = model_facts(built)
+    return facts, lock_document(facts, {"kerasspec": version("kerasspec"), "keras": str(import_keras().__version__)})
+
+
+def lock(
+    path: Path, options: ModelOptions, *, out: Path | None = None, force: bool = False, warn: Warn = _ignore
+) -> str:
+    """`lock`: write the spec's lock file (default: beside it, `ticket.lock.json`); returns
+    "written", "unchanged" (the same bytes were there) or "replaced" (with `force`)."""
+    from .files import write_new_text
+    from .lock import lock_path, lock_text
+
+    built = build_model(path, options, warn=warn)
+    require_built(built)
+    text = lock_text(_lock_of(built)[1])
+    target = out if out is not None else lock_path(path)
+    if target.is_file():
+        try:
+            if target.read_text(encoding="utf-8") == text:
+                return "unchanged"
+        except (OSError, UnicodeDecodeError):
+            pass
+        if not force:
+            raise SpecError(
+                None,
+                "a different lock file is there; pass --force to replace it",
+                hint=f"`kerasspec validate --locked {path}` lists what differs",
+                source=str(target),
+                code="file-exists",
+            )
+    write_new_text(target, text, force=force)
+    return "replaced" if force and target.exists() else "written"
+
+
+def check_locked(path: Path, options: ModelOptions, *, warn: Warn = _ignore) -> list[SpecError]:
+    """`validate --locked`: the spec's own errors, else each difference from its lock file."""
+    from .lock import check_lock, lock_path, read_lock
+
+    target = lock_path(path)
+    errors = check_spec(path, options)
+    if errors:
+        return errors
+    if not target.is_file():
+        return [
+            SpecError(
+                None,
+                f"no lock file ({target.name} beside it)",
+                hint=f"write one with `kerasspec lock {path}`",
+                source=str(path),
+                code="no-lock",
+            )
+        ]
+    try:
+        locked = read_lock(target)
+        built = build_model(path, options, warn=warn)
+        require_built(built)
+    except SpecErrors as exc:
+        return exc.errors
+    except SpecError as exc:
+        return [exc]
+    facts, current = _lock_of(built)
+    keras_then, keras_now = locked["versions"].get("keras"), current["versions"]["keras"]
+    if keras_then != keras_now:
+        warn(f"{target}: warning: written with Keras {keras_then}, checked with Keras {keras_now}")
+    return check_lock(facts, locked, current, target.name, built.spec.mark_of("layers"))
+
+
 def plot(
     path: Path,
     options: ModelOptions,

@@ -114,8 +114,10 @@ def _walk(
             key = keys[id(entry)]
         elif type(operation).__name__ == "InputLayer":
             key = next(input_names, None) or operation.name
-        else:
-            key = f"{sources[0] if sources else '?'}:{type(operation).__name__}"
+        elif sources:  # a node no entry wrote (a mask): named by what it is called on
+            key = f"{sources[0]}:{type(operation).__name__}"
+        else:  # a layer a subclassed model calls in Python: Keras's name is all there is
+            key = operation.name
         key = prefix + key
         while key in out:  # the same layer object listed twice cannot happen; a second mask op can
             key += "'"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
-from conftest import SPECS
+from conftest import ROOT, SPECS
 
 MNIST = (SPECS / "mnist_convnet.yaml").read_text()
 TICKET = (SPECS / "ticket_classifier.yaml").read_text()
@@ -137,25 +138,36 @@ def test_git_revisions_read_the_spec_and_its_includes_from_that_revision(cli, re
         assert _diff(cli, "HEAD:./ticket.yaml", "HEAD:specs/ticket.yaml")["same"] is True
 
 
-def test_the_github_actions_commands_work_on_a_pull_request_branch(repo):
-    """README's workflow runs these two commands on a PR checkout: the comment is the markdown."""
-    _git(repo, "checkout", "-q", "-b", "feature")
-    head = repo / "specs" / "parts" / "head.yaml"
-    head.write_text(head.read_text().replace("units: 8", "units: 4"))
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", "smaller")
+def test_the_readme_workflow_diff_line_works_on_a_pull_request_checkout(repo, tmp_path):
+    """README's GitHub Actions workflow, its `diff` step run as Actions would: in a clone (so
+    `origin/main` exists) on a pull-request branch, through bash, with the installed command."""
+    import os
     import sys
-    from pathlib import Path
 
-    kerasspec = Path(sys.executable).with_name("kerasspec")
-    result = subprocess.run(
-        [str(kerasspec), "diff", "main:specs/ticket.yaml", "specs/ticket.yaml", "--format", "markdown"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 1, result.stderr
-    assert "**Parameters: 1,608 → 1,348 (-260)**" in result.stdout
+    readme = (ROOT / "README.md").read_text()
+    line = next(x.strip() for x in readme.splitlines() if x.strip().startswith('kerasspec diff "origin/'))
+    checkout = tmp_path / "checkout"
+    subprocess.run(["git", "clone", "-q", str(repo), str(checkout)], check=True)
+    _git(checkout, "checkout", "-q", "-b", "feature")
+    spec = checkout / "specs" / "ticket_classifier.yaml"
+    spec.write_text((SPECS / "ticket_classifier.yaml").read_text().replace("units: 64", "units: 32"))
+    _git(repo, "checkout", "-q", "main")
+    (repo / "specs" / "ticket_classifier.yaml").write_text((SPECS / "ticket_classifier.yaml").read_text())
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "add the ticket spec")
+    _git(checkout, "fetch", "-q", "origin")
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    command = line.replace("${{ github.base_ref }}", "main")
+    result = subprocess.run(["bash", "-c", command], cwd=checkout, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr  # `|| test $? -eq 1`: a changed model is not a failure
+    comment = (checkout / "model-diff.md").read_text()
+    assert comment.startswith("### kerasspec diff: `ticket_classifier`")
+    assert "**Parameters: 1,286,789 → 643,397 (-643,392)**" in comment
+    # a broken spec still fails the step
+    spec.write_text("name: broken\n")
+    broken = subprocess.run(["bash", "-c", command], cwd=checkout, env=env, capture_output=True, text=True, timeout=300)
+    assert broken.returncode != 0  # the step fails (bash gives `test`'s status)
+    assert "specs/ticket_classifier.yaml:1:1: error: the spec has no `layers`" in broken.stderr
 
 
 @pytest.mark.parametrize(

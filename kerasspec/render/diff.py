@@ -59,7 +59,7 @@ def describe_change(item: dict[str, Any]) -> str:
     if old["inbound"] != new["inbound"]:
         parts.append(f"called on {', '.join(old['inbound']) or '-'} → {', '.join(new['inbound']) or '-'}")
     if item.get("cause") == "upstream":
-        parts.append("(its own keywords are the same: changed upstream)")
+        parts.append("own keywords unchanged: changed by what is above it")
     return "; ".join(parts) or item["change"]
 
 
@@ -148,7 +148,8 @@ def render_markdown(document: dict[str, Any]) -> str:
             f"| `{_cell(i['name'])}` | {_cell(_type(i))} | {_cell(describe_change(i))} | {_params_change(i)} |"
             for i in changed
         ]
-        lines += _folded(f"Layers ({len(changed)} changed)", table, len(changed))
+        counted = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+        lines += _folded(f"Layers ({counted})", table, len(changed))
     if document["settings"]:
         table = ["| setting | old | new |", "| --- | --- | --- |"]
         table += [
