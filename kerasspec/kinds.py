@@ -191,7 +191,7 @@ def object_kind(kind: Kind | None) -> Kind | None:
 
 def is_keras_layer_path(kind: Kind | None, reference: str) -> bool:
     """`keras.…:Name` where a layer goes: a layer Keras defines outside `keras.layers` (ConvNeXt's
-    `keras.src.applications.convnext:LayerScale`). It is Keras's code, not the user's, so it needs
+    LayerScale, in its applications package). It is Keras's code, not the user's, so it needs
     no --allow-code; the build checks that it is a `keras.Layer` subclass inside the installed Keras.
     The layers that run code (Lambda, ...) are never taken this way."""
     module, _, name = reference.partition(":")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._keras import OPS_PACKAGE
 from ..format.declaration import RESERVED_ENTRY_KEYS
 from ..kinds import KINDS, Kind, object_kind, parameter_kind
 
@@ -210,7 +211,7 @@ class Converter:
     def describe(self, layer: dict[str, Any]) -> str:
         config = layer.get("config")
         name = config.get("name") if isinstance(config, dict) else None
-        what = "operation" if str(layer.get("module")).startswith("keras.src.ops.") else "layer"
+        what = "operation" if str(layer.get("module")).startswith(OPS_PACKAGE + ".") else "layer"
         return f"{what} '{name}' ({layer.get('class_name')})"
 
     def layer_class(self, where: Where, layer: dict[str, Any]) -> tuple[str, Any]:
@@ -455,7 +456,7 @@ class Converter:
     def operation_class(self, layer: dict[str, Any]) -> Any:
         """The keras.ops Operation class of a graph node that is not a layer, or None."""
         module = layer.get("module") or ""
-        if not module.startswith("keras.src.ops."):
+        if not module.startswith(OPS_PACKAGE + "."):
             return None
         cls = self.keras_internal(module, str(layer["class_name"]))
         if cls is None or issubclass(cls, self.keras.layers.Layer) or not issubclass(cls, self.keras.Operation):
