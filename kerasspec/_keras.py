@@ -51,6 +51,8 @@ def import_keras() -> ModuleType:
     return keras
 
 
+OPS_PACKAGE = "keras.src.ops"  # where the classes of keras.ops's operation nodes are defined
+
 # Every private Keras API kerasspec relies on, named once; tests/test_private_keras.py checks
 # that each still exists in the installed Keras, so an upgrade that drops one fails a test
 # instead of silently changing what summary, data or the builder see.
@@ -66,6 +68,9 @@ PRIVATE_MODULES: dict[str, tuple[str, ...]] = {
     "keras.src.optimizers": ("ALL_OBJECTS_DICT",),
     "keras.src.regularizers": ("ALL_OBJECTS_DICT",),
     "keras.src.backend.common.dtypes": ("ALLOWED_DTYPES",),
+    # Read by kerasspec.importer: a graph's operation nodes are serialized with their class's module
+    # (keras.src.ops.numpy, ...), which lies in this package.
+    OPS_PACKAGE: ("Operation",),
 }
 PRIVATE_ATTRIBUTES: dict[str, str] = {
     "_functional": "a built keras.Sequential: the functional graph behind it",

@@ -122,9 +122,10 @@ TRAINED_OPTIONS = OptionGroup(
 _DEBUG = _option("debug", DebugOpt, False)
 
 
-def command(**groups: OptionGroup) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register a command of `app`: each `name=GROUP` gives the function one `name` argument built
-    from that group's options, and every command takes --debug and runs inside `reported_errors`."""
+def command(name: str | None = None, **groups: OptionGroup) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a command of `app` (named after the function unless `name` is given): each
+    `name=GROUP` gives the function one `name` argument built from that group's options, and
+    every command takes --debug and runs inside `reported_errors`."""
 
     def register(func: Callable[..., None]) -> Callable[..., None]:
         own = [p for name, p in inspect.signature(func, eval_str=True).parameters.items() if name not in groups]
@@ -140,7 +141,7 @@ def command(**groups: OptionGroup) -> Callable[[Callable[..., None]], Callable[.
 
         run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         run.__annotations__ = {p.name: p.annotation for p in params}
-        return app.command()(run)
+        return app.command(name)(run)
 
     return register
 
@@ -500,6 +501,23 @@ def resolve(options: SpecOptions, spec: SpecArg, out: OutTextOpt = None, force: 
     from .commands import resolved_spec
 
     _print_or_write(resolved_spec(spec, options, target_dir=(out or spec).parent), out, force)
+
+
+@command(name="import")
+def import_(
+    source: str = typer.Argument(
+        ...,
+        help="A .keras file, a JSON file from model.to_json(), or keras.applications:NAME (built with weights=None).",
+        show_default=False,
+        metavar="SOURCE",
+    ),
+    out: OutTextOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Write a Keras model's architecture as a spec (its configuration is read, never run; weights are not)."""
+    from .commands import import_model
+
+    _print_or_write(import_model(source), out, force)
 
 
 def main() -> None:

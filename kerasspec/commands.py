@@ -92,6 +92,13 @@ def resolved_spec(path: Path, options: SpecOptions, *, target_dir: Path) -> str:
     return resolved_text(load_spec(path, options), target_dir, "resolved")
 
 
+def import_model(source: str) -> str:
+    """`import`: the spec text of a .keras file, a `model.to_json()` file or `keras.applications:NAME`."""
+    from .importer import import_spec
+
+    return import_spec(source)
+
+
 def load_spec(path: Path, options: SpecOptions, *, shown: str | None = None) -> Spec:
     from .check import load
 

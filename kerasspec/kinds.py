@@ -211,3 +211,17 @@ def parameter_kind(name: str, owner: str | None = None) -> Kind | None:
 def object_kind(kind: Kind | None) -> Kind | None:
     """The kind of a `{type: ...}` object where `kind` is expected."""
     return KINDS[kind.objects_of] if kind is not None and kind.objects_of else kind
+
+
+def is_keras_layer_path(kind: Kind | None, reference: str) -> bool:
+    """`keras.…:Name` where a layer goes: a layer Keras defines outside `keras.layers` (ConvNeXt's
+    LayerScale, in its applications package). It is Keras's code, not the user's, so it needs
+    no --allow-code; the build checks that it is a `keras.Layer` subclass inside the installed Keras.
+    The layers that run code (Lambda, ...) are never taken this way."""
+    module, _, name = reference.partition(":")
+    return (
+        kind is not None
+        and kind.name == "layers"
+        and (module == "keras" or module.startswith("keras."))
+        and name.rsplit(".", 1)[-1] not in kind.code_running
+    )

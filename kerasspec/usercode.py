@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Mark, SpecError, did_you_mean
-from .kinds import Kind
+from .kinds import KINDS, Kind, is_keras_layer_path
 from .loader import PMap
 from .walker import Visitor
 
@@ -38,6 +38,8 @@ def _noun(kind: Kind | None) -> str:
 
 def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: Kind | None) -> Any:
     """Import `package.module:Name` (Name may be dotted) and check it is what `kind` needs."""
+    if is_keras_layer_path(kind, reference):
+        return keras_own_layer(reference, mark)
     noun = _noun(kind)
     module_name, _, attribute = reference.partition(":")
     where = [str(spec_path.parent.resolve()), str(Path.cwd())]
@@ -69,6 +71,15 @@ def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: Kind
         for directory in added:
             if directory in sys.path:
                 sys.path.remove(directory)
+    obj = _attribute(module, module_name, attribute, f"{noun} '{reference}'", mark)
+    if kind is not None and not is_expected(kind, obj):
+        what = f"class {obj.__name__}" if inspect.isclass(obj) else type(obj).__name__
+        raise SpecError(mark, f"{noun} '{reference}' is not {kind.expected} (it is {what})", code="code-kind")
+    return obj
+
+
+def _attribute(module: Any, module_name: str, attribute: str, what: str, mark: Mark | None) -> Any:
+    """`module.attribute` (dotted: `Outer.Inner`), or an error naming the part that is missing."""
     obj: Any = module
     walked = module_name
     for part in attribute.split("."):
@@ -76,14 +87,79 @@ def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: Kind
             names = [n for n in dir(obj) if not n.startswith("_")]
             raise SpecError(
                 mark,
-                f"{noun} '{reference}': '{walked}' has no attribute '{part}'" + did_you_mean(part, names),
+                f"{what}: '{walked}' has no attribute '{part}'" + did_you_mean(part, names),
                 code="code-import",
             )
         obj = getattr(obj, part)
         walked = f"{walked}.{part}" if walked != module_name else f"{module_name}:{part}"
-    if kind is not None and not is_expected(kind, obj):
+    return obj
+
+
+def keras_module(module_name: str) -> Any:
+    """A module of the installed Keras package, found inside it and nowhere else; None when
+    there is none (or it cannot be imported, as a backend whose framework is not installed)."""
+    import importlib.util
+
+    import keras
+
+    if module_name != "keras" and not module_name.startswith("keras."):
+        return None
+    try:
+        found = importlib.util.find_spec(module_name)
+        if found is None or found.origin is None or not _inside_keras(found.origin, keras):
+            return None
+        return importlib.import_module(module_name)
+    except Exception:  # noqa: BLE001 - no such module, or one that fails to import: not there
+        return None
+
+
+def _inside_keras(file: str, keras: Any) -> bool:
+    return Path(file).resolve().is_relative_to(Path(keras.__file__).resolve().parent)
+
+
+def defined_in_keras(obj: Any) -> bool:
+    """Whether a class was defined in a module of the installed Keras package."""
+    import keras
+
+    file = getattr(sys.modules.get(getattr(obj, "__module__", "")), "__file__", None)
+    return inspect.isclass(obj) and file is not None and _inside_keras(file, keras)
+
+
+def code_running_layer(cls: Any) -> str | None:
+    """The name of the layer that runs code (Lambda, ...) that `cls` is, or None."""
+    import keras
+
+    running = [n for n in sorted(KINDS["layers"].code_running) if issubclass(cls, getattr(keras.layers, n, ()))]
+    return running[0] if running else None
+
+
+def keras_own_layer(reference: str, mark: Mark | None) -> Any:
+    """A `keras.…:Name` layer type: a `keras.Layer` subclass defined inside the installed Keras
+    package (nothing is looked up outside it), and not one of the layers that run code."""
+    import keras
+
+    module_name, _, attribute = reference.partition(":")
+    module = keras_module(module_name)
+    if module is None:
+        raise SpecError(
+            mark,
+            f"layer type '{reference}': the installed Keras has no module '{module_name}'",
+            hint="a keras.…:Name type names a layer Keras itself defines; a layer of your own is named by its "
+            "module (package.module:Name) and needs --allow-code",
+            code="code-import",
+        )
+    obj = _attribute(module, module_name, attribute, f"layer type '{reference}'", mark)
+    if not defined_in_keras(obj) or not issubclass(obj, keras.layers.Layer):
         what = f"class {obj.__name__}" if inspect.isclass(obj) else type(obj).__name__
-        raise SpecError(mark, f"{noun} '{reference}' is not {kind.expected} (it is {what})", code="code-kind")
+        raise SpecError(mark, f"layer type '{reference}' is not a layer Keras defines (it is {what})", code="code-kind")
+    running = code_running_layer(obj)
+    if running:
+        raise SpecError(
+            mark,
+            f"layer type '{reference}' is a {running}, which runs Python code",
+            hint=f"write `type: {running}` (refused without --allow-code)",
+            code="code-not-allowed",
+        )
     return obj
 
 

@@ -182,7 +182,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_validate_schema_resolve_and_help_never_import_tensorflow():
+def test_validate_schema_resolve_import_of_a_bad_file_and_help_never_import_tensorflow():
     code = textwrap.dedent(f"""
         import sys
         from typer.testing import CliRunner
@@ -196,6 +196,8 @@ def test_validate_schema_resolve_and_help_never_import_tensorflow():
         assert bad.exit_code == 2, bad.stderr
         assert runner.invoke(app, ["schema"]).exit_code == 0
         assert runner.invoke(app, ["resolve", {str(SPECS / "autoencoder.yaml")!r}]).exit_code == 0
+        assert runner.invoke(app, ["import", "--help"]).exit_code == 0
+        assert runner.invoke(app, ["import", {str(SPECS / "encoder.yaml")!r}]).exit_code == 2  # not a model file
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "jax", "torch"))
         print("HEAVY", heavy)
     """)

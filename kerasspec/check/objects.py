@@ -11,7 +11,7 @@ from ..catalog import ClassInfo
 from ..errors import Mark, closest, did_you_mean
 from ..format.declaration import argument_type
 from ..format.types import CODE_REFERENCE_PATTERN, Anything, KerasObject, ValueType
-from ..kinds import KINDS, Kind, parameter_kind
+from ..kinds import KINDS, Kind, is_keras_layer_path, parameter_kind
 from ..loader import PMap
 from ..walker import Visitor, walk, walk_parameter
 from .context import Context, article
@@ -56,7 +56,9 @@ def check_object(ctx: Context, kind: Kind | None, raw: PMap, arg_keys: Iterable[
         ctx.error(raw.key_mark(key), f"a keyword argument is named by text, got {key!r}", code="bad-argument")
         arg_keys.remove(key)
     if ":" in type_name:
-        if code_reference(ctx, type_name, mark, noun):
+        if (is_keras_layer_path(kind, type_name) and _CODE_REF.match(type_name)) or code_reference(
+            ctx, type_name, mark, noun
+        ):
             for key in arg_keys:
                 check_value(ctx, key, raw[key], raw.value_mark(key))
         return None
