@@ -471,8 +471,9 @@ def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
     return model
 
 
-def feature_model(keras: Any, model: Any, names: list[str]) -> Any:
-    """A model whose outputs are the named layers' outputs (feature extraction, as the seed does)."""
+def feature_model(keras: Any, model: Any, names: list[str], block_outputs: dict[str, str] | None = None) -> Any:
+    """A model whose outputs are the named layers' outputs (feature extraction, as the seed does);
+    a block's use (`Spec.block_outputs`) names its output layer's."""
     from .graph import is_subclassed
 
     if is_subclassed(model):
@@ -486,7 +487,7 @@ def feature_model(keras: Any, model: Any, names: list[str]) -> Any:
     outputs = {}
     for name in names:
         try:
-            layer = model.get_layer(name)
+            layer = model.get_layer((block_outputs or {}).get(name, name))
         except ValueError:
             from .errors import did_you_mean
 

@@ -51,6 +51,9 @@ class LayerEntry:
     spec: Spec | None = None
     call: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)
+    # block inputs bound before this entry is called (`d1.in`, see `check.blocks`): to the
+    # references of the block use's `inputs`, or (None) to what the entry above gave
+    block_inputs: list[tuple[str, CallInputs | None]] = field(default_factory=list)
 
     def describe(self) -> str:
         return f"layer '{self.name}'" if self.name else f"layers[{self.index}]"
@@ -70,6 +73,7 @@ class Spec:
     layers: list[LayerEntry] = field(default_factory=list)
     outputs: list[tuple[str, Ref]] = field(default_factory=list)
     outputs_form: str = "none"  # one | list | dict | none
+    block_outputs: dict[str, str] = field(default_factory=dict)  # a block use -> its output entry (`d1` -> `d1.out`)
     class_ref: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     compile: Compile = field(default_factory=Compile.empty)
