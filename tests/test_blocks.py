@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import assert_located_error, column_of
+from conftest import SPECS, assert_located_error, column_of, without_names
 
 import kerasspec
 
@@ -332,6 +332,61 @@ def test_the_schema_takes_blocks(cli):
         SPEC.replace("params: {filters: 8}", "params: {filters-x: 8}"),
     ):
         assert list(validator.iter_errors(yaml.safe_load(broken))), broken
+
+
+def _keras_io_image_classifier(keras, shape):
+    """keras.io's "Image classification from scratch" `make_model` (2 classes), with the
+    augmentation in the model; named where the spec names its entries."""
+    from keras import layers
+
+    inputs = keras.Input(shape, name="image")
+    augmentation = keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)], name="augmentation")
+    x = layers.Rescaling(1.0 / 255)(augmentation(inputs))
+    x = layers.Conv2D(128, 3, strides=2, padding="same")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    previous_block_activation = x
+    for size in [256, 512, 728]:
+        x = layers.Activation("relu")(x)
+        x = layers.SeparableConv2D(size, 3, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.SeparableConv2D(size, 3, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"block_{size}.pool")(x)
+        residual = layers.Conv2D(size, 1, strides=2, padding="same", name=f"block_{size}.projection")(
+            previous_block_activation
+        )
+        x = layers.add([x, residual], name=f"block_{size}.add")
+        previous_block_activation = x
+    x = layers.SeparableConv2D(1024, 3, padding="same")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(0.25)(x)
+    return keras.Model(inputs, layers.Dense(1, activation=None, name="logits")(x))
+
+
+def test_the_bundled_image_classifier_is_keras_ios(write_spec):
+    """specs/image_classification.yaml, its residual block used three times, builds the model
+    keras.io writes with a for loop: same parameters, output shapes, and layer by layer the same
+    class and config (names compared where the spec names the layer)."""
+    import keras
+
+    spec = kerasspec.load(SPECS / "image_classification.yaml")
+    model = spec.build()
+    reference = _keras_io_image_classifier(keras, spec.inputs["image"].shape)
+    assert model.count_params() == reference.count_params()
+    assert [tuple(t.shape) for t in model.outputs] == [tuple(t.shape) for t in reference.outputs]
+    named = {"image", "augmentation", "logits"} | {
+        f"block_{size}.{inner}" for size in (256, 512, 728) for inner in ("pool", "projection", "add")
+    }
+    assert len(model.layers) == len(reference.layers) == 39
+    for ours, theirs in zip(model.layers, reference.layers, strict=True):
+        assert type(ours) is type(theirs)
+        if theirs.name in named:
+            assert ours.name == theirs.name
+        assert without_names(ours.get_config()) == without_names(theirs.get_config()), theirs.name
 
 
 def test_every_command_takes_a_spec_with_blocks(cli, write_spec, tmp_path):
