@@ -130,6 +130,18 @@ OUT = "outputs: [o]\n"
     "text, where, message",
     [
         (
+            _located("  - {block: b, name: o}\n", "  b:\n    layers: [{type: Dense, units: 1}]\n", tail=OUT).replace(
+                "inputs: {x: {shape: [4]}}", "inputs: {x: [4], y: [4]}"
+            ),
+            "{block",
+            "the first entry, block 'o', has no `inputs`, and the spec has 2 inputs (x, y)",
+        ),
+        (
+            "name: m\nkind: subclass\nclass: models:Net\ninputs: {x: [4]}\nblocks: {b: {layers: [{type: Dense, units: 1}]}}\n",
+            "blocks",
+            "a subclass spec has no `blocks`: the class defines the model",
+        ),
+        (
             _located("  - {block: dense, name: o}\n", DENSE, tail=OUT),
             "{block",
             "block 'dense' needs parameter 'units' (it has no default)",
@@ -241,6 +253,8 @@ OUT = "outputs: [o]\n"
         ),
     ],
     ids=[
+        "ambiguous-input",
+        "subclass",
         "missing-parameter",
         "unknown-parameter",
         "unknown-block",

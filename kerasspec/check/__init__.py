@@ -1,10 +1,11 @@
 """The static checks of a spec file: everything that can be known without importing Keras.
 
-`load()` reads the file (positions kept), applies `--set` overrides, interpolates `vars`, then
-checks it: the declared sections (`sections`), the header and inputs (`header`), each kind's
-rules (`kinds`), layer entries and includes (`entries`), references (`refs`), Keras objects
-against the installed Keras's catalog (`objects`). All errors found are raised together as
-`SpecErrors`, in source order, each with its key path.
+`load()` reads the file (positions kept), applies `--set` overrides, interpolates `vars`, reads
+its `blocks` (`blocks`, which also expands their uses in each layer list), then checks it: the
+declared sections (`sections`), the header and inputs (`header`), each kind's rules (`kinds`),
+layer entries and includes (`entries`), references (`refs`), Keras objects against the installed
+Keras's catalog (`objects`). All errors found are raised together as `SpecErrors`, in source
+order, each once, with its key path.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...], 
             entry.inputs = canonical(call_inputs(ctx, raw, defined, later_names), aliases)
         elif position == 0 and len(spec.inputs) > 1:
             first = placed.uses[0].raw if placed.uses else raw
-            what = f"block '{placed.uses[0].name}'" if placed.uses else "layer"
+            what = f"entry, block '{placed.uses[0].name}'," if placed.uses else "layer"
             ctx.error(
                 first.mark,
                 f"the first {what} has no `inputs`, and the spec has {len(spec.inputs)} inputs ({', '.join(spec.inputs)})",

@@ -372,7 +372,11 @@ TOP_LEVEL = Section(
             forbids=("input",),
         ),
         Rule(
-            "kind", "subclass", "a subclass spec has no `{key}`: the class defines the model", "", ("layers", "outputs")
+            "kind",
+            "subclass",
+            "a subclass spec has no `{key}`: the class defines the model",
+            "",
+            ("layers", "outputs", "blocks"),
         ),
     ),
 )
