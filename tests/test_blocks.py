@@ -314,6 +314,8 @@ def test_set_reaches_a_use_and_a_definition(cli, write_spec):
     spec = kerasspec.load(path, ["layers.d1.filters=5", "blocks.down.params.filters=7"])
     layers = {entry.name: entry for entry in spec.layers}
     assert layers["d1.conv"].kwargs["filters"] == 5 and layers["d2.conv"].kwargs["filters"] == 7
+    layers = {entry.name: entry for entry in kerasspec.load(path, ["layers.d1.filters=null"]).layers}
+    assert layers["d1.conv"].kwargs["filters"] == 8  # null is the key left out: the default
     bad = cli("validate", path, "--set", "layers.d1.filtrs=3")
     assert_located_error(
         bad, "--set layers.d1.filtrs=3", 1, 11, "block 'down' has no parameter 'filtrs'; did you mean 'filters'?"

@@ -373,7 +373,7 @@ class _Expander:
                 fine = False
         values = {}
         for param, default in block.params.items():
-            value = raw.get(param, default)
+            value = default if raw.get(param) is None else raw[param]  # null is the key left out
             if value is None:
                 ctx.error(
                     raw.mark,
