@@ -171,6 +171,7 @@ class _Builder(Visitor):
         self.entry_of_layer: dict[int, LayerEntry] = {}
         self.layer_of_name: dict[str, Any] = {}
         self.tensors: dict[str, Any] = {}
+        self.bound: set[str] = set()  # names of block inputs among the tensors
 
     # --- objects: what `walk` calls at each object, name and code reference ------------------
 
@@ -357,7 +358,11 @@ class _Builder(Visitor):
         }
         self.tensors.update(inputs)
         previous: Any = next(iter(inputs.values())) if len(inputs) == 1 else None
+        previous_name: str | None = None
         for entry in self.spec.layers:
+            for name, called_on in entry.block_inputs:  # `d1.in`: what the block used as d1 is called on
+                self.tensors[name] = previous if called_on is None else self.called_on(called_on)
+                self.bound.add(name)
             if entry.op is not None:
                 output = self.call_op(entry, previous)
                 if entry.name:
@@ -366,7 +371,7 @@ class _Builder(Visitor):
                 continue
             layer = self.layer_for(entry)
             self.remember(entry, layer)
-            args, kwargs, multi = self.call_arguments(entry, previous)
+            args, kwargs, multi = self.call_arguments(entry, previous, previous_name)
             hint = None
             if multi:
                 hint = f"'{multi}' has several outputs; pick one with {multi}[0], {multi}[1], ..."
@@ -374,7 +379,7 @@ class _Builder(Visitor):
                 output = layer(*args, **kwargs, **{str(k): self.convert(v, str(k)) for k, v in entry.call.items()})
             if entry.name:
                 self.tensors[entry.name] = output
-            previous = output
+            previous, previous_name = output, entry.name
         outputs = self.outputs()
         input_tensors = list(inputs.values())
         raw_outputs = self.spec.tree
@@ -476,6 +481,8 @@ class _Builder(Visitor):
     def tensor_names(self) -> dict[int, str]:
         names: dict[int, str] = {}
         for name, value in self.tensors.items():
+            if name in self.bound:
+                continue  # a block's input is the tensor of the entry or input it was bound to
             if isinstance(value, (list, tuple)):
                 names.update({id(t): f"{name}[{i}]" for i, t in enumerate(value)})
             else:
@@ -499,7 +506,17 @@ class _Builder(Visitor):
             )
         return value[ref.index]
 
-    def call_arguments(self, entry: LayerEntry, previous: Any) -> tuple[list, dict, str | None]:
+    def called_on(self, inputs: Any) -> Any:
+        """The tensors of `inputs` references, in their structure (a reference, a list, a mapping)."""
+        if isinstance(inputs, Ref):
+            return self.tensor(inputs)
+        if isinstance(inputs, list):
+            return [self.tensor(ref) for ref in inputs]
+        return {key: self.called_on(value) for key, value in inputs.items()}
+
+    def call_arguments(
+        self, entry: LayerEntry, previous: Any, previous_name: str | None
+    ) -> tuple[list, dict, str | None]:
         multi = None
 
         def note(ref: Ref) -> Any:
@@ -511,7 +528,7 @@ class _Builder(Visitor):
 
         if entry.inputs is None:
             if isinstance(previous, (list, tuple)):
-                multi = self.spec.layers[entry.index - 1].name if entry.index else None
+                multi = previous_name
             return [previous], {}, multi
         if isinstance(entry.inputs, Ref):
             return [note(entry.inputs)], {}, multi

@@ -470,10 +470,11 @@ def predict(
         raise SpecError(
             None, "predictions are written as .npz; name the file *.npz", source=str(out), code="bad-option"
         )
-    trained = load_trained(load_spec(path, options), trained_options)
+    spec = load_spec(path, options)
+    trained = load_trained(spec, trained_options)
     kwargs = trained.datasets(with_targets=False)
     loaded = trained.model
-    target = feature_model(trained.keras, loaded, list(outputs)) if outputs else loaded
+    target = feature_model(trained.keras, loaded, list(outputs), spec.block_outputs) if outputs else loaded
     predictions = target.predict(**kwargs, verbose=0)
     arrays: dict[str, Any]
     if isinstance(predictions, dict):

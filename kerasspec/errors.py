@@ -22,6 +22,9 @@ class Mark:
     source: str
     line: int = 1
     col: int = 1
+    # Where a copy came from, said after a message at this position: an entry of a block is
+    # checked once per use, and its errors name the use (`kerasspec.check.blocks`).
+    within: str = ""
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}:{self.col}"
@@ -41,13 +44,18 @@ class SpecError(Exception):
     def __post_init__(self) -> None:
         Exception.__init__(self, self.message)
 
+    @property
+    def full_message(self) -> str:
+        """The message, and where the copy it is about came from (a block's use)."""
+        return self.message + (self.mark.within if self.mark is not None else "")
+
     def location(self) -> str:
         if self.mark is not None:
             return str(self.mark)
         return self.source or "<input>"
 
     def render(self) -> str:
-        text = f"{self.location()}: error: {self.message}"
+        text = f"{self.location()}: error: {self.full_message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         if self.key_path:
@@ -61,7 +69,7 @@ class SpecError(Exception):
             "col": self.mark.col if self.mark else None,
             "key_path": self.key_path,
             "code": self.code,
-            "message": self.message,
+            "message": self.full_message,
             "hint": self.hint,
         }
 

@@ -34,9 +34,33 @@ def _escaped(value: Any) -> Any:
     return value.replace("${", "$${") if isinstance(value, str) else value
 
 
+def _escaped_but_block_entries(tree: dict[str, Any]) -> dict[str, Any]:
+    """The tree escaped, but the entries of `blocks:`: they are written as they are, `${param}`
+    and `$${` still to be read at each use (the file's vars are put in already)."""
+    blocks = tree.get("blocks")
+    escaped = _escaped({k: v for k, v in tree.items() if k != "blocks"})
+    if isinstance(blocks, dict):
+        blocks = {
+            name: {k: v if k == "layers" else _escaped(v) for k, v in block.items()}
+            if isinstance(block, dict)
+            else block
+            for name, block in blocks.items()
+        }
+    return {k: blocks if k == "blocks" else escaped[k] for k in tree}
+
+
+def _entry_lists(tree: dict[str, Any]) -> list[Any]:
+    """The layer lists of the tree: its `layers`, and each block's."""
+    blocks = tree.get("blocks")
+    found = [tree.get("layers")]
+    if isinstance(blocks, dict):
+        found += [block.get("layers") for block in blocks.values() if isinstance(block, dict)]
+    return [entries for entries in found if isinstance(entries, list)]
+
+
 def resolved_tree(spec: Spec, target_dir: Path) -> dict[str, Any]:
-    tree = _escaped(plain(spec.tree))
-    tree.pop("vars", None)  # every ${...} is substituted already
+    tree = _escaped_but_block_entries(plain(spec.tree))
+    tree.pop("vars", None)  # every ${...} is substituted already (in blocks, but their parameters)
     here, there = spec.path.parent.resolve(), target_dir.resolve()
 
     def moved(value: Any) -> Any:
@@ -76,7 +100,8 @@ def _move_includes(spec_tree: dict[str, Any], moved: Any) -> None:
             elif deep and "type" not in value:
                 visit(list(value.values()), True)
 
-    visit(spec_tree.get("layers"), False)
+    for entries in _entry_lists(spec_tree):  # its layers, and each block's
+        visit(entries, False)
     args = spec_tree.get("args")
     visit(list(args.values()) if isinstance(args, dict) else None, True)
 

@@ -475,8 +475,9 @@ def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
     return model
 
 
-def feature_model(keras: Any, model: Any, names: list[str]) -> Any:
-    """A model whose outputs are the named layers' outputs (feature extraction, as the seed does)."""
+def feature_model(keras: Any, model: Any, names: list[str], block_outputs: dict[str, str] | None = None) -> Any:
+    """A model whose outputs are the named layers' outputs (feature extraction, as the seed does);
+    a block's use (`Spec.block_outputs`) names its output layer's."""
     from .graph import is_subclassed
 
     if is_subclassed(model):
@@ -493,7 +494,7 @@ def feature_model(keras: Any, model: Any, names: list[str]) -> Any:
     found = {operation.name: operation for operation in operations(model)}
     outputs = {}
     for name in names:
-        layer = found.get(name)
+        layer = found.get((block_outputs or {}).get(name, name))
         if layer is None:
             from .errors import did_you_mean
 

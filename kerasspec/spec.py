@@ -68,6 +68,9 @@ class LayerEntry:
     op: str | None = None
     op_arguments: dict[str, OpArgument] = field(default_factory=dict)
     op_varargs: list[OpArgument] = field(default_factory=list)
+    # block inputs bound before this entry is called (`d1.in`, see `check.blocks`): to the
+    # references of the block use's `inputs`, or (None) to what the entry above gave
+    block_inputs: list[tuple[str, CallInputs | None]] = field(default_factory=list)
 
     def describe(self) -> str:
         noun = "op" if self.op is not None else "layer"
@@ -88,6 +91,7 @@ class Spec:
     layers: list[LayerEntry] = field(default_factory=list)
     outputs: list[tuple[str, Ref]] = field(default_factory=list)
     outputs_form: str = "none"  # one | list | dict | none
+    block_outputs: dict[str, str] = field(default_factory=dict)  # a block use -> its output entry (`d1` -> `d1.out`)
     class_ref: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     # a nested model in `args`: where it is written -> (its model's name, its spec)

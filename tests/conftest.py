@@ -53,6 +53,15 @@ def position(error: SpecError) -> tuple[int, int]:
     return error.mark.line, error.mark.col
 
 
+def without_names(config):
+    """A layer's config without the names in it (Keras names unnamed layers from a counter)."""
+    if isinstance(config, dict):
+        return {k: without_names(v) for k, v in config.items() if k != "name"}
+    if isinstance(config, list):
+        return [without_names(v) for v in config]
+    return config
+
+
 def error_lines(result) -> list[str]:
     return [line for line in result.stderr.splitlines() if ": error: " in line]
 

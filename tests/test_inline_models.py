@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import assert_located_error
+from conftest import assert_located_error, without_names
 
 import kerasspec
 
@@ -35,14 +35,6 @@ compile: {loss: categorical_crossentropy, optimizer: adam}
 """
 
 
-def _without_names(config):
-    if isinstance(config, dict):
-        return {k: _without_names(v) for k, v in config.items() if k != "name"}
-    if isinstance(config, list):
-        return [_without_names(v) for v in config]
-    return config
-
-
 def test_inline_models_build_what_keras_builds(write_spec):
     import keras
     from keras import layers
@@ -66,7 +58,7 @@ def test_inline_models_build_what_keras_builds(write_spec):
     for ours, theirs in zip(model.layers[1:], reference.layers[1:], strict=True):
         inner = zip(getattr(ours, "layers", [ours]), getattr(theirs, "layers", [theirs]), strict=True)
         for a, b in inner:
-            assert _without_names(a.get_config()) == _without_names(b.get_config())
+            assert without_names(a.get_config()) == without_names(b.get_config())
     assert tuple(model.output.shape) == (None, 10)
 
 

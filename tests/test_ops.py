@@ -265,3 +265,54 @@ outputs: out
     inner = model.get_layer("inner")
     assert [op.name for op in inner.operations] == ["v", "inner.1", "total"]
     assert tuple(model.outputs[0].shape) == (None, 1)
+
+
+def test_op_entries_inside_a_block_use_its_input_and_names(cli, write_spec, tmp_path):
+    text = """\
+name: blocked
+inputs: {x: {shape: [4]}}
+blocks:
+  scaled:
+    params: {factor: 2.0}
+    layers:
+      - {type: Dense, name: dense, units: 4}
+      - {op: concatenate, name: both, inputs: {xs: [in, dense]}, axis: -1}
+      - {op: multiply, inputs: [both, "${factor}"]}      # unnamed: s1.3, the block's output
+layers:
+  - {block: scaled, name: s1}
+  - {block: scaled, name: s2, factor: 0.5}
+outputs: s2
+"""
+    spec = write_spec(text)
+    assert cli("validate", spec).exit_code == 0
+    model = kerasspec.load(spec).build()
+    names = [op.name for op in model.operations]
+    assert names == ["x", "s1.dense", "s1.both", "s1.3", "s2.dense", "s2.both", "s2.3"]
+    multiply = model.get_layer("s2.dense")
+    assert multiply is not None and tuple(model.outputs[0].shape) == (None, 12)
+    out = tmp_path / "p.npz"
+    run = tmp_path / "run"
+    spec.write_text(text + "compile: {loss: mse}\ndata: {samples: 8}\ntrain: {epochs: 1}\n")
+    assert cli("train", spec, "--out", run, "-q").exit_code == 0
+    result = cli("predict", spec, "--run", run, "--outputs", "s1.3,s2", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    arrays = np.load(out)
+    assert arrays["s1.3"].shape == (8, 8) and arrays["s2"].shape == (8, 12)
+
+
+def test_an_op_argument_naming_no_entry_of_its_block_is_located(cli, write_spec):
+    text = """\
+name: blocked
+inputs: {x: {shape: [4]}}
+blocks:
+  b:
+    layers:
+      - {op: add, inputs: [in, nothere]}
+layers:
+  - {block: b, name: b1}
+outputs: b1
+"""
+    spec = write_spec(text)
+    result = cli("validate", spec)
+    assert result.exit_code == 2
+    assert "'nothere' is not an entry of block 'b'" in result.stderr

@@ -1,10 +1,11 @@
 """The static checks of a spec file: everything that can be known without importing Keras.
 
-`load()` reads the file (positions kept), applies `--set` overrides, interpolates `vars`, then
-checks it: the declared sections (`sections`), the header and inputs (`header`), each kind's
-rules (`kinds`), layer entries and includes (`entries`), references (`refs`), Keras objects
-against the installed Keras's catalog (`objects`). All errors found are raised together as
-`SpecErrors`, in source order, each with its key path.
+`load()` reads the file (positions kept), applies `--set` overrides, interpolates `vars`, reads
+its `blocks` (`blocks`, which also expands their uses in each layer list), then checks it: the
+declared sections (`sections`), the header and inputs (`header`), each kind's rules (`kinds`),
+layer entries and includes (`entries`), references (`refs`), Keras objects against the installed
+Keras's catalog (`objects`). All errors found are raised together as `SpecErrors`, in source
+order, each once, with its key path.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..errors import SpecError, SpecErrors
 from ..format.declaration import RESERVED_ENTRY_KEYS, TOP_LEVEL, TOP_LEVEL_KEYS
 from ..loader import PList, PMap, apply_override, key_paths, load_file
 from ..spec import Spec
+from .blocks import Scope, read_blocks
 from .context import Context, Fatal
 from .header import check_model_name, check_version, infer_kind
 from .kinds import check_functional, check_sequential, check_subclass
@@ -43,7 +45,7 @@ def load(
     ctx.inline = lambda tree, holder, chain: _check_inline(ctx, tree, holder, chain)
     spec = _load_spec(ctx, path, shown or str(path), overrides, ())
     if ctx.errors:
-        raise SpecErrors(sorted(with_key_paths(ctx.errors, ctx.trees), key=_error_order))
+        raise SpecErrors(_once(sorted(with_key_paths(ctx.errors, ctx.trees), key=_error_order)))
     assert spec is not None
     return spec
 
@@ -66,18 +68,21 @@ def _load_spec(
 
 
 def _check_inline(ctx: Context, tree: PMap, holder: Spec, include_stack: tuple[Path, ...]) -> Spec | None:
-    """A spec written inside another (its vars were substituted with the file's)."""
+    """A spec written inside another (its vars were substituted with the file's; it uses the
+    file's blocks)."""
     try:
-        return _check(ctx, tree, holder.path, holder.shown, include_stack, interpolate=False)
+        return _check(ctx, tree, holder.path, holder.shown, include_stack, ctx.scopes[id(holder.tree)])
     except Fatal:
         return None
 
 
 def _check(
-    ctx: Context, tree: PMap, path: Path, shown: str, include_stack: tuple[Path, ...], *, interpolate: bool = True
+    ctx: Context, tree: PMap, path: Path, shown: str, include_stack: tuple[Path, ...], scope: Scope | None = None
 ) -> Spec:
-    if interpolate:
-        interpolate_vars(ctx, tree)
+    """`scope`: the blocks of the file an inline spec is written in; a file reads its own."""
+    if scope is None:
+        scope = read_blocks(ctx, tree, interpolate_vars(ctx, tree))
+    ctx.scopes[id(tree)] = scope
     _drop_nulls(tree, tuple(tree))
     layers = tree.get("layers")
     for entry in layers if isinstance(layers, PList) else ():
@@ -102,9 +107,9 @@ def _check(
     )
     ctx.errors.extend(rule_errors(tree, TOP_LEVEL, {"kind": kind}))
     if kind == "sequential":
-        check_sequential(ctx, spec, include_stack)
+        check_sequential(ctx, spec, include_stack, scope)
     elif kind == "functional":
-        check_functional(ctx, spec, include_stack)
+        check_functional(ctx, spec, include_stack, scope)
     else:
         check_subclass(ctx, spec, include_stack)
     check_settings(ctx, spec)
@@ -137,6 +142,20 @@ def _drop_nulls(mapping: PMap, keys: Sequence[str]) -> None:
     for key in keys:
         if key in mapping and mapping[key] is None:
             del mapping[key]
+
+
+def _once(errors: list[SpecError]) -> list[SpecError]:
+    """Each error once: a block's entry is checked for every use, and a mistake that does not
+    depend on the use is the same at each (the first use's is kept)."""
+    seen: set[tuple] = set()
+    kept = []
+    for error in errors:
+        mark = error.mark
+        key = (mark.source, mark.line, mark.col, error.message) if mark else (error.source, error.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(error)
+    return kept
 
 
 def _error_order(error: SpecError) -> tuple:

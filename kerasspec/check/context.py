@@ -33,7 +33,10 @@ class Context:
     include: Any = None
     # checks an inline spec (a mapping of this file): (tree, spec holding it, include chain) -> Spec | None
     inline: Any = None
-    unresolved: set[Mark] = field(default_factory=set)  # values whose ${...} failed (reported once)
+    unresolved: set[Mark] = field(default_factory=set)  # values reported already: a failed ${...}, a bad reference
+    # id(tree) -> the blocks (`check.blocks.Scope`) the layers of that spec can use: a file's own,
+    # and for a spec written inside it, the file's
+    scopes: dict[int, Any] = field(default_factory=dict)
     spec_type: type[Spec] = Spec  # what the checker makes (`kerasspec.api.ModelSpec` can build itself)
 
     def error(

@@ -43,23 +43,35 @@ def layer_list(ctx: Context, tree: PMap) -> list[tuple[int, PMap]]:
 
 
 def read_entry(
-    ctx: Context, raw: PMap, index: int, mark: Mark, spec: Spec, include_stack: tuple[Path, ...]
+    ctx: Context,
+    raw: PMap,
+    index: int,
+    mark: Mark,
+    spec: Spec,
+    include_stack: tuple[Path, ...],
+    *,
+    name: str | None = None,
 ) -> LayerEntry | None:
+    """One entry; `name` is its name where it is not the one written (`d1.conv` for the entry
+    `conv` of a block used as `d1`)."""
     entry = LayerEntry(index=index, mark=raw.mark, raw=raw)
     if "name" in raw:
-        name = raw["name"]
+        written = raw["name"]
         name_mark = raw.value_mark("name")
-        if not isinstance(name, str) or not name:
-            ctx.error(name_mark, f"a layer name is text, got {name!r}", code="bad-name")
-        elif "/" in name or "[" in name or "]" in name or any(c.isspace() for c in name):
+        if not isinstance(written, str) or not written:
+            ctx.error(name_mark, f"a layer name is text, got {written!r}", code="bad-name")
+        elif any(c in "/[]." or c.isspace() for c in written):
             ctx.error(
                 name_mark,
-                f"layer name '{name}' may not contain '/', '[', ']' or spaces",
-                hint="Keras refuses '/' in names, and name[i] picks one of a layer's outputs",
+                f"layer name '{written}' may not contain '/', '[', ']', '.' or spaces",
+                hint="Keras refuses '/' in names, name[i] picks one of a layer's outputs, "
+                "and '.' joins the names of a block's entries (d1.conv)",
                 code="bad-name",
             )
         else:
-            entry.name = name
+            entry.name = written
+    if name is not None:
+        entry.name = name
     modes = [k for k in ENTRY_MODES if k in raw]
     if len(modes) > 1:
         ctx.error(
@@ -69,13 +81,14 @@ def read_entry(
         )
         return None
     if not modes:
-        misspelt = [(key, close) for key in raw if (close := closest(str(key), ENTRY_MODES))]
+        misspelt = [(key, close) for key in raw if (close := closest(str(key), (*ENTRY_MODES, "block")))]
         where, close = misspelt[0] if misspelt else (None, None)
         ctx.error(
             raw.key_mark(where) if where is not None else raw.mark,
-            f"layers[{index}] has no `type`" + (f"; did you mean '{close}' for '{where}'?" if close else ""),
+            f"{entry.describe() if name is not None else f'layers[{index}]'} has no `type`"
+            + (f"; did you mean '{close}' for '{where}'?" if close else ""),
             hint="every entry names a Keras layer (`type: Dense`), reuses one (`reuse: name`), includes a spec "
-            "(`spec: file.yaml`) or calls a keras.ops function (`op: add`)",
+            "(`spec: file.yaml`), calls a keras.ops function (`op: add`) or uses a block (`block: name`)",
             code="missing-type",
         )
         return None
@@ -188,7 +201,7 @@ def check_included_call(ctx: Context, entry: LayerEntry) -> None:
 
 
 INLINE_SEQUENTIAL_KEYS = ("type", "name", "inputs", "call", "layers")
-NOT_INLINE = ("compile", "data", "train", "vars")
+NOT_INLINE = ("compile", "data", "train", "vars", "blocks")
 
 
 def inline_sequential(

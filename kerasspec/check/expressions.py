@@ -30,11 +30,45 @@ class ExpressionError(Exception):
 
 def evaluate(text: str, lookup: Callable[[str], Any]) -> int | float:
     """The value of `text`; `lookup(name)` gives a var's value or raises ExpressionError."""
+    return _value(_parse(text), lookup)
+
+
+def names_in(text: str) -> set[str]:
+    """The names an expression reads (none when it is not Python at all: `evaluate` says why)."""
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        return {node.id for node in ast.walk(_parse(text)) if isinstance(node, ast.Name)}
+    except ExpressionError:
+        return set()
+
+
+def partially_evaluated(text: str, lookup: Callable[[str], Any], deferred: set[str]) -> str:
+    """`text` with every name but the `deferred` ones replaced by its value, to be evaluated when
+    those are known (a block's parameters, at each use); what is not arithmetic is refused now."""
+    return ast.unparse(_substituted(_parse(text), lookup, deferred))
+
+
+def _parse(text: str) -> ast.expr:
+    try:
+        return ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
         raise ExpressionError("is not arithmetic over numbers and vars") from None
-    return _value(tree.body, lookup)
+
+
+def _substituted(node: ast.AST, lookup: Callable[[str], Any], deferred: set[str]) -> ast.expr:
+    if isinstance(node, ast.Constant):
+        _number(node.value, repr(node.value))
+        return node
+    if isinstance(node, ast.Name):
+        if node.id in deferred:
+            return node
+        value = _number(lookup(node.id), f"var '{node.id}'")
+        constant = ast.Constant(abs(value))  # a negative one as unary minus, which unparse brackets
+        return ast.UnaryOp(ast.USub(), constant) if math.copysign(1, value) < 0 else constant
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return ast.UnaryOp(node.op, _substituted(node.operand, lookup, deferred))
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return ast.BinOp(_substituted(node.left, lookup, deferred), node.op, _substituted(node.right, lookup, deferred))
+    raise _not_arithmetic(node)
 
 
 def _number(value: Any, what: str) -> int | float:
@@ -66,7 +100,11 @@ def _value(node: ast.AST, lookup: Callable[[str], Any]) -> int | float:
         if isinstance(result, complex):
             raise ExpressionError("takes a fractional power of a negative number")
         return _number(result, "the result")
-    raise ExpressionError(f"has {_describe(node)}; only numbers, vars, + - * / // % ** and parentheses are read")
+    raise _not_arithmetic(node)
+
+
+def _not_arithmetic(node: ast.AST) -> ExpressionError:
+    return ExpressionError(f"has {_describe(node)}; only numbers, vars, + - * / // % ** and parentheses are read")
 
 
 def _check_power(base: int | float, exponent: int | float) -> None:

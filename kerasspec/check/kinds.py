@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import Mark
-from ..loader import PMap
+from ..loader import PList, PMap
 from ..spec import LayerEntry, Spec
 from ..walker import walk_parameter
+from .blocks import Expansion, Placed, Scope, Use, canonical, canonical_argument, canonical_ref, expand
 from .context import Context
 from .entries import check_included_call, check_reuse, include, inline_sequential, layer_list, read_entry, register_name
 from .header import input_def
@@ -29,22 +29,24 @@ _NOT_IN_SEQUENTIAL = {
 }
 
 
-def _read_entries(
-    ctx: Context, spec: Spec, include_stack: tuple[Path, ...], entries: list[tuple[int, PMap]]
-) -> Iterator[tuple[int, PMap, LayerEntry]]:
-    """Each well-formed layer entry, read (its form, name, type and keywords checked)."""
-    for index, raw in entries:
-        entry = read_entry(ctx, raw, index, spec.tree["layers"].value_mark(index), spec, include_stack)
-        if entry is not None:
-            yield index, raw, entry
-
-
-def check_sequential(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) -> None:
+def check_sequential(ctx: Context, spec: Spec, include_stack: tuple[Path, ...], scope: Scope) -> None:
     tree = spec.tree
     if "input" in tree:
         spec.input = input_def(ctx, tree, "input", "input", allow_name=True)
+    expansion = expand(ctx, scope, layer_list(ctx, tree), sequential=True)
     names: dict[str, Mark] = {}
-    for _, raw, entry in _read_entries(ctx, spec, include_stack, layer_list(ctx, tree)):
+    for placed in expansion.entries:
+        for use in placed.uses:
+            if "inputs" in use.raw:
+                message, hint = _NOT_IN_SEQUENTIAL["inputs"]
+                ctx.error(
+                    use.raw.key_mark("inputs"), f"block '{use.name}' {message}", hint=hint, code="sequential-rules"
+                )
+            register_name(ctx, _use_entry(placed, use), names, {})
+        raw = placed.raw
+        entry = read_entry(ctx, raw, placed.index, raw.mark, spec, include_stack, name=placed.name)
+        if entry is None:
+            continue
         for key, (message, hint) in _NOT_IN_SEQUENTIAL.items():
             if key in raw:
                 ctx.error(raw.key_mark(key), f"{entry.describe()} {message}", hint=hint, code="sequential-rules")
@@ -57,11 +59,12 @@ def check_sequential(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
             )
         register_name(ctx, entry, names, {})
         if entry.reuse is not None:
-            check_reuse(ctx, entry, names, spec, {})
+            _check_reuse(ctx, entry, names, spec, expansion)
         spec.layers.append(entry)
+    spec.block_outputs = expansion.outputs
 
 
-def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) -> None:
+def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...], scope: Scope) -> None:
     tree = spec.tree
     raw_inputs = tree.get("inputs")
     if not isinstance(raw_inputs, PMap) or not raw_inputs:
@@ -73,45 +76,93 @@ def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) 
         )
         raw_inputs = PMap(tree.mark)
     for key in raw_inputs:
-        if not isinstance(key, str) or not key or "/" in key or "[" in key:
-            ctx.error(raw_inputs.key_mark(key), f"bad input name {key!r}", code="bad-name")
+        if not isinstance(key, str) or not key or any(c in key for c in "/[."):
+            ctx.error(
+                raw_inputs.key_mark(key),
+                f"bad input name {key!r}",
+                hint="'/' and '[' mean something in references, '.' joins the names of a block's entries",
+                code="bad-name",
+            )
             continue
         definition = input_def(ctx, raw_inputs, key, key, allow_name=False)
         if definition:
             spec.inputs[key] = definition
-    entries = layer_list(ctx, tree)
+    expansion = expand(ctx, scope, layer_list(ctx, tree), sequential=False)
     later_names: dict[str, Mark] = {}
-    for _, raw in entries:
-        if isinstance(raw.get("name"), str):
-            later_names.setdefault(raw["name"], raw.value_mark("name"))
-    # every input written counts as defined, a bad one too: its own error is reported once
+    for name, mark in expansion.names():
+        later_names.setdefault(name, mark)
+    # every input written counts as defined, a bad one too: its own error is reported once; so
+    # does a block use that could not be expanded
     defined: dict[str, Mark] = {str(n): raw_inputs.value_mark(n) for n in raw_inputs if isinstance(n, str)}
+    defined.update(expansion.failed)
+    aliases = expansion.outputs
     layer_names: dict[str, Mark] = {}
-    for index, raw, entry in _read_entries(ctx, spec, include_stack, entries):
+    for position, placed in enumerate(expansion.entries):
+        raw = placed.raw
+        bindings = []
+        for use in placed.uses:  # the block uses whose first entry this is
+            register_name(ctx, _use_entry(placed, use), layer_names, spec.inputs)
+            given = use.raw.get("inputs")
+            called_on = None
+            if isinstance(given, (str, PList)):
+                called_on = canonical(call_inputs(ctx, use.raw, defined, later_names), aliases)
+            bindings.append((use.input_name, called_on))
+            defined[use.name] = defined[use.input_name] = use.raw.value_mark("name")
+        entry = read_entry(ctx, raw, placed.index, raw.mark, spec, include_stack, name=placed.name)
+        if entry is None:
+            continue
+        entry.block_inputs = bindings
         op = ctx.catalog.op(entry.op) if entry.op is not None else None
         if op is not None:
             bind_op(ctx, raw, entry, op, defined, later_names)
+            entry.op_arguments = {k: canonical_argument(v, aliases) for k, v in entry.op_arguments.items()}
+            entry.op_varargs = [canonical_argument(v, aliases) for v in entry.op_varargs]
         elif "inputs" in raw:
-            entry.inputs = call_inputs(ctx, raw, defined, later_names)
-        if "inputs" not in raw and index == 0 and len(spec.inputs) > 1:
+            entry.inputs = canonical(call_inputs(ctx, raw, defined, later_names), aliases)
+        if "inputs" not in raw and position == 0 and len(spec.inputs) > 1:
+            first = placed.uses[0].raw if placed.uses else raw
+            what = f"entry, block '{placed.uses[0].name}'," if placed.uses else "layer"
             ctx.error(
-                entry.mark,
-                f"the first layer has no `inputs`, and the spec has {len(spec.inputs)} inputs ({', '.join(spec.inputs)})",
+                first.mark,
+                f"the first {what} has no `inputs`, and the spec has {len(spec.inputs)} inputs ({', '.join(spec.inputs)})",
                 hint=f"say which it is called on: `inputs: {next(iter(spec.inputs))}` (a list for merge layers)",
                 code="ambiguous-input",
             )
         if entry.reuse is not None:
-            check_reuse(ctx, entry, layer_names, spec, spec.inputs)
+            _check_reuse(ctx, entry, layer_names, spec, expansion)
         if entry.spec is not None:
             check_included_call(ctx, entry)
         register_name(ctx, entry, layer_names, spec.inputs)
         if entry.name:
             defined[entry.name] = entry.mark
         spec.layers.append(entry)
-    for _, raw in entries:  # an entry with errors of its own may still be an output
-        if isinstance(raw.get("name"), str):
-            defined.setdefault(raw["name"], raw.value_mark("name"))
+    for name, mark in later_names.items():  # an entry with errors of its own may still be an output
+        defined.setdefault(name, mark)
     check_outputs(ctx, spec, defined, later_names)
+    # an output given as a block's use is its output entry, named so unless the mapping names it
+    outputs = [(name, canonical_ref(ref, aliases)) for name, ref in spec.outputs]
+    spec.outputs = outputs if spec.outputs_form == "dict" else [(ref.name, ref) for _, ref in outputs]
+    spec.block_outputs = aliases
+
+
+def _use_entry(placed: Placed, use: Use) -> LayerEntry:
+    """A block use as an entry, for the checks of names."""
+    return LayerEntry(index=placed.index, mark=use.raw.mark, raw=use.raw, name=use.name)
+
+
+def _check_reuse(
+    ctx: Context, entry: LayerEntry, layer_names: dict[str, Mark], spec: Spec, expansion: Expansion
+) -> None:
+    ref = entry.reuse
+    if ref is not None and ref.name in expansion.outputs:
+        ctx.error(
+            ref.mark,
+            f"'{ref.name}' is a block's use, not a layer; `reuse` names a layer entry",
+            hint=f"its output layer is '{expansion.outputs[ref.name]}'",
+            code="bad-reuse",
+        )
+        return
+    check_reuse(ctx, entry, layer_names, spec, {} if spec.kind == "sequential" else spec.inputs)
 
 
 ARG_INCLUDE_KEYS = ("spec", "name")

@@ -37,12 +37,35 @@ def resolve(ctx: Context, ref: Ref | None, defined: dict[str, Mark], later: dict
         return False
     if ref.name in defined:
         return True
+    if ref.mark in ctx.unresolved:
+        return False  # reported already (a block's entry naming what is not in the block)
     if ref.name in later:
         ctx.error(
             ref.mark,
             f"'{ref.name}' is defined later (line {later[ref.name].line}); a layer can only use inputs and layers above it",
             hint="move this entry below the one it uses",
             code="forward-reference",
+        )
+    elif _inner_reference(ref.name, defined, later):
+        use, _, inner = ref.name.rpartition(".")
+        entries = sorted(
+            {n[len(use) + 1 :] for n in (*defined, *later) if n.startswith(use + ".") and "." not in n[len(use) + 1 :]}
+            - {"in"}
+        )
+        if not entries:
+            return False  # a use that could not be expanded: reported already
+        ctx.error(
+            ref.mark,
+            f"block '{use}' has no entry '{inner}'" + did_you_mean(inner, entries),
+            hint=None if closest(inner, entries) else "its entries: " + ", ".join(entries),
+            code="unknown-reference",
+        )
+    elif ref.name == "in":
+        ctx.error(
+            ref.mark,
+            "`in` is a block's input, and this entry is not in a block",
+            hint="name the input or entry it is called on",
+            code="unknown-reference",
         )
     else:
         ctx.error(
@@ -52,6 +75,12 @@ def resolve(ctx: Context, ref: Ref | None, defined: dict[str, Mark], later: dict
             code="unknown-reference",
         )
     return False
+
+
+def _inner_reference(name: str, defined: dict[str, Mark], later: dict[str, Mark]) -> bool:
+    """`d1.nope`: a name inside a block's use (`d1`) that the use does not have."""
+    use, dot, _ = name.rpartition(".")
+    return bool(dot) and (use in defined or use in later)
 
 
 def call_inputs(ctx: Context, raw: PMap, defined: dict[str, Mark], later: dict[str, Mark]) -> CallInputs | None:

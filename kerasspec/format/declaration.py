@@ -310,6 +310,32 @@ TRAIN = Section(
     ),
 )
 
+# --- blocks ---------------------------------------------------------------------------------------
+
+# A name written in a spec (an entry's, a block's use): `.` joins the names of a block's expanded
+# entries (`d1.conv`), `/` Keras refuses, `[i]` picks one of several outputs.
+ENTRY_NAME_PATTERN = r"^[^/\[\]\s.]+$"
+BLOCK_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"  # a block's name, and its parameters' (as vars')
+BLOCK = Section(
+    label="block",
+    doc="Entries written once and used by name: a use expands them in place, named `<use>.<entry>`.",
+    noun="block key",
+    keys=(
+        Key(
+            "params",
+            MapOf(Anything()),
+            "parameter name -> default (null: each use gives it); ${name} in the block's entries",
+        ),
+        Key(
+            "layers",
+            ListOf(Anything(), min_items=1),
+            "the block's entries, as in `layers:`; `in` is the block's input",
+            required=True,
+        ),
+        Key("output", Text(pattern=ENTRY_NAME_PATTERN), "the entry whose output is the block's; the last when absent"),
+    ),
+)
+
 # --- the top level --------------------------------------------------------------------------------
 
 KINDS = ("sequential", "functional", "subclass")
@@ -328,6 +354,7 @@ TOP_LEVEL = Section(
         Key("input", Union((Nested(INPUT), SHAPE_SHORTHAND)), "sequential only: the one input"),
         Key("inputs", MapOf(Union((Nested(INPUT), SHAPE_SHORTHAND))), "functional: input name -> input"),
         Key("layers", ListOf(Anything(), min_items=1), "the layer entries, in order"),
+        Key("blocks", MapOf(Nested(BLOCK)), "block name -> entries written once, used in `layers` by `block: name`"),
         Key("class", CodeReference("class"), "subclass only: a keras.Model subclass (--allow-code)"),
         Key("args", MapOf(Anything()), "subclass only: the class's constructor keywords"),
         Key("outputs", Anything(), "functional: a reference, a list of them, or output name -> reference"),
@@ -351,7 +378,11 @@ TOP_LEVEL = Section(
             forbids=("input",),
         ),
         Rule(
-            "kind", "subclass", "a subclass spec has no `{key}`: the class defines the model", "", ("layers", "outputs")
+            "kind",
+            "subclass",
+            "a subclass spec has no `{key}`: the class defines the model",
+            "",
+            ("layers", "outputs", "blocks"),
         ),
     ),
 )
@@ -365,7 +396,7 @@ REFERENCE_PATTERN = re.sub(r"\?P<\w+>", "", REFERENCE)
 REFERENCES = Union((Text(pattern=REFERENCE_PATTERN), ListOf(Text(pattern=REFERENCE_PATTERN))))
 ENTRY_KEYS = (
     Key("type", Text(), "a class in keras.layers, or package.module:Class (--allow-code)"),
-    Key("name", Text(pattern=r"^[^/\[\]\s]+$"), "the layer's name; needed where another entry refers to it"),
+    Key("name", Text(pattern=ENTRY_NAME_PATTERN), "the layer's name; needed where another entry refers to it"),
     Key(
         "inputs",
         Union((REFERENCES, MapOf(REFERENCES))),
@@ -382,6 +413,11 @@ ENTRY_KEYS = (
     Key(
         "layers", ListOf(Anything(), min_items=1), "with `type: Sequential`: the layers of a sequential model in place"
     ),
+    Key(
+        "block",
+        Text(pattern=BLOCK_NAME_PATTERN),
+        "a block of `blocks:`, expanded here (needs `name`; its other keys are the block's parameters)",
+    ),
 )
 RESERVED_ENTRY_KEYS = tuple(key.name for key in ENTRY_KEYS)
 OP_ENTRY_KEYS = ("op", "name", "inputs")  # an `op:` entry's own keys; the rest are the function's keywords
@@ -394,4 +430,4 @@ OP_INPUTS = Key(
     "the function's arguments: a list by position, a mapping by name (references or constants)",
 )
 
-SECTIONS = (TOP_LEVEL, INPUT, COMPILE, DATA, DISTRIBUTION, TRAIN)
+SECTIONS = (TOP_LEVEL, INPUT, COMPILE, DATA, DISTRIBUTION, TRAIN, BLOCK)

@@ -12,7 +12,17 @@ from typing import Any
 
 from ..catalog import Catalog, ClassInfo
 from ..kinds import KINDS
-from .declaration import DISTRIBUTIONS, ENTRY_KEYS, OP_ENTRY_KEYS, OP_INPUTS, TOP_LEVEL, Key, Section, argument_type
+from .declaration import (
+    BLOCK_NAME_PATTERN,
+    DISTRIBUTIONS,
+    ENTRY_KEYS,
+    OP_ENTRY_KEYS,
+    OP_INPUTS,
+    TOP_LEVEL,
+    Key,
+    Section,
+    argument_type,
+)
 from .types import CODE_REFERENCE_PATTERN, Anything, KerasObject, ListOf, Nested, value_schema
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -127,7 +137,7 @@ def _kind_definitions(catalog: Catalog, definitions: dict[str, Any]) -> None:
 
 def _layer_definitions(catalog: Catalog, definitions: dict[str, Any]) -> None:
     classes = catalog.classes("layers")
-    reserved = {key.name: _property(key) for key in ENTRY_KEYS if key.name != "layers"}
+    reserved = {key.name: _property(key) for key in ENTRY_KEYS if key.name not in ("layers", "block")}
     reserved["type"] = _type_property(classes, "layer type")
     reserved["type"]["anyOf"][0]["enum"].append("Sequential")
     for name, info in classes.items():
@@ -140,16 +150,28 @@ def _layer_definitions(catalog: Catalog, definitions: dict[str, Any]) -> None:
         "required": ["layers"],
         "additionalProperties": False,
     }
+    definitions["layers.block"] = {
+        "description": "a block's use: its other keys are the block's parameters",
+        "properties": {
+            "block": _property(next(key for key in ENTRY_KEYS if key.name == "block")),
+            **{k: reserved[k] for k in ("name", "inputs")},
+        },
+        "required": ["block", "name"],
+        "propertyNames": {"pattern": BLOCK_NAME_PATTERN},
+        "not": {"anyOf": [{"required": [key]} for key in ("type", "reuse", "spec", "op")]},
+    }
     _op_definitions(catalog, reserved, definitions)
     definitions["layers"] = {
-        "description": "a layer entry: {type: Class, keywords...}, {reuse: name}, {spec: file.yaml} or {op: function}",
+        "description": "a layer entry: {type: Class, keywords...}, {reuse: name}, {spec: file.yaml}, {op: function}"
+        " or {block: name}",
         "type": "object",
         "properties": {**reserved, "inputs": {"anyOf": [reserved["inputs"], _property(OP_INPUTS)]}},
         "allOf": [
             *_dispatch([*classes, "Sequential"], "layers"),
             {"if": {"required": ["op"]}, "then": {"$ref": "#/definitions/layers.op"}},
+            {"if": {"required": ["block"]}, "then": {"$ref": "#/definitions/layers.block"}},
             {
-                "if": {"not": {"anyOf": [{"required": ["type"]}, {"required": ["op"]}]}},
+                "if": {"not": {"anyOf": [{"required": ["type"]}, {"required": ["op"]}, {"required": ["block"]}]}},
                 "then": {"propertyNames": {"enum": sorted(reserved)}},
             },
         ],
@@ -171,6 +193,21 @@ def _op_definitions(catalog: Catalog, reserved: dict[str, Any], definitions: dic
             {"if": {"properties": {"op": {"const": name}}}, "then": {"$ref": f"#/definitions/ops.{op.name}"}}
         )
     definitions["layers.op"] = {"required": ["op"], "properties": entry, "allOf": dispatch}
+
+
+def _block_schemas(top: dict[str, Any], definitions: dict[str, Any]) -> None:
+    """`blocks:` as written: names and parameter names as vars', a block's entries as entries."""
+    names = {"propertyNames": {"pattern": BLOCK_NAME_PATTERN}}
+    block = definitions["block"]["properties"]
+    block["layers"] = {
+        **_notes(block["layers"]),
+        "type": "array",
+        "minItems": 1,
+        "items": {"$ref": "#/definitions/layers"},
+    }
+    block["params"] = {**_notes(block["params"]), "anyOf": [{"type": "object", **names}, NULL]}
+    blocks = top["properties"]["blocks"]
+    blocks["anyOf"] = [{"type": "object", **names, "additionalProperties": {"$ref": "#/definitions/block"}}, NULL]
 
 
 def _distribution_definition(catalog: Catalog) -> dict[str, Any]:
@@ -220,6 +257,7 @@ def json_schema(catalog: Catalog) -> dict[str, Any]:
         "items": {"$ref": "#/definitions/layers"},
         "description": "the layer entries, in order",
     }
+    _block_schemas(top, definitions)
     sections = [TOP_LEVEL, *_nested_sections(TOP_LEVEL)]
     top["allOf"] = [rule for section in sections for rule in rule_schemas(section)]
     versions = ", ".join(f"{k} {v}" for k, v in sorted(catalog.versions.items()))
