@@ -446,3 +446,37 @@ def test_to_stdout(cli):
     assert result.exit_code == 0
     document = yaml.safe_load(result.stdout)
     assert document["name"] == "vgg16" and document["outputs"] == "predictions"
+
+
+def test_an_unnamed_op_entry_comes_back_unnamed_and_dotted_names_are_refused(cli, write_spec, tmp_path):
+    """kerasspec names an unnamed op `<model>.<n>`: written without a name, the spec derives it
+    again. Other dotted names (a block's `d1.conv`) are not names a spec may write."""
+    import kerasspec
+
+    text = """\
+name: opdemo
+inputs: {x: {shape: [4]}}
+layers:
+  - {type: Dense, name: hidden, units: 3}
+  - {op: multiply, inputs: [hidden, 2.0]}
+  - {type: Dense, name: out, units: 2}
+outputs: out
+"""
+    model = kerasspec.load(write_spec(text)).build()
+    saved = tmp_path / "m.keras"
+    model.save(saved)
+    out = tmp_path / "imported.yaml"
+    assert cli("import", saved, "-o", out).exit_code == 0
+    assert "  - {op: multiply, inputs: [hidden, 2.0]}" in out.read_text()
+    assert cli("diff", write_spec(text, "again.yaml"), out).exit_code in (0, 1)
+    assert [op.name for op in kerasspec.load(out).build().operations] == ["x", "hidden", "opdemo.2", "out"]
+    blocked = text.replace(
+        "layers:\n",
+        "blocks:\n  b: {layers: [{type: Dense, name: conv, units: 3}]}\nlayers:\n  - {block: b, name: d1}\n",
+        1,
+    )
+    model = kerasspec.load(write_spec(blocked, "blocked.yaml")).build()
+    model.save(tmp_path / "b.keras")
+    result = cli("import", tmp_path / "b.keras")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "layer 'd1.conv': its name has '.', which spec names may not" in result.stderr

@@ -145,7 +145,9 @@ class Converter:
         config = serialized["config"]
         name = self.model_settings(where, config, "the model")
         graph = _Graph(self, where, config)
-        return {"name": name, "inputs": graph.inputs, "layers": graph.entries(), "outputs": graph.outputs()}
+        entries, outputs = graph.entries(), graph.outputs()
+        _names_without_dots(where, name, entries, outputs)
+        return {"name": name, "inputs": graph.inputs, "layers": entries, "outputs": outputs}
 
     # --- layers -------------------------------------------------------------------------------
 
@@ -915,3 +917,37 @@ def _tensors(value: Any) -> list[list[Any]]:
     if isinstance(value, dict):
         return [h for v in value.values() for h in _tensors(v)]
     return []
+
+
+def _names_without_dots(where: Where, model: str, entries: list[dict[str, Any]], outputs: Any) -> None:
+    """Spec names may not hold '.' (it joins a block's entry names). An operation node named as
+    kerasspec names an unnamed `op:` entry (`<model>.<position>`) and used only by the entry
+    below it is written without its name, which gives it back; any other dotted name is refused."""
+    referenced: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            referenced.add(value.split("[", 1)[0])
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+
+    for entry in entries:
+        collect(entry.get("inputs"))
+        collect(entry.get("reuse"))
+    collect(outputs)
+    for position, entry in enumerate(entries, 1):
+        name = entry.get("name")
+        if not isinstance(name, str) or "." not in name:
+            continue
+        if "op" in entry and name == f"{model}.{position}" and name not in referenced:
+            del entry["name"]
+            continue
+        raise Unsupported(
+            where,
+            f"layer '{name}': its name has '.', which spec names may not ('.' joins the names of a block's entries)",
+            hint="rename the layer in Keras, or write its part of the spec by hand",
+        )
