@@ -227,30 +227,43 @@ def lock(
     path: Path, options: ModelOptions, *, out: Path | None = None, force: bool = False, warn: Warn = _ignore
 ) -> str:
     """`lock`: write the spec's lock file (default: beside it, `ticket.lock.json`); returns
-    "written", "unchanged" (the same bytes were there) or "replaced" (with `force`)."""
+    "written", "unchanged" (the same bytes were there), "versions updated" (the same model, written
+    by other versions) or "replaced" (a different lock, with `force`)."""
     from .files import write_new_text
     from .lock import lock_path, lock_text
 
     built = build_model(path, options, warn=warn)
     require_built(built)
-    text = lock_text(_lock_of(built)[1])
+    document = _lock_of(built)[1]
+    text = lock_text(document)
     target = out if out is not None else lock_path(path)
+    existed = target.exists()
     if target.is_file():
         try:
-            if target.read_text(encoding="utf-8") == text:
-                return "unchanged"
+            written = target.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
-            pass
+            written = None
+        if written == text:
+            return "unchanged"
+        try:
+            same_model = {**json.loads(written or ""), "versions": None} == {**document, "versions": None}
+        except (ValueError, TypeError, RecursionError):
+            same_model = False
+        if same_model:  # only the versions that wrote it differ: the lock still holds, newly dated
+            write_new_text(target, text, force=True)
+            return "versions updated"
         if not force:
             raise SpecError(
                 None,
                 "a different lock file is there; pass --force to replace it",
-                hint=f"`kerasspec validate --locked {path}` lists what differs",
+                hint=f"`kerasspec validate --locked {path}` lists what differs"
+                if out is None
+                else "compare it with `kerasspec lock` output written elsewhere",
                 source=str(target),
                 code="file-exists",
             )
     write_new_text(target, text, force=force)
-    return "replaced" if force and target.exists() else "written"
+    return "replaced" if existed else "written"
 
 
 def check_locked(path: Path, options: ModelOptions, *, warn: Warn = _ignore) -> list[SpecError]:

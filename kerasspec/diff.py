@@ -1,9 +1,9 @@
 """`kerasspec diff OLD NEW`: what a change does to the model, as one stable document.
 
 Both models are built and described by `kerasspec.facts` (layers keyed by the spec's names);
-layers are matched by key, and entries without a name by position among the unnamed entries
-after the same named one, aligned as a text diff aligns lines (so one entry inserted is one layer
-added, not every later one changed). The document (`diff --format json`) is what the text and
+named layers are matched by name, the unnamed ones of each (nested) model aligned in order as a
+text diff aligns lines (`facts.match_layers`), so one entry inserted is one layer added, not
+every later one changed. The document (`diff --format json`) is what the text and
 markdown renderings show:
 
 - `params`: `old`, `new`, `delta`, each `{total, trainable, non_trainable}`;
@@ -19,11 +19,9 @@ markdown renderings show:
 
 from __future__ import annotations
 
-import difflib
-import json
 from typing import Any
 
-from .facts import ModelFacts
+from .facts import ModelFacts, match_layers
 from .resolve import plain
 from .spec import Spec
 
@@ -37,59 +35,6 @@ def _params(layer: dict[str, Any]) -> dict[str, int]:
         "trainable": layer["trainable"],
         "non_trainable": layer["non_trainable"],
     }
-
-
-def _anchor(key: str) -> str | None:
-    """The named entry an unnamed entry's key counts from (`hidden` of `hidden+2`); None for a
-    key that is a name."""
-    head, _, tail = key.rpartition("/")
-    anchor, plus, distance = tail.rpartition("+")
-    return (head + "/" + anchor if head else anchor) if plus and distance.isdigit() else None
-
-
-def _signature(layer: dict[str, Any]) -> str:
-    return json.dumps([layer["type"], layer["config"]], sort_keys=True, default=str)
-
-
-def match_layers(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str | None, str | None]]:
-    """Pairs (old key, new key) in the new model's order; None on one side: added or removed."""
-    pairs: dict[str, str] = {k: k for k in old if k in new and _anchor(k) is None}
-    groups_old: dict[str, list[str]] = {}
-    groups_new: dict[str, list[str]] = {}
-    for key in old:
-        if (anchor := _anchor(key)) is not None:
-            groups_old.setdefault(anchor, []).append(key)
-    for key in new:
-        if (anchor := _anchor(key)) is not None:
-            groups_new.setdefault(anchor, []).append(key)
-    for anchor in groups_old.keys() & groups_new.keys():
-        a, b = groups_old[anchor], groups_new[anchor]
-        matcher = difflib.SequenceMatcher(None, [_signature(old[k]) for k in a], [_signature(new[k]) for k in b])
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            if tag in ("equal", "replace"):
-                for i, j in zip(range(i1, i2), range(j1, j2)):
-                    if tag == "equal" or old[a[i]]["type"] == new[b[j]]["type"]:
-                        pairs[a[i]] = b[j]
-    paired_new = {v: k for k, v in pairs.items()}
-    result: list[tuple[str | None, str | None]] = []
-    placed_old: set[str] = set()
-    old_order = list(old)
-    for key in new:
-        if key in paired_new:
-            result.append((paired_new[key], key))
-            placed_old.add(paired_new[key])
-        else:
-            result.append((None, key))
-    for key in old_order:  # removed layers, each after the new position of the layer above it
-        if key in pairs:
-            continue
-        above = old_order[: old_order.index(key)]
-        anchor = next((pairs[k] for k in reversed(above) if k in pairs), None)
-        at = next((i + 1 for i, (_, n) in enumerate(result) if n == anchor), 0) if anchor else 0
-        while at < len(result) and result[at][1] is None:
-            at += 1
-        result.insert(at, (key, None))
-    return result
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -130,8 +75,11 @@ def _layer_item(old_key: str | None, new_key: str | None, old: dict, new: dict, 
     item: dict[str, Any] = {"name": new_key, "change": "unchanged", "old": _side(a, inbound), "new": _side(b)}
     if old_key != new_key:
         item["old_name"] = old_key
+    if a["type"] != b["type"]:  # another class: its keywords are another list, not changes of one
+        item.update(change="changed", cause="own", config=[])
+        return item
     changes = config_changes(a["config"], b["config"])
-    if a["type"] != b["type"] or changes:
+    if changes:
         item.update(change="changed", cause="own", config=changes)
     elif a["output_shapes"] != b["output_shapes"] or _params(a) != _params(b):
         item.update(change="changed", cause="upstream")
@@ -165,6 +113,7 @@ def diff_document(old: ModelFacts, new: ModelFacts, old_spec: Spec, new_spec: Sp
         "format": DIFF_FORMAT,
         "old": {"source": sources[0], "name": old.document["name"], "kind": old.document["kind"]},
         "new": {"source": sources[1], "name": new.document["name"], "kind": new.document["kind"]},
+        "model_name": {"old": old.document["name"], "new": new.document["name"]},
         "params": {"old": before, "new": after, "delta": {k: after[k] - before[k] for k in before}},
         "inputs": {"old": old.document["inputs"], "new": new.document["inputs"]},
         "outputs": {"old": old.document["outputs"], "new": new.document["outputs"]},
@@ -177,5 +126,6 @@ def diff_document(old: ModelFacts, new: ModelFacts, old_spec: Spec, new_spec: Sp
         and document["outputs"]["old"] == document["outputs"]["new"]
         and not document["settings"]
         and before == after
+        and old.document["name"] == new.document["name"]
     )
     return document

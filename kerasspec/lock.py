@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Mark, SpecError
-from .facts import ModelFacts
+from .facts import ModelFacts, match_layers
 
 LOCK_FORMAT = 1
 _LAYER_FACTS = ("type", "output_shapes", "dtype", "trainable", "non_trainable")
@@ -68,6 +68,8 @@ def read_lock(path: Path) -> dict[str, Any]:
         ) from None
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise SpecError(None, "not a lock file: nested too deeply", source=shown, code="bad-lock") from None
     except json.JSONDecodeError as exc:
         raise SpecError(
             Mark(shown, exc.lineno, exc.colno),
@@ -79,8 +81,8 @@ def read_lock(path: Path) -> dict[str, Any]:
         raise SpecError(
             None, "not a lock file: no `format`", hint="kerasspec lock writes one", source=shown, code="bad-lock"
         )
-    if document["format"] != LOCK_FORMAT:
-        newer = isinstance(document["format"], int) and document["format"] > LOCK_FORMAT
+    if type(document["format"]) is not int or document["format"] != LOCK_FORMAT:
+        newer = type(document["format"]) is int and document["format"] > LOCK_FORMAT
         raise SpecError(
             None,
             f"lock format {document['format']!r} is "
@@ -90,16 +92,65 @@ def read_lock(path: Path) -> dict[str, Any]:
             source=shown,
             code="bad-lock",
         )
-    shape = {"versions": dict, "name": str, "params": dict, "inputs": list, "outputs": list, "layers": dict}
-    for key, kind in shape.items():
-        if not isinstance(document.get(key), kind):
-            raise SpecError(
-                None, f"corrupted lock file: `{key}` is missing or not a {kind.__name__}", source=shown, code="bad-lock"
-            )
-    for key, layer in document["layers"].items():
-        if not isinstance(layer, dict) or any(k not in layer for k in _LAYER_FACTS):
-            raise SpecError(None, f"corrupted lock file: layer '{key}' is incomplete", source=shown, code="bad-lock")
+    problem = _lock_problem(document)
+    if problem is not None:
+        raise SpecError(
+            None,
+            f"corrupted lock file: {problem}",
+            hint="write it again with `kerasspec lock`",
+            source=shown,
+            code="bad-lock",
+        )
     return document
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _shape(value: Any) -> bool:
+    return isinstance(value, list) and all(d is None or _count(d) for d in value)
+
+
+def _tensors(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(t, dict)
+        and isinstance(t.get("name"), str)
+        and _shape(t.get("shape"))
+        and isinstance(t.get("dtype"), str)
+        for t in value
+    )
+
+
+def _lock_problem(document: dict[str, Any]) -> str | None:
+    """What makes a document with a `format` not a lock kerasspec wrote, if anything."""
+    if not isinstance(document.get("versions"), dict) or not all(
+        isinstance(v, str) for v in document["versions"].values()
+    ):
+        return "`versions` is not a mapping of names to versions"
+    if not isinstance(document.get("name"), str):
+        return "`name` is missing or not text"
+    params = document.get("params")
+    if not isinstance(params, dict) or not all(_count(params.get(k)) for k in ("total", "trainable", "non_trainable")):
+        return "`params` is not {total, trainable, non_trainable} counts"
+    for key in ("inputs", "outputs"):
+        if not _tensors(document.get(key)):
+            return f"`{key}` is not a list of {{name, shape, dtype}}"
+    layers = document.get("layers")
+    if not isinstance(layers, dict):
+        return "`layers` is missing or not a mapping"
+    for key, layer in layers.items():
+        if not (
+            isinstance(layer, dict)
+            and isinstance(layer.get("type"), str)
+            and isinstance(layer.get("output_shapes"), list)
+            and all(_shape(shape) for shape in layer["output_shapes"])
+            and (layer.get("dtype") is None or isinstance(layer.get("dtype"), str))
+            and _count(layer.get("trainable"))
+            and _count(layer.get("non_trainable"))
+        ):
+            return f"layer '{key}' is incomplete or has values of the wrong kind"
+    return None
 
 
 def _number(layer: dict[str, Any]) -> int:
@@ -117,12 +168,18 @@ def check_lock(
         errors.append(SpecError(mark or top, message, hint=hint, code="lock-mismatch"))
 
     old, new = locked["layers"], current["layers"]
-    for key, layer in new.items():
-        mark = facts.marks.get(key)
-        if key not in old:
+    if current["name"] != locked["name"]:
+        error(top, f"the model is named '{current['name']}'; {lock_name} says '{locked['name']}'")
+    for old_key, key in match_layers(old, new):
+        if key is None:
+            assert old_key is not None
+            error(top, f"layer '{old_key}' ({old[old_key]['type']}) is in {lock_name} but not in the model")
+            continue
+        layer, mark = new[key], facts.marks.get(key)
+        if old_key is None:
             error(mark, f"layer '{key}' ({layer['type']}) is not in {lock_name}", "run `kerasspec lock` if it is meant")
             continue
-        was = old[key]
+        was = old[old_key]
         if layer["type"] != was["type"]:
             error(mark, f"layer '{key}' is a {layer['type']}; {lock_name} says {was['type']}")
         if _number(layer) != _number(was):
@@ -140,9 +197,6 @@ def check_lock(
             )
         if layer["dtype"] != was["dtype"]:
             error(mark, f"layer '{key}' gives {layer['dtype']}; {lock_name} says {was['dtype']}")
-    for key in old:
-        if key not in new:
-            error(top, f"layer '{key}' ({old[key]['type']}) is in {lock_name} but not in the model")
     for role in ("inputs", "outputs"):
         if current[role] != locked[role]:
             error(top, f"the model's {role} are {_io(current[role])}; {lock_name} says {_io(locked[role])}")

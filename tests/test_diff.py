@@ -248,3 +248,57 @@ def test_long_lists_fold_into_details_in_markdown(cli, write_spec):
     markdown = cli("diff", old, changed, "--format", "markdown").stdout
     assert "<details><summary>Layers (12 changed)</summary>" in markdown
     assert "| ± | `d11` | Dense | own keywords unchanged: changed by what is above it | 20 → 24 (+4) |" in markdown
+
+
+def test_a_spec_against_itself_is_the_same_whatever_keras_named(cli):
+    """Keras's auto names (a nested Sequential's input layer, a subclassed model's layers) come
+    from a process-wide counter: they never reach the keys that are compared."""
+    image = SPECS / "image_classification.yaml"
+    assert _diff(cli, image, image)["same"] is True
+    subclass = SPECS / "code" / "ticket_subclass.yaml"
+    if subclass.exists():
+        assert _diff(cli, subclass, subclass, "--allow-code")["same"] is True
+
+
+def test_op_arguments_and_the_model_name_are_compared(cli, write_spec):
+    text = (SPECS / "collaborative_filtering.yaml").read_text()
+    old = write_spec(text, "old.yaml")
+    new = write_spec(
+        text.replace("name: movie, inputs: pair, indices: 1", "name: movie, inputs: pair, indices: 0"), "new.yaml"
+    )
+    document = _diff(cli, old, new)
+    movie = next(item for item in document["layers"] if item["name"] == "movie")
+    assert movie["change"] == "changed" and movie["config"] == [{"key": "arguments.indices", "old": 1, "new": 0}]
+    renamed = write_spec(text.replace("name: collaborative_filtering", "name: recommender"), "renamed.yaml")
+    document = _diff(cli, old, renamed)
+    assert document["same"] is False and document["model_name"] == {
+        "old": "collaborative_filtering",
+        "new": "recommender",
+    }
+
+
+def test_a_named_entry_inserted_among_unnamed_ones_is_one_added_layer(cli, write_spec):
+    old = write_spec(MNIST, "old.yaml")
+    text = MNIST.replace(
+        "  - {type: MaxPooling2D, pool_size: [2, 2]}\n",
+        "  - {type: MaxPooling2D, pool_size: [2, 2]}\n  - {type: BatchNormalization, name: bn}\n",
+        1,
+    )
+    document = _diff(cli, old, write_spec(text, "new.yaml"))
+    assert [(i["name"], i["change"]) for i in document["layers"] if i["change"] != "unchanged"] == [
+        ("bn", "added"),
+        ("bn+1", "changed"),  # the Conv2D below it is now called on it
+    ]
+    blocks = (SPECS / "image_classification.yaml").read_text()
+    dropout = blocks.replace(
+        "    layers:\n      - {type: Activation, activation: relu}\n",
+        "    layers:\n      - {type: Dropout, rate: 0.1}\n      - {type: Activation, activation: relu}\n",
+        1,
+    )
+    document = _diff(cli, write_spec(blocks, "b1.yaml"), write_spec(dropout, "b2.yaml"))
+    assert [i["name"] for i in document["layers"] if i["change"] == "added"] == [
+        "block_256.1",
+        "block_512.1",
+        "block_728.1",
+    ]
+    assert len([i for i in document["layers"] if i["change"] == "changed"]) == 3

@@ -497,7 +497,8 @@ def canonical_argument(value: Any, outputs: dict[str, str]) -> Any:
 
 
 def canonical_ref(ref: Ref, outputs: dict[str, str]) -> Ref:
-    return Ref(outputs[ref.name], ref.index, ref.mark) if ref.name in outputs else ref
+    """`ref`, or its block use's output entry; a reference that failed to read (None) stays so."""
+    return Ref(outputs[ref.name], ref.index, ref.mark) if isinstance(ref, Ref) and ref.name in outputs else ref
 
 
 def _copied(value: Any, within: str) -> Any:

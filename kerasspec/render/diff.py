@@ -81,6 +81,9 @@ def summary_line(document: dict[str, Any]) -> str:
 
 def _io_changes(document: dict[str, Any]) -> list[str]:
     lines = []
+    names = document["model_name"]
+    if names["old"] != names["new"]:
+        lines.append(f"model name: {names['old']} → {names['new']}")
     for role in ("inputs", "outputs"):
         old, new = document[role]["old"], document[role]["new"]
         if old != new:
