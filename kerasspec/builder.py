@@ -542,6 +542,15 @@ class _Builder(Visitor):
 
     def outputs(self) -> Any:
         resolved = [(name, self.tensor(ref)) for name, ref in self.spec.outputs]
+        for (_, ref), (_, value) in zip(self.spec.outputs, resolved):
+            if isinstance(value, (list, tuple)):
+                picks = ", ".join(f"{ref.name}[{i}]" for i in range(len(value)))
+                raise SpecError(
+                    ref.mark,
+                    f"'{ref.name}' has {len(value)} outputs; an output of the model is one of them",
+                    hint=f"list the ones you want: {picks}",
+                    code="several-outputs",
+                )
         if self.spec.outputs_form == "dict":
             return dict(resolved)
         if self.spec.outputs_form == "one":

@@ -492,8 +492,12 @@ def feature_model(keras: Any, model: Any, names: list[str], block_outputs: dict[
 
     # by the names the spec gave: `model.get_layer` does not find operation nodes (`op:` entries)
     found = {operation.name: operation for operation in operations(model)}
+    import re
+
     outputs = {}
-    for name in names:
+    for written in names:
+        picked = re.fullmatch(r"(.+)\[(\d+)\]", written)  # `parts[1]`: one of a node's outputs
+        name = picked.group(1) if picked else written
         layer = found.get((block_outputs or {}).get(name, name))
         if layer is None:
             from .errors import did_you_mean
@@ -505,9 +509,31 @@ def feature_model(keras: Any, model: Any, names: list[str], block_outputs: dict[
                 code="unknown-layer",
             )
         try:
-            outputs[name] = layer.output
+            output = layer.output
         except (AttributeError, ValueError) as exc:
             raise SpecError(
                 None, f"layer '{name}' has no single output to extract ({exc})", source="--outputs", code="bad-output"
             ) from None
+        several = list(output) if isinstance(output, (list, tuple)) else None
+        if picked and several is None:
+            raise SpecError(
+                None,
+                f"'{name}' has one output; write '{name}' without [{picked.group(2)}]",
+                source="--outputs",
+                code="bad-output",
+            )
+        if picked:
+            index = int(picked.group(2))
+            if index >= len(several or []):
+                raise SpecError(
+                    None,
+                    f"'{name}' has {len(several or [])} outputs; {written} is out of range",
+                    source="--outputs",
+                    code="bad-output",
+                )
+            outputs[written] = (several or [])[index]
+        elif several is not None:  # each output its own array, with its own dtype
+            outputs.update({f"{name}[{i}]": tensor for i, tensor in enumerate(several)})
+        else:
+            outputs[name] = output
     return keras.Model(model.inputs, outputs)

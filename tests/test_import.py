@@ -480,3 +480,23 @@ outputs: out
     result = cli("import", tmp_path / "b.keras")
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert "layer 'd1.conv': its name has '.', which spec names may not" in result.stderr
+
+
+def test_a_model_name_a_spec_cannot_have_and_an_output_naming_no_layer_are_refused(cli, tmp_path):
+    import keras
+
+    x = keras.Input((3,), name="x")
+    model = keras.Model(x, keras.layers.Dense(2, name="d")(x), name="my model v2")
+    config = json.loads(model.to_json())
+    bad_name = tmp_path / "named.json"
+    bad_name.write_text(json.dumps(config))
+    result = cli("import", bad_name)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "error: the model's name 'my model v2' is not a spec's model name" in result.stderr
+    config["config"]["name"] = "fine"
+    config["config"]["output_layers"] = [["ghost", 0, 0]]
+    ghost = tmp_path / "ghost.json"
+    ghost.write_text(json.dumps(config))
+    result = cli("import", ghost)
+    assert result.exit_code == 2 and "internal error" not in result.stderr
+    assert "the model's output names layer 'ghost' (call 0), which is not in the model" in result.stderr

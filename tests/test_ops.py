@@ -316,3 +316,58 @@ outputs: b1
     result = cli("validate", spec)
     assert result.exit_code == 2
     assert "'nothere' is not an entry of block 'b'" in result.stderr
+
+
+MULTI = """\
+name: mo
+inputs: {a: {shape: [8]}}
+layers:
+  - {type: Dense, name: h, units: 8}
+  - {op: split, name: parts, indices_or_sections: [3], axis: -1}
+  - {op: top_k, name: tk, inputs: h, k: 2}
+  - {op: nn.sigmoid, name: out, inputs: "parts[1]"}
+outputs: {out: out, idx: "tk[1]"}
+compile: {optimizer: adam, loss: {out: mse}}
+data: {samples: 16}
+train: {epochs: 1}
+"""
+
+
+def test_predict_outputs_of_a_node_with_several_are_one_array_each(cli, write_spec, tmp_path):
+    spec = write_spec(MULTI)
+    run = tmp_path / "run"
+    assert cli("train", spec, "--out", run, "-q").exit_code == 0
+    out = tmp_path / "p.npz"
+    result = cli("predict", spec, "--run", run, "--outputs", "parts,tk[1]", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    arrays = np.load(out)
+    shapes = {k: (arrays[k].shape, str(arrays[k].dtype)) for k in arrays.files}
+    assert shapes == {
+        "parts[0]": ((16, 3), "float32"),
+        "parts[1]": ((16, 5), "float32"),
+        "tk[1]": ((16, 2), "int32"),  # top_k's indices stay integers
+    }
+    result = cli("predict", spec, "--run", run, "--outputs", "h[1]", "--out", tmp_path / "q.npz")
+    assert result.exit_code == 2 and "--outputs: error: 'h' has one output; write 'h' without [1]" in result.stderr
+
+
+def test_an_output_naming_a_node_with_several_outputs_is_refused(cli, write_spec):
+    text = MULTI.replace('outputs: {out: out, idx: "tk[1]"}', "outputs: tk").replace(
+        "compile: {optimizer: adam, loss: {out: mse}}\n", ""
+    )
+    spec = write_spec(text)
+    result = cli("validate", "--build", spec)
+    assert_located_error(result, spec, 8, 10, "'tk' has 2 outputs; an output of the model is one of them")
+
+
+def test_a_tensor_named_in_an_op_keyword_is_refused_statically(cli, write_spec):
+    text = BAD.replace("{op: PLACE}", "{op: add, name: s, inputs: hidden, x2: hidden}")
+    spec = write_spec(text)
+    result = cli("validate", spec)
+    assert_located_error(
+        result,
+        spec,
+        7,
+        column_of(text, 7, "hidden}"),
+        "'hidden' names a tensor: keras.ops.add's 'x2' would get the text, not the tensor",
+    )

@@ -87,6 +87,14 @@ def bind_op(
     keywords: dict[str, tuple[Any, Mark]] = {
         str(k): (raw[k], raw.value_mark(k)) for k in raw if k not in RESERVED_ENTRY_KEYS
     }
+    for key, (value, mark) in keywords.items():
+        if isinstance(value, str) and value.split("[", 1)[0] in defined:
+            ctx.error(
+                mark,
+                f"'{value}' names a tensor: keras.ops.{op.name}'s '{key}' would get the text, not the tensor",
+                hint=f"tensors go in `inputs`: inputs: {{{key}: {value}}}",
+                code="bad-op",
+            )
     positional: list[tuple[Any, Mark]] = []
     tensors = 0
     if "inputs" not in raw:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._keras import OPS_PACKAGE
-from ..format.declaration import RESERVED_ENTRY_KEYS
+from ..format.declaration import MODEL_NAME_PATTERN, RESERVED_ENTRY_KEYS
 from ..kinds import KINDS, Kind, object_kind, parameter_kind
 
 Where = tuple[Any, ...]  # a key path in the configuration document
@@ -109,6 +109,12 @@ class Converter:
         name = config.get("name")
         if not isinstance(name, str) or not name:
             raise Unsupported(where, f"{what} has no name")
+        if what == "the model" and not re.fullmatch(MODEL_NAME_PATTERN, name):
+            raise Unsupported(
+                where,
+                f"the model's name '{name}' is not a spec's model name (letters, digits, '_', '-', '.')",
+                hint="rename the model in Keras (it names run directories)",
+            )
         if config.get("trainable", True) is not True:
             raise Unsupported(
                 where,
@@ -686,6 +692,11 @@ class _Graph:
         if name in self.inputs:
             return name
         key = (name, node_index)
+        if key not in self.names:
+            raise Unsupported(
+                (*self.where, "config", "output_layers"),
+                f"the model's output names layer '{name}' (call {node_index}), which is not in the model",
+            )
         reference = self.names[key]
         return f"{reference}[{tensor_index}]" if self.several(self.calls[key]) else reference
 
