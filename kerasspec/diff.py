@@ -9,7 +9,8 @@ markdown renderings show:
 - `params`: `old`, `new`, `delta`, each `{total, trainable, non_trainable}`;
 - `layers`: one item per layer, `name`, `change` (added | removed | changed | unchanged),
   `cause` for a changed one (`own`: its type or keywords; `upstream`: only its shapes or
-  parameters, because of a change above it; `connections`: only what it is called on),
+  parameters, because of a change above it; `inside`: a nested model whose own layers changed;
+  `connections`: only what it is called on),
   `old`/`new` (`type`, `output_shapes`, `params`, `inbound`), and `config` (keyword changes);
 - `inputs`, `outputs`: old and new lists of `{name, shape, dtype}`;
 - `settings`: `{key, old, new}` for every compile/data/train setting that differs, defaults
@@ -108,6 +109,10 @@ def diff_document(old: ModelFacts, new: ModelFacts, old_spec: Spec, new_spec: Sp
     pairs = match_layers(a, b)
     renamed = {o: n for o, n in pairs if o is not None and n is not None}
     layers = [_layer_item(o, n, a, b, renamed) for o, n in pairs]
+    changed = [item["name"] for item in layers if item["change"] != "unchanged"]
+    for item in layers:  # a nested model whose own layers changed: changed inside, not upstream
+        if item.get("cause") == "upstream" and any(name.startswith(item["name"] + "/") for name in changed):
+            item["cause"] = "inside"
     before, after = _totals(old), _totals(new)
     document: dict[str, Any] = {
         "format": DIFF_FORMAT,

@@ -87,7 +87,7 @@ def spec_source(text: str) -> Iterator[SpecSource]:
         raise SpecError(
             None, f"revision '{revision}' has no file '{relative}'", source=text, code="bad-revision"
         ) from None
-    files = _spec_files(commit, top, text)
+    files = _spec_files(commit, top, text, str(relative))
     with tempfile.TemporaryDirectory(prefix="kerasspec-rev-") as tmp:
         for name, content in files:
             target = Path(tmp, *PurePosixPath(name).parts)
@@ -96,17 +96,33 @@ def spec_source(text: str) -> Iterator[SpecSource]:
         yield SpecSource(Path(tmp) / relative, f"{revision}:{relative}")
 
 
-def _spec_files(commit: str, top: Path, source: str) -> list[tuple[str, bytes]]:
-    """The revision's YAML and Python files (regular blobs only), read in one `git cat-file`."""
+_REGULAR = (b"100644", b"100755")
+_SYMLINK = b"120000"
+
+
+def _spec_files(commit: str, top: Path, source: str, requested: str) -> list[tuple[str, bytes]]:
+    """The revision's YAML and Python files (regular blobs only), and the requested spec whatever
+    its name (through a symbolic link to a file of the revision too), read in one `git cat-file`."""
     listing = _git(["ls-tree", "-r", "-z", "--full-tree", commit], top, source).split(b"\0")
     wanted: list[tuple[str, str]] = []
+    tree: dict[str, tuple[bytes, str]] = {}
     for line in listing:
         meta, _, name = line.partition(b"\t")
         fields = meta.split()
         path = name.decode("utf-8", "surrogateescape")
-        if len(fields) == 3 and fields[0] in (b"100644", b"100755") and path.endswith(_ARCHIVED):
-            if ".." not in PurePosixPath(path).parts and not path.startswith("/"):
-                wanted.append((path, fields[2].decode()))
+        if len(fields) != 3 or ".." in PurePosixPath(path).parts or path.startswith("/"):
+            continue
+        tree[path] = (fields[0], fields[2].decode())
+        if fields[0] in _REGULAR and path.endswith(_ARCHIVED):
+            wanted.append((path, fields[2].decode()))
+    mode, sha = tree.get(requested, (b"", ""))
+    if mode in _REGULAR and not requested.endswith(_ARCHIVED):
+        wanted.append((requested, sha))
+    elif mode == _SYMLINK:
+        link = _git(["cat-file", "blob", sha], top, source).decode("utf-8", "surrogateescape")
+        target = tree.get(_normalized(PurePosixPath(requested).parent / link), (b"", ""))
+        if target[0] in _REGULAR:
+            wanted.append((requested, target[1]))
     if not wanted:
         return []
     total = 0

@@ -131,6 +131,8 @@ def test_git_revisions_read_the_spec_and_its_includes_from_that_revision(cli, re
     assert document["old"]["source"] == "HEAD:specs/ticket.yaml"
     inner = next(item for item in document["layers"] if item["name"] == "head/inner")
     assert inner["config"] == [{"key": "units", "old": 8, "new": 16}]
+    head = next(item for item in document["layers"] if item["name"] == "head")
+    assert head["cause"] == "inside"  # the nested model changed by its own layer, not from above
     assert _diff(cli, "main:specs/ticket.yaml", "HEAD:specs/ticket.yaml")["same"] is True
     # git's own `REV:./path` is relative to the current directory
     with pytest.MonkeyPatch.context() as mp:
@@ -302,3 +304,14 @@ def test_a_named_entry_inserted_among_unnamed_ones_is_one_added_layer(cli, write
         "block_728.1",
     ]
     assert len([i for i in document["layers"] if i["change"] == "changed"]) == 3
+
+
+def test_revisions_read_a_spec_behind_a_symbolic_link_or_with_another_suffix(cli, repo):
+    import os
+
+    os.symlink("ticket.yaml", repo / "specs" / "current.yaml")
+    (repo / "specs" / "model.kspec").write_text((repo / "specs" / "ticket.yaml").read_text())
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "link")
+    assert _diff(cli, "HEAD:specs/current.yaml", "specs/ticket.yaml")["same"] is True
+    assert _diff(cli, "HEAD:specs/model.kspec", "specs/ticket.yaml")["same"] is True

@@ -60,6 +60,8 @@ def describe_change(item: dict[str, Any]) -> str:
         parts.append(f"called on {', '.join(old['inbound']) or '-'} → {', '.join(new['inbound']) or '-'}")
     if item.get("cause") == "upstream":
         parts.append("own keywords unchanged: changed by what is above it")
+    elif item.get("cause") == "inside":
+        parts.append("changed inside (its layers are listed below it)")
     return "; ".join(parts) or item["change"]
 
 
@@ -102,7 +104,7 @@ def render_text(document: dict[str, Any], console: Any) -> None:
     if document["same"]:
         console.print("the same model and settings")
         return
-    console.print(escape(summary_line(document)), highlight=False)
+    console.print(escape(summary_line(document)), highlight=False, soft_wrap=True)
     params = document["params"]
     for part in ("trainable", "non_trainable"):
         a, b = params["old"][part], params["new"][part]
@@ -115,10 +117,10 @@ def render_text(document: dict[str, Any], console: Any) -> None:
             continue
         style = STYLE[item["change"]]
         text = f"{MARK[item['change']]} {item['name']} ({_type(item)}): {describe_change(item)}; params {_params_change(item)}"
-        console.print(f"[{style}]{escape(text)}[/{style}]", highlight=False)
+        console.print(f"[{style}]{escape(text)}[/{style}]", highlight=False, soft_wrap=True)
     for change in document["settings"]:
         text = f"~ {change['key']}: {_value(change['old'])} → {_value(change['new'])}"
-        console.print(f"[yellow]{escape(text)}[/yellow]", highlight=False)
+        console.print(f"[yellow]{escape(text)}[/yellow]", highlight=False, soft_wrap=True)
 
 
 def _cell(text: str) -> str:
