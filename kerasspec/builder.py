@@ -85,8 +85,11 @@ def build(
     input_shape: tuple[int | None, ...] | None = None,
     max_params: int = DEFAULT_MAX_PARAMS,
     catalog: Catalog | None = None,
+    initialize: bool = True,
 ) -> Built:
-    """Build the spec's Keras model symbolically; raise SpecError at the entry that fails."""
+    """Build the spec's Keras model symbolically; raise SpecError at the entry that fails.
+    `initialize=False` leaves the weights unallocated (shapes, counts and configs are known): for
+    what only describes the model (`diff`, `lock`), whose caller then clears the Keras session."""
     keras = import_keras()
     _allow_deep_graphs(spec)
     builder = _Builder(keras, spec, catalog or get_catalog(), input_shape)
@@ -98,6 +101,8 @@ def build(
     except BaseException:
         keras.utils.clear_session()  # drop pending variables: a later build must start clean
         raise
+    if not initialize:
+        return Built(model, spec, builder.warnings, builder.tensor_names(), builder.entry_of_layer)
     try:
         initialize_all_variables()  # initializers run here, after the symbolic build
     except Exception as exc:  # noqa: BLE001 - an initializer Keras accepted but cannot run

@@ -122,6 +122,7 @@ def build_model(
     spec: Spec | None = None,
     warn: Warn = _ignore,
     option: str | None = None,
+    initialize: bool = True,
 ) -> Built:
     """Load and check one spec (unless given one already loaded), then build it; build warnings,
     located like errors, go to `warn`. Without Keras, the spec's own errors come first, then
@@ -134,7 +135,7 @@ def build_model(
     spec = spec if spec is not None else load_spec(path, options)
     require_keras(option)
     try:
-        built = build(spec, input_shape=shape, max_params=limit)
+        built = build(spec, input_shape=shape, max_params=limit, initialize=initialize)
     except SpecError as exc:  # Keras's errors, at the entry or key that caused them
         with_key_paths([exc], spec_trees(spec))
         raise
@@ -185,7 +186,6 @@ def diff(old: str, new: str, options: ModelOptions, *, warn: Warn = _ignore) -> 
     """`diff`: build the two specs (files or `REV:PATH`) and compare them; the stable document
     of `kerasspec.diff`. Errors in either side are reported together."""
     from .diff import diff_document
-    from .facts import model_facts
     from .revisions import spec_source
 
     with spec_source(old) as before, spec_source(new) as after:
@@ -204,23 +204,31 @@ def diff(old: str, new: str, options: ModelOptions, *, warn: Warn = _ignore) -> 
                 hint="diff compares two versions of one spec: both of one kind",
                 code="diff-kinds",
             )
-        facts = []
-        for source, spec in zip((before, after), specs):
-            built = build_model(source.path, options, spec=spec, warn=warn)
-            require_built(built)
-            facts.append(model_facts(built))
+        facts = [_described(source.path, options, spec, warn) for source, spec in zip((before, after), specs)]
     return diff_document(facts[0], facts[1], specs[0], specs[1], (before.shown, after.shown))
 
 
-def _lock_of(built: Built) -> tuple[Any, dict[str, Any]]:
+def _described(path: Path, options: ModelOptions, spec: Spec | None, warn: Warn, option: str | None = None) -> Any:
+    """The model's facts (`kerasspec.facts`), from a build that allocates no weights (half the
+    cost of a 1,000-layer build), its pending variables dropped afterwards."""
+    from ._keras import import_keras
+    from .facts import model_facts
+
+    built = build_model(path, options, spec=spec, warn=warn, option=option, initialize=False)
+    try:
+        require_built(built)
+        return model_facts(built)
+    finally:
+        import_keras().utils.clear_session()
+
+
+def _lock_of(facts: Any) -> dict[str, Any]:
     from importlib.metadata import version
 
     from ._keras import import_keras
-    from .facts import model_facts
     from .lock import lock_document
 
-    facts = model_facts(built)
-    return facts, lock_document(facts, {"kerasspec": version("kerasspec"), "keras": str(import_keras().__version__)})
+    return lock_document(facts, {"kerasspec": version("kerasspec"), "keras": str(import_keras().__version__)})
 
 
 def lock(
@@ -232,9 +240,7 @@ def lock(
     from .files import write_new_text
     from .lock import lock_path, lock_text
 
-    built = build_model(path, options, warn=warn)
-    require_built(built)
-    document = _lock_of(built)[1]
+    document = _lock_of(_described(path, options, None, warn))
     text = lock_text(document)
     target = out if out is not None else lock_path(path)
     existed = target.exists()
@@ -286,17 +292,17 @@ def check_locked(path: Path, options: ModelOptions, *, warn: Warn = _ignore) -> 
         ]
     try:
         locked = read_lock(target)
-        built = build_model(path, options, warn=warn, option="--locked")
-        require_built(built)
+        spec = load_spec(path, options)
+        facts = _described(path, options, spec, warn, "--locked")
     except SpecErrors as exc:
         return exc.errors
     except SpecError as exc:
         return [exc]
-    facts, current = _lock_of(built)
+    current = _lock_of(facts)
     keras_then, keras_now = locked["versions"].get("keras"), current["versions"]["keras"]
     if keras_then != keras_now:
         warn(f"{target}: warning: written with Keras {keras_then}, checked with Keras {keras_now}")
-    return check_lock(facts, locked, current, target.name, built.spec.mark_of("layers"))
+    return check_lock(facts, locked, current, target.name, spec.mark_of("layers"))
 
 
 def plot(
