@@ -211,7 +211,7 @@ def install_train_step(spec: Spec, model: Any) -> None:
     if spec.train.step is None:
         return
     reference, mark = str(spec.train.step), spec.train.value_mark("step")
-    step = import_object(reference, mark, spec.path, KINDS["step"])
+    step = import_object(reference, mark, spec.code_directory, KINDS["step"])
     check_step_signature(step, reference, mark)
 
     def train_step(data: Any) -> Any:
@@ -411,7 +411,7 @@ def custom_objects(spec: Spec) -> dict[str, Any]:
         return {}
     import keras
 
-    collector = SavedUserCode(spec.path)
+    collector = SavedUserCode(spec.code_directory)
     if spec.class_ref is not None:
         collector.visit_code(KINDS["models"], str(spec.class_ref), spec.tree.value_mark("class"))
     walk(collector, spec.tree, None, spec.tree.mark)

@@ -605,3 +605,22 @@ def test_nested_models_in_subclass_args_are_checked_where_written(cli, write_spe
         column_of(text, 5, "trainable"),
         "'trainable' is not allowed here: a nested model in `args` takes spec and name",
     )
+
+
+def test_code_dir_says_where_user_modules_are(cli, write_spec, tmp_path):
+    """`code_dir:` (relative to the spec's file) is where user modules are imported from; one
+    that is no directory is refused at its value."""
+    name = f"user_{uuid.uuid4().hex[:10]}"
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / f"{name}.py").write_text(
+        "import keras\nclass Gate(keras.layers.Layer):\n    def call(self, x):\n        return x\n"
+    )
+    text = f'name: m\ncode_dir: lib\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Gate"}}\n'
+    spec = write_spec(text)
+    result = cli("validate", "--build", spec, "--allow-code")
+    assert result.exit_code == 0, result.stderr
+    missing = write_spec(text.replace("code_dir: lib", "code_dir: nowhere"), "missing.yaml")
+    result = cli("validate", missing, "--allow-code")
+    assert_located_error(
+        result, missing, 2, 11, "`code_dir` 'nowhere' is no directory (it is read relative to the spec's file)"
+    )
