@@ -8,7 +8,7 @@ import uuid
 
 import numpy as np
 import pytest
-from conftest import SPECS, assert_located_error, column_of
+from conftest import RUN_FILES, SPECS, assert_located_error, column_of
 
 keras = pytest.importorskip("keras")
 
@@ -305,15 +305,34 @@ def test_subclass_errors_are_located(cli, write_spec, module):
         assert_located_error(result, spec, line, column_of(text, line, needle), message)
 
 
-def test_subclass_without_get_config_cannot_be_saved_says_why(cli, write_spec, module, tmp_path):
+def test_subclass_without_get_config_trains_and_reloads_by_weights(cli, write_spec, module, tmp_path):
+    """Keras cannot save the class as .keras: the run says so in one line before training, writes
+    no model.keras, and evaluate/predict --run rebuild it from spec.resolved.yaml with its weights."""
     name = module(SMALL_MODEL + "        return self.dense(inputs)\n")
     text = f"name: m\nkind: subclass\nclass: {name}:Model\nargs: {{units: 2}}\ninput: {{shape: [3]}}\ncompile: {{optimizer: sgd, loss: mse}}\n"
     spec = write_spec(text)
-    result = cli("train", spec, "--allow-code", "--samples", "16", "--out", tmp_path / "run", "--quiet")
-    assert result.exit_code == 2, result.stderr
-    assert f"{spec}:3:8: error: the model cannot be saved" in result.stderr
-    assert "give the class a get_config()" in result.stderr
-    assert not (tmp_path / "run" / "model.keras").exists()
+    run = tmp_path / "run"
+    result = cli("train", spec, "--allow-code", "--samples", "16", "--epochs", "2", "--out", run, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "model.keras" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: m: no model.keras in this run (Keras cannot save it: "), notes
+    assert sorted(p.name for p in run.iterdir()) == [f for f in RUN_FILES if f != "model.keras"]
+    evaluated = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "8", "--json")
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert np.isfinite(json.loads(evaluated.stdout)["loss"])
+    outputs = []
+    for index in range(2):
+        outputs.append(tmp_path / f"p{index}.npz")
+        predicted = cli("predict", spec, "--allow-code", "--run", run, "--samples", "4", "--out", outputs[-1])
+        assert predicted.exit_code == 0, predicted.stderr
+    with np.load(outputs[0]) as first, np.load(outputs[1]) as second:
+        assert first.files == ["output_0"] and first["output_0"].shape == (4, 2)
+        np.testing.assert_array_equal(first["output_0"], second["output_0"])  # the same weights each time
+    again = cli("train", run / "spec.resolved.yaml", "--allow-code", "--out", tmp_path / "again", "--quiet")
+    assert again.exit_code == 0, again.stderr
+    assert json.loads((run / "history.json").read_text()) == json.loads(
+        (tmp_path / "again" / "history.json").read_text()
+    )
 
 
 # --- a user's train step inside fit ---------------------------------------------------------------
