@@ -187,7 +187,7 @@ class _Builder(Visitor):
 
     def visit_code(self, kind: Kind, value: str, mark: Mark | None) -> Any:
         # without --allow-code the static checks refused every code reference
-        return import_object(value, mark, self.spec.path, kind) if self.spec.allow_code else value
+        return import_object(value, mark, self.spec.code_directory, kind) if self.spec.allow_code else value
 
     def visit_object(self, kind: Kind | None, raw: PMap) -> Any:
         return self.instantiate(kind, raw)
@@ -196,7 +196,7 @@ class _Builder(Visitor):
         """The class a `type` names and its kind (where the parameter does not say, the first
         kind of the catalog that has such a class)."""
         if ":" in type_name:
-            return kind, import_object(type_name, mark, self.spec.path, kind)
+            return kind, import_object(type_name, mark, self.spec.code_directory, kind)
         kinds = [kind] if kind else [KINDS[info.kind] for info in self.catalog.find_class(type_name)]
         for candidate in kinds:
             cls = getattr(candidate.keras_module(self.keras), type_name, None)
@@ -444,7 +444,7 @@ class _Builder(Visitor):
         spec's shapes (a dict by input name; one input: its tensor), which builds it."""
         tree, spec = self.spec.tree, self.spec
         class_mark = tree.value_mark("class")
-        cls = import_object(str(spec.class_ref), class_mark, spec.path, KINDS["models"])
+        cls = import_object(str(spec.class_ref), class_mark, spec.code_directory, KINDS["models"])
         raw_args = tree.get("args")
         args = raw_args if isinstance(raw_args, PMap) else PMap(tree.mark)
         check_arguments(

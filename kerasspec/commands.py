@@ -393,12 +393,37 @@ def train(
         built = build_model(path, options, spec=spec, warn=warn)
         require_built(built)
         run_dir, _history, final = run_training(
-            built, keras, epochs=epochs, settings=settings, out=out, quiet=quiet, loop=loop, plotter=plotter
+            built,
+            keras,
+            epochs=epochs,
+            settings=settings,
+            out=out,
+            quiet=quiet,
+            loop=loop,
+            plotter=plotter,
+            options=recorded_options(spec, data, epochs, loop),
+            warn=warn,
         )
         if show_metrics is not None:
             show_metrics(f"{built.spec.name}: final metrics", final)
         plotter.finish()  # history.png was drawn while the model was saved and the table printed
     return run_dir
+
+
+def recorded_options(spec: Spec, data: DataOptions, epochs: int | None, loop: str | None) -> dict[str, Any]:
+    """The command-line options that shape a run, by the spec key they override, for its
+    spec.resolved.yaml (`--set`s are in the tree already). `--seed` seeds data and weights, so
+    it replaces `data.seed` too where the spec gives one."""
+    options: dict[str, Any] = {
+        "train.epochs": epochs,
+        "data.samples": data.samples,
+        "train.batch_size": data.batch_size,
+        "train.seed": data.seed,
+        "train.loop": loop,
+    }
+    if data.seed is not None and spec.data.seed is not None:
+        options["data.seed"] = data.seed
+    return options
 
 
 def saved_model_path(model: Path | None, run: Path | None) -> Path:
@@ -432,13 +457,56 @@ class Trained:
 
 
 def load_trained(spec: Spec, trained: TrainedOptions, *, validation_split: float = 0.0) -> Trained:
+    """`--run RUN`: the model rebuilt from RUN/spec.resolved.yaml with RUN/model.weights.h5
+    loaded into it (a run from before runs held weights: its model.keras); `--model FILE`: the
+    saved model, loaded in safe mode."""
     from .runner import data_settings, load_saved_model
 
     settings = data_settings(spec, trained.samples, trained.batch_size, trained.seed)
     settings.validation_split = validation_split
     keras = seeded_keras(settings.seed)
     model_path = saved_model_path(trained.model, trained.run)
+    if trained.run is not None and (trained.run / WEIGHTS).is_file():
+        return Trained(spec, settings, keras, rebuilt_model(spec, keras, trained.run))
     return Trained(spec, settings, keras, load_saved_model(spec, keras, model_path))
+
+
+WEIGHTS = "model.weights.h5"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def rebuilt_model(spec: Spec, keras: Any, run: Path) -> Any:
+    """The run's model: built (and compiled) from its spec.resolved.yaml, its trained weights
+    loaded, and checked against `spec` as a loaded model is. User code is imported under
+    `spec`'s `--allow-code`."""
+    from .builder import keras_message
+    from .runner import check_model_fits, compile_model, quiet_structure_warning
+
+    quiet_structure_warning()
+    resolved = run / "spec.resolved.yaml"
+    if not resolved.is_file():
+        raise SpecError(
+            None, "no spec.resolved.yaml: the run's model cannot be rebuilt", source=str(resolved), code="no-model"
+        )
+    built = build_model(resolved, ModelOptions(allow_code=spec.allow_code))
+    require_built(built)
+    check_model_fits(spec, keras, built.model, str(resolved))
+    weights = run / WEIGHTS
+    try:
+        built.model.load_weights(weights)  # before compiling: the optimizer's state is not needed
+    except Exception as exc:  # noqa: BLE001 - weights that do not fit the rebuilt model are bad input
+        raise SpecError(
+            None,
+            f"the weights do not fit the model spec.resolved.yaml builds: {_one_line(keras_message(exc))}",
+            hint="the run directory's files belong together; train again to make a new run",
+            source=str(weights),
+            code="model-mismatch",
+        ) from None
+    compile_model(built, keras)
+    return built.model
 
 
 @dataclass
@@ -501,6 +569,9 @@ def predict(
     elif isinstance(predictions, (list, tuple)):
         arrays = {name: np.asarray(p) for (name, _), p in zip(named_outputs(loaded), predictions)}
     else:
-        arrays = {named_outputs(target)[0][0]: np.asarray(predictions)}
+        name = named_outputs(target)[0][0]
+        if isinstance(target, trained.keras.Sequential) and not getattr(target, "output_names", None):
+            name = target.layers[-1].name  # a rebuilt Sequential names no outputs; a loaded one, its last layer
+        arrays = {name: np.asarray(predictions)}
     write_new_file(out, lambda tmp: np.savez(tmp, **arrays), force=force)
     return {k: tuple(v.shape) for k, v in arrays.items()}

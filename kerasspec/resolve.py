@@ -9,6 +9,7 @@ will live.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,9 @@ def _entry_lists(tree: dict[str, Any]) -> list[Any]:
     return [entries for entries in found if isinstance(entries, list)]
 
 
-def resolved_tree(spec: Spec, target_dir: Path) -> dict[str, Any]:
+def resolved_tree(spec: Spec, target_dir: Path, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`options`: command-line options written into the tree, by key path (`train.epochs`);
+    None values are left out."""
     tree = _escaped_but_block_entries(plain(spec.tree))
     tree.pop("vars", None)  # every ${...} is substituted already (in blocks, but their parameters)
     here, there = spec.path.parent.resolve(), target_dir.resolve()
@@ -68,15 +71,23 @@ def resolved_tree(spec: Spec, target_dir: Path) -> dict[str, Any]:
 
     _move_includes(tree, moved)
     header = {"version": SPEC_VERSION, "name": spec.name, "kind": spec.kind}
+    code_dir = os.path.relpath(spec.code_directory.resolve(), there)
+    if (spec.allow_code or "code_dir" in spec.tree) and code_dir != ".":  # user modules stay where they were
+        header["code_dir"] = code_dir
+    tree.pop("code_dir", None)
     for key in ("compile", "data", "train"):
         settings = getattr(spec, key)
         values = _escaped(plain(settings.resolved()))
         if values:
             tree[key] = values
+    given = {path: value for path, value in (options or {}).items() if value is not None}
     if tree.get("data", {}).get("file"):
         tree["data"]["file"] = moved(tree["data"]["file"])
-        if "samples" not in spec.data:  # the default counts synthetic rows; a file gives all of its own
-            del tree["data"]["samples"]
+        if "samples" not in spec.data and "data.samples" not in given:
+            del tree["data"]["samples"]  # the default counts synthetic rows; a file gives all of its own
+    for path, value in given.items():
+        section, _, key = path.partition(".")
+        tree.setdefault(section, {})[key] = value
     return {**header, **{k: v for k, v in tree.items() if k not in header}}
 
 
@@ -106,9 +117,11 @@ def _move_includes(spec_tree: dict[str, Any], moved: Any) -> None:
     visit(list(args.values()) if isinstance(args, dict) else None, True)
 
 
-def resolved_text(spec: Spec, target_dir: Path, note: str) -> str:
+def resolved_text(spec: Spec, target_dir: Path, note: str, options: Mapping[str, Any] | None = None) -> str:
     import yaml
 
-    header = f"# {spec.name} {note}: {spec.path.resolve()} after vars and --set, defaults explicit.\n"
+    after = "vars, --set and the command-line options" if options else "vars and --set"
+    header = f"# {spec.name} {note}: {spec.path.resolve()} after {after}, defaults explicit.\n"
     header += "# Paths to other files are relative to this file's directory.\n"
-    return header + yaml.safe_dump(resolved_tree(spec, target_dir), sort_keys=False, allow_unicode=True)
+    tree = resolved_tree(spec, target_dir, options)
+    return header + yaml.safe_dump(tree, sort_keys=False, allow_unicode=True)

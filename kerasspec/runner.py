@@ -1,8 +1,9 @@
 """train / evaluate / predict with Keras's built-in loop, and the run directory they write.
 
-A run directory holds model.keras, history.json, metrics.json, spec.resolved.yaml and
-history.png. It must be new (or empty); every file is written atomically, so an interrupted
-run leaves no half-written model.
+A run directory holds model.weights.h5, history.json, metrics.json, spec.resolved.yaml (the
+spec with the command-line options written in) and history.png, and model.keras when Keras can
+both save and load the model. It must be new (or empty); every file is written atomically, so
+an interrupted run leaves no half-written model.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import copy
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -211,7 +212,7 @@ def install_train_step(spec: Spec, model: Any) -> None:
     if spec.train.step is None:
         return
     reference, mark = str(spec.train.step), spec.train.value_mark("step")
-    step = import_object(reference, mark, spec.path, KINDS["step"])
+    step = import_object(reference, mark, spec.code_directory, KINDS["step"])
     check_step_signature(step, reference, mark)
 
     def train_step(data: Any) -> Any:
@@ -284,22 +285,55 @@ def verbosity(quiet: bool, spec: Spec | None = None) -> Any:
     return 1 if sys.stdout.isatty() else 2
 
 
-def save_model(model: Any, path: Path, spec: Spec) -> None:
+def save_weights(model: Any, path: Path) -> None:
+    """The trained weights, which `evaluate`/`predict --run` load into the model rebuilt from
+    the run's resolved spec: whatever the model holds, no object needs deserializing."""
+    import os
+
+    def write(tmp: Path) -> None:
+        named = tmp.with_name(tmp.name + ".weights.h5")  # Keras insists on the suffix
+        try:
+            model.save_weights(named)
+            os.replace(named, tmp)
+        finally:
+            named.unlink(missing_ok=True)
+
+    write_new_file(path, write)
+
+
+def why_not_saveable(model: Any, spec: Spec, keras: Any) -> str | None:
+    """None when Keras can both save the (untrained) model as .keras and load it again in safe
+    mode with the spec's user code; else why not, in a few words. Random states are kept, so
+    trying changes nothing the run draws afterwards."""
+    import random
+    import tempfile
+    import warnings
+
+    import numpy as np
+
+    states = random.getstate(), np.random.get_state()
     try:
-        write_new_file(path, lambda tmp: model.save(tmp))
-    except NotImplementedError as exc:  # a user's class without get_config()
-        mark = spec.mark_of("class", value=True)
-        raise SpecError(
-            mark,
-            f"the model cannot be saved: {keras_message(exc)}",
-            hint="give the class a get_config() returning its constructor arguments"
-            + (
-                " (a model argument as keras.saving.serialize_keras_object(model), and a from_config that deserializes it)"
-                if spec.arg_models
-                else ""
-            ),
-            code="code-not-serializable",
-        ) from None
+        with tempfile.TemporaryDirectory(prefix="kerasspec-") as directory:
+            path = Path(directory) / "model.keras"
+            try:
+                model.save(path)
+            except Exception as exc:  # noqa: BLE001 - whatever Keras cannot save
+                return f"Keras cannot save it: {keras_message(exc)}"
+            try:
+                with warnings.catch_warnings():  # an untrained optimizer has no variables to load
+                    warnings.simplefilter("ignore")
+                    keras.saving.load_model(path, safe_mode=True, custom_objects=custom_objects(spec) or None)
+            except Exception as exc:  # noqa: BLE001 - whatever Keras cannot load
+                return f"Keras cannot load it again: {keras_message(exc)}"
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+    return None
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings, shuffle: bool) -> tuple[Any, Any]:
@@ -329,10 +363,14 @@ def train(
     quiet: bool,
     loop: str | None = None,
     plotter: Any = None,
+    options: Mapping[str, Any] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[Path, dict[str, list[float]], dict[str, float]]:
     """Compile, fit with the chosen loop, write the run directory. `plotter`: a
     `render.history.HistoryPlotter` started early by the caller, who then calls its `finish()`
-    (history.png is drawn while the caller goes on); without one the plot is drawn here."""
+    (history.png is drawn while the caller goes on); without one the plot is drawn here.
+    `options`: the command-line options that shaped the run, by key path (`train.epochs`), for
+    its spec.resolved.yaml. `warn` gets the note when model.keras cannot be written."""
     spec = built.spec
     which = chosen_loop(spec, loop)
     compile_model(built, keras)
@@ -344,6 +382,12 @@ def train(
         train_section = spec.train
         epoch_count = epochs or int(train_section.epochs)
         callbacks = build_callbacks(spec, keras, run_dir)
+        unsaveable = why_not_saveable(built.model, spec, keras)
+        if unsaveable is not None and warn is not None:
+            warn(
+                f"note: {spec.name}: no model.keras in this run ({_one_line(unsaveable)}); model.weights.h5 "
+                "and spec.resolved.yaml are written, which evaluate/predict --run use"
+            )
         if which == "custom":
             from .loops import CustomLoop
 
@@ -366,13 +410,15 @@ def train(
         drawing = plotter or HistoryPlotter(start=False)
         if logs:
             drawing.submit(logs, run_dir / "history.png", f"{spec.name}: training history")
-        save_model(built.model, run_dir / "model.keras", spec)
+        save_weights(built.model, run_dir / "model.weights.h5")
+        if unsaveable is None:
+            write_new_file(run_dir / "model.keras", lambda tmp: built.model.save(tmp))
         write_new_text(
             run_dir / "history.json",
             json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n",
         )
         write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
-        write_new_text(run_dir / "spec.resolved.yaml", resolved_text(spec, run_dir, "as trained"))
+        write_new_text(run_dir / "spec.resolved.yaml", resolved_text(spec, run_dir, "as trained", options))
     if plotter is None:
         drawing.finish()
     return run_dir, logs, final
@@ -411,7 +457,7 @@ def custom_objects(spec: Spec) -> dict[str, Any]:
         return {}
     import keras
 
-    collector = SavedUserCode(spec.path)
+    collector = SavedUserCode(spec.code_directory)
     if spec.class_ref is not None:
         collector.visit_code(KINDS["models"], str(spec.class_ref), spec.tree.value_mark("class"))
     walk(collector, spec.tree, None, spec.tree.mark)
@@ -440,17 +486,26 @@ def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
         raise SpecError(
             None, f"cannot load the model: {keras_message(exc)}", hint=hint, source=str(path), code="bad-model"
         ) from None
-    mismatch = {"hint": "evaluate a model trained from this spec", "source": str(path), "code": "model-mismatch"}
+    check_model_fits(spec, keras, model, str(path), objects)
     if spec.kind == "subclass":
+        from .builder import record_subclass_call
+
+        record_subclass_call(keras, spec, model)
+    return model
+
+
+def check_model_fits(spec: Spec, keras: Any, model: Any, source: str, objects: dict[str, Any] | None = None) -> None:
+    """A trained model (loaded from `source`, or rebuilt from it) must be of `spec`'s kind, with
+    its inputs and outputs; a subclass model, of its class."""
+    mismatch = {"hint": "evaluate a model trained from this spec", "source": source, "code": "model-mismatch"}
+    if spec.kind == "subclass":
+        objects = custom_objects(spec) if objects is None else objects
         cls = objects.get(str(spec.class_ref).split(":")[1].split(".")[-1])
         if cls is not None and not isinstance(model, cls):
             raise SpecError(
                 None, f"the model is a {type(model).__name__}, but the spec's class is {spec.class_ref}", **mismatch
             )
-        from .builder import record_subclass_call
-
-        record_subclass_call(keras, spec, model)
-        return model
+        return
     if (spec.kind == "sequential") != isinstance(model, keras.Sequential):
         raise SpecError(None, f"the model is a {type(model).__name__} model, but the spec is {spec.kind}", **mismatch)
     spec_inputs = spec.input_names
@@ -472,7 +527,6 @@ def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
             f"the model's outputs ({', '.join(model_outputs)}) do not match the spec's ({', '.join(names)})",
             **mismatch,
         )
-    return model
 
 
 def feature_model(keras: Any, model: Any, names: list[str], block_outputs: dict[str, str] | None = None) -> Any:

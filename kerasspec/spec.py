@@ -100,6 +100,12 @@ class Spec:
     data: Data = field(default_factory=Data.empty)
     train: Train = field(default_factory=Train.empty)
     allow_code: bool = False
+    code_dir: Path | None = None  # `code_dir:` made a path; None: beside the spec's file
+
+    @property
+    def code_directory(self) -> Path:
+        """The directory the spec's user modules are imported from."""
+        return self.code_dir if self.code_dir is not None else self.path.parent
 
     @property
     def output_names(self) -> list[str] | None:

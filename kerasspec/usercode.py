@@ -36,13 +36,15 @@ def _noun(kind: Kind | None) -> str:
     return kind.user_noun if kind is not None else "user code"
 
 
-def import_object(reference: str, mark: Mark | None, spec_path: Path, kind: Kind | None) -> Any:
-    """Import `package.module:Name` (Name may be dotted) and check it is what `kind` needs."""
+def import_object(reference: str, mark: Mark | None, code_dir: Path, kind: Kind | None) -> Any:
+    """Import `package.module:Name` (Name may be dotted) from `code_dir` (the spec's
+    `code_directory`), the current directory or the installed packages, and check it is what
+    `kind` needs."""
     if is_keras_layer_path(kind, reference):
         return keras_own_layer(reference, mark)
     noun = _noun(kind)
     module_name, _, attribute = reference.partition(":")
-    where = [str(spec_path.parent.resolve()), str(Path.cwd())]
+    where = [str(code_dir.resolve()), str(Path.cwd())]
     added = [d for d in dict.fromkeys(where) if d not in sys.path]
     sys.path[:0] = added
     try:
@@ -269,8 +271,8 @@ class SavedUserCode(Visitor):
     """The user code a saved model of a spec names (custom layers, losses, metrics, ...), found by
     walking the spec's tree; callbacks and train steps are not saved with a model."""
 
-    def __init__(self, spec_path: Path):
-        self.spec_path = spec_path
+    def __init__(self, code_dir: Path):
+        self.code_dir = code_dir
         self.found: list[tuple[str, Any]] = []  # (reference, object)
 
     def visit_object(self, kind: Kind | None, raw: PMap) -> Any:
@@ -281,5 +283,5 @@ class SavedUserCode(Visitor):
 
     def visit_code(self, kind: Kind | None, value: str, mark: Mark | None) -> Any:
         if kind is None or kind.saved:
-            self.found.append((value, import_object(value, mark, self.spec_path, kind)))
+            self.found.append((value, import_object(value, mark, self.code_dir, kind)))
         return value

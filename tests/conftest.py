@@ -12,7 +12,14 @@ from kerasspec.errors import SpecError
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 TEST_SPECS = Path(__file__).resolve().parent / "specs"
-RUN_FILES = ["history.json", "history.png", "metrics.json", "model.keras", "spec.resolved.yaml"]  # a run directory
+RUN_FILES = [
+    "history.json",
+    "history.png",
+    "metrics.json",
+    "model.keras",
+    "model.weights.h5",
+    "spec.resolved.yaml",
+]  # a run directory
 
 
 @pytest.fixture

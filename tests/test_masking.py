@@ -113,8 +113,10 @@ def test_evaluate_and_predict_a_masked_model(cli, runs, tmp_path):
         config = json.loads(saved.read("config.json"))
     mask_name = next(layer["name"] for layer in config["config"]["layers"] if layer["class_name"] == "NotEqual")
     features = tmp_path / "f.npz"
+    # --model: the names the file holds (--run rebuilds, and Keras's auto names count on in one process)
+    saved_model = runs["fit"] / "model.keras"
     extracted = cli(
-        "predict", SPEC, "--run", runs["fit"], "--samples", "6", "--out", features, "--outputs", f"lstm,{mask_name}"
+        "predict", SPEC, "--model", saved_model, "--samples", "6", "--out", features, "--outputs", f"lstm,{mask_name}"
     )
     assert extracted.exit_code == 0, extracted.stderr
     with np.load(features) as archive:

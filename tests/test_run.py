@@ -276,12 +276,12 @@ def test_evaluate_refuses_a_model_of_another_spec(cli, tmp_path):
     result = cli("evaluate", SPECS / "my_example_model.yaml", "--run", run)
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        f"{run / 'model.keras'}: error: the model is a Functional model, but the spec is sequential"
+        f"{run / 'spec.resolved.yaml'}: error: the model is a Functional model, but the spec is sequential"
     )
     other = cli("evaluate", SPECS / "autoencoder.yaml", "--run", run)
     assert other.exit_code == 2
     assert other.stderr.startswith(
-        f"{run / 'model.keras'}: error: the model's inputs (title, text_body, tags) do not match the spec's (image)"
+        f"{run / 'spec.resolved.yaml'}: error: the model's inputs (title, text_body, tags) do not match the spec's (image)"
     )
 
 

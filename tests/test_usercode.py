@@ -8,7 +8,7 @@ import uuid
 
 import numpy as np
 import pytest
-from conftest import SPECS, assert_located_error, column_of
+from conftest import RUN_FILES, SPECS, assert_located_error, column_of
 
 keras = pytest.importorskip("keras")
 
@@ -305,15 +305,34 @@ def test_subclass_errors_are_located(cli, write_spec, module):
         assert_located_error(result, spec, line, column_of(text, line, needle), message)
 
 
-def test_subclass_without_get_config_cannot_be_saved_says_why(cli, write_spec, module, tmp_path):
+def test_subclass_without_get_config_trains_and_reloads_by_weights(cli, write_spec, module, tmp_path):
+    """Keras cannot save the class as .keras: the run says so in one line before training, writes
+    no model.keras, and evaluate/predict --run rebuild it from spec.resolved.yaml with its weights."""
     name = module(SMALL_MODEL + "        return self.dense(inputs)\n")
     text = f"name: m\nkind: subclass\nclass: {name}:Model\nargs: {{units: 2}}\ninput: {{shape: [3]}}\ncompile: {{optimizer: sgd, loss: mse}}\n"
     spec = write_spec(text)
-    result = cli("train", spec, "--allow-code", "--samples", "16", "--out", tmp_path / "run", "--quiet")
-    assert result.exit_code == 2, result.stderr
-    assert f"{spec}:3:8: error: the model cannot be saved" in result.stderr
-    assert "give the class a get_config()" in result.stderr
-    assert not (tmp_path / "run" / "model.keras").exists()
+    run = tmp_path / "run"
+    result = cli("train", spec, "--allow-code", "--samples", "16", "--epochs", "2", "--out", run, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "model.keras" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: m: no model.keras in this run (Keras cannot save it: "), notes
+    assert sorted(p.name for p in run.iterdir()) == [f for f in RUN_FILES if f != "model.keras"]
+    evaluated = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "8", "--json")
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert np.isfinite(json.loads(evaluated.stdout)["loss"])
+    outputs = []
+    for index in range(2):
+        outputs.append(tmp_path / f"p{index}.npz")
+        predicted = cli("predict", spec, "--allow-code", "--run", run, "--samples", "4", "--out", outputs[-1])
+        assert predicted.exit_code == 0, predicted.stderr
+    with np.load(outputs[0]) as first, np.load(outputs[1]) as second:
+        assert first.files == ["output_0"] and first["output_0"].shape == (4, 2)
+        np.testing.assert_array_equal(first["output_0"], second["output_0"])  # the same weights each time
+    again = cli("train", run / "spec.resolved.yaml", "--allow-code", "--out", tmp_path / "again", "--quiet")
+    assert again.exit_code == 0, again.stderr
+    assert json.loads((run / "history.json").read_text()) == json.loads(
+        (tmp_path / "again" / "history.json").read_text()
+    )
 
 
 # --- a user's train step inside fit ---------------------------------------------------------------
@@ -604,4 +623,23 @@ def test_nested_models_in_subclass_args_are_checked_where_written(cli, write_spe
         5,
         column_of(text, 5, "trainable"),
         "'trainable' is not allowed here: a nested model in `args` takes spec and name",
+    )
+
+
+def test_code_dir_says_where_user_modules_are(cli, write_spec, tmp_path):
+    """`code_dir:` (relative to the spec's file) is where user modules are imported from; one
+    that is no directory is refused at its value."""
+    name = f"user_{uuid.uuid4().hex[:10]}"
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / f"{name}.py").write_text(
+        "import keras\nclass Gate(keras.layers.Layer):\n    def call(self, x):\n        return x\n"
+    )
+    text = f'name: m\ncode_dir: lib\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Gate"}}\n'
+    spec = write_spec(text)
+    result = cli("validate", "--build", spec, "--allow-code")
+    assert result.exit_code == 0, result.stderr
+    missing = write_spec(text.replace("code_dir: lib", "code_dir: nowhere"), "missing.yaml")
+    result = cli("validate", missing, "--allow-code")
+    assert_located_error(
+        result, missing, 2, 11, "`code_dir` 'nowhere' is no directory (it is read relative to the spec's file)"
     )

@@ -71,15 +71,22 @@ def _check_inline(ctx: Context, tree: PMap, holder: Spec, include_stack: tuple[P
     """A spec written inside another (its vars were substituted with the file's; it uses the
     file's blocks)."""
     try:
-        return _check(ctx, tree, holder.path, holder.shown, include_stack, ctx.scopes[id(holder.tree)])
+        return _check(ctx, tree, holder.path, holder.shown, include_stack, ctx.scopes[id(holder.tree)], holder.code_dir)
     except Fatal:
         return None
 
 
 def _check(
-    ctx: Context, tree: PMap, path: Path, shown: str, include_stack: tuple[Path, ...], scope: Scope | None = None
+    ctx: Context,
+    tree: PMap,
+    path: Path,
+    shown: str,
+    include_stack: tuple[Path, ...],
+    scope: Scope | None = None,
+    code_dir: Path | None = None,
 ) -> Spec:
-    """`scope`: the blocks of the file an inline spec is written in; a file reads its own."""
+    """`scope`: the blocks of the file an inline spec is written in; a file reads its own.
+    `code_dir`: where that file's user modules are (an inline spec's own `code_dir` wins)."""
     if scope is None:
         scope = read_blocks(ctx, tree, interpolate_vars(ctx, tree))
     ctx.scopes[id(tree)] = scope
@@ -104,6 +111,7 @@ def _check(
         version=version,
         description=description,
         allow_code=ctx.allow_code,
+        code_dir=check_code_dir(ctx, tree, path) or code_dir,
     )
     ctx.errors.extend(rule_errors(tree, TOP_LEVEL, {"kind": kind}))
     if kind == "sequential":
@@ -114,6 +122,24 @@ def _check(
         check_subclass(ctx, spec, include_stack)
     check_settings(ctx, spec)
     return spec
+
+
+def check_code_dir(ctx: Context, tree: PMap, path: Path) -> Path | None:
+    """`code_dir:` as a path (relative to the spec's file), or None when it is not written."""
+    written = tree.get("code_dir")
+    if written is None:
+        return None
+    if not isinstance(written, str) or not written:
+        ctx.error(tree.value_mark("code_dir"), "`code_dir` must be a directory name", code="bad-value")
+        return None
+    directory = path.parent / written
+    if ctx.allow_code and not directory.is_dir():
+        ctx.error(
+            tree.value_mark("code_dir"),
+            f"`code_dir` '{written}' is no directory (it is read relative to the spec's file)",
+            code="bad-path",
+        )
+    return directory
 
 
 def with_key_paths(errors: list[SpecError], trees: Sequence[PMap]) -> list[SpecError]:

@@ -356,6 +356,11 @@ TOP_LEVEL = Section(
         Key("layers", ListOf(Anything(), min_items=1), "the layer entries, in order"),
         Key("blocks", MapOf(Nested(BLOCK)), "block name -> entries written once, used in `layers` by `block: name`"),
         Key("class", CodeReference("class"), "subclass only: a keras.Model subclass (--allow-code)"),
+        Key(
+            "code_dir",
+            Text(),
+            "where user modules (--allow-code) are imported from, relative to this file; its own directory when absent",
+        ),
         Key("args", MapOf(Anything()), "subclass only: the class's constructor keywords"),
         Key("outputs", Anything(), "functional: a reference, a list of them, or output name -> reference"),
         Key("compile", Nested(COMPILE), "arguments of model.compile"),
