@@ -389,6 +389,8 @@ def train(
         run_dir, _history, final = run_training(
             built, keras, epochs=epochs, settings=settings, out=out, quiet=quiet, loop=loop, plotter=plotter
         )
+        if settings.note is not None:
+            warn(settings.note)
         if show_metrics is not None:
             show_metrics(f"{built.spec.name}: final metrics", final)
         plotter.finish()  # history.png was drawn while the model was saved and the table printed
