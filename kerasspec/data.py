@@ -231,14 +231,8 @@ def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
         dtype = str(tensor.dtype)
         if "distribution" in explicit:
             distribution = explicit
-            words = [v for v in explicit.get("values") or [] if isinstance(v, str)]
-            if words and dtype != "string":
-                raise SpecError(
-                    explicit_inputs[name].value_mark("values"),
-                    f"input '{name}' takes numbers ({dtype}), but its values include '{words[0]}'",
-                    hint="give the input `dtype: string` to feed it text",
-                    code="data-value",
-                )
+            if dtype != "string":
+                _refuse_words(explicit_inputs[name], f"input '{name}' takes numbers ({dtype})")
         elif dtype == "string":
             distribution = {"distribution": "choice", "values": strings.get(tensor.name) or list(RANDOM_TOKENS)}
         elif tensor.name in vocabulary:
@@ -257,9 +251,22 @@ def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
             compile_value_for_output(spec, "loss", names, position), shape
         )
         if name in explicit_targets:
+            _refuse_words(explicit_targets[name], f"target '{name}' takes numbers")
             distribution, target_shape, dtype = dict(explicit_targets[name]), shape, "float32"
         targets.append(Column(name, target_shape, dtype, distribution))
     return inputs, targets
+
+
+def _refuse_words(written: PMap, what: str) -> None:
+    """A choice of numbers only, for a column that takes numbers."""
+    words = [v for v in written.get("values") or [] if isinstance(v, str)]
+    if words:
+        raise SpecError(
+            written.value_mark("values"),
+            f"{what}, but its values include '{words[0]}'",
+            hint="only a `dtype: string` input takes text",
+            code="data-value",
+        )
 
 
 def structure(model: Any, columns: list[Column], arrays: dict[str, np.ndarray], *, outputs: bool) -> Any:

@@ -228,6 +228,10 @@ def test_choice_needs_values_that_fit_the_input(cli, write_spec, tmp_path):
         "[1, old]",
         "input 'age' takes numbers (float32), but its values include 'old'",
     )
+    text = STRING_SPEC + "data:\n  targets:\n    target: {distribution: choice, values: [high, 1]}\n"
+    path = write_spec(text, "target.yaml")
+    result = cli("train", path, "--out", tmp_path / "run", "--quiet")
+    located(result, path, text, "target: {", "[high", "target 'target' takes numbers, but its values include 'high'")
     text = STRING_SPEC + "data:\n  inputs:\n    age: {distribution: choice}\n"
     path = write_spec(text, "novalues.yaml")
     result = cli("validate", path)
