@@ -73,7 +73,12 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)]
 InputShapeOpt = Annotated[str | None, typer.Option("--input-shape", help=INPUT_SHAPE_HELP)]
 MaxParamsOpt = Annotated[str, typer.Option("--max-params", help=MAX_PARAMS_HELP)]
 SamplesOpt = Annotated[
-    int | None, typer.Option("--samples", min=1, help="Rows of synthetic data (default: data.samples, else 1280).")
+    int | None,
+    typer.Option(
+        "--samples",
+        min=1,
+        help="Rows of synthetic data (default: data.samples, else 1280); with data.file, its first N rows (default: all).",
+    ),
 ]
 SeedOpt = Annotated[
     int | None,

@@ -404,6 +404,8 @@ def train(
             options=recorded_options(spec, data, epochs, loop),
             warn=warn,
         )
+        if settings.note is not None:
+            warn(settings.note)
         if show_metrics is not None:
             show_metrics(f"{built.spec.name}: final metrics", final)
         plotter.finish()  # history.png was drawn while the model was saved and the table printed

@@ -35,12 +35,29 @@ class Column:
     dtype: str
     distribution: dict[str, Any]
 
+    @property
+    def is_string(self) -> bool:
+        return self.dtype == "string"
+
+    @property
+    def array_dtype(self) -> Any:
+        """The NumPy dtype its values are held in (strings as Python objects)."""
+        return object if self.is_string else self.dtype
+
     def draw(self, rng: np.random.Generator, rows: int) -> np.ndarray:
         d = self.distribution
         kind = d["distribution"]
         shape = (rows, *self.shape)
         values: np.ndarray
-        if kind == "binary":
+        if kind == "choice":
+            options = list(d["values"])
+            picked = rng.integers(0, len(options), size=shape)
+            if self.is_string:
+                return np.array([str(v) for v in options], dtype=object)[picked]
+            values = np.asarray(options)[picked]
+        elif self.is_string:  # pragma: no cover - string inputs always draw by choice
+            raise ValueError(kind)
+        elif kind == "binary":
             values = rng.integers(0, 2, size=shape, dtype=np.uint8)
         elif kind == "integers":
             values = rng.integers(int(d.get("low", 0)), int(d.get("high", 2)), size=shape)
@@ -57,6 +74,9 @@ class Column:
         else:  # pragma: no cover - the spec checks distributions statically
             raise ValueError(kind)
         return values.astype(self.dtype)
+
+
+RANDOM_TOKENS = tuple(f"token{i}" for i in range(16))  # a string input's values when nothing says
 
 
 def _concrete(shape: tuple, sequence_length: int) -> tuple[int, ...]:
@@ -135,6 +155,58 @@ def _embedding_vocabulary(model: Any) -> dict[str, int]:
     return found
 
 
+def _lookup_vocabulary(model: Any) -> dict[str, list[str]]:
+    """Input name -> the vocabulary (without its OOV and mask tokens) of a StringLookup the
+    input feeds directly, when the lookup has one."""
+    import keras
+
+    from .graph import calls, operations, relevant_nodes, source_layer
+
+    found: dict[str, list[str]] = {}
+    relevant = relevant_nodes(model)
+    for layer in operations(model):
+        if not isinstance(layer, keras.layers.StringLookup):
+            continue
+        try:
+            words = [str(w) for w in layer.get_vocabulary(include_special_tokens=False)]
+        except Exception:  # noqa: BLE001 - a lookup not yet adapted has none
+            continue
+        for node in calls(layer, relevant):
+            for tensor in node.input_tensors:
+                source = source_layer(tensor)
+                if isinstance(source, keras.layers.InputLayer) and words:
+                    found.setdefault(source.name, words)
+    first = model.layers[0] if isinstance(model, keras.Sequential) and model.layers else None
+    if isinstance(first, keras.layers.StringLookup) and model.inputs:
+        words = [str(w) for w in first.get_vocabulary(include_special_tokens=False)]
+        if words:
+            found[model.inputs[0].name] = words
+    return found
+
+
+def is_text(array: Any) -> bool:
+    return isinstance(array, np.ndarray) and array.dtype.kind in "OUS"
+
+
+def as_tensors(value: Any) -> Any:
+    """Arrays of strings as TensorFlow string tensors (Keras takes no NumPy string arrays), in
+    the same structure; other arrays unchanged."""
+    if isinstance(value, dict):
+        return {k: as_tensors(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(as_tensors(v) for v in value)
+    if is_text(value):
+        import tensorflow as tf
+
+        return tf.constant(value.astype(str) if value.dtype.kind == "O" else value, dtype=tf.string)
+    return value
+
+
+def keras_ready(arguments: dict[str, Any]) -> dict[str, Any]:
+    """fit/evaluate/predict arguments with string arrays as tensors."""
+    return {k: as_tensors(v) if k in ("x", "validation_data") else v for k, v in arguments.items()}
+
+
 def named_outputs(model: Any) -> list[tuple[str, Any]]:
     from .graph import named_outputs as graph_outputs
 
@@ -146,6 +218,7 @@ def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
     explicit_inputs = spec.data.inputs or {}
     explicit_targets = spec.data.targets or {}
     vocabulary = _embedding_vocabulary(model)
+    strings = _lookup_vocabulary(model)
     inputs = []
     tensors = model_inputs(model)
     # A sequential spec's one input goes by the spec's name for it (`input`, or its `name:`), as
@@ -153,10 +226,15 @@ def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
     spec_names = spec.input_names if spec.kind == "sequential" and len(tensors) == 1 else []
     for position, tensor in enumerate(tensors):
         name = spec_names[position] if spec_names else tensor.name
-        shape = _concrete(tuple(tensor.shape)[1:], sequence_length)
+        explicit = dict(explicit_inputs.get(name) or {})
+        shape = _concrete(tuple(tensor.shape)[1:], int(explicit.pop("sequence_length", sequence_length)))
         dtype = str(tensor.dtype)
-        if name in explicit_inputs:
-            distribution = dict(explicit_inputs[name])
+        if "distribution" in explicit:
+            distribution = explicit
+            if dtype != "string":
+                _refuse_words(explicit_inputs[name], f"input '{name}' takes numbers ({dtype})")
+        elif dtype == "string":
+            distribution = {"distribution": "choice", "values": strings.get(tensor.name) or list(RANDOM_TOKENS)}
         elif tensor.name in vocabulary:
             distribution = {"distribution": "integers", "low": 0, "high": vocabulary[tensor.name]}
         elif "int" in dtype:
@@ -173,9 +251,22 @@ def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:
             compile_value_for_output(spec, "loss", names, position), shape
         )
         if name in explicit_targets:
+            _refuse_words(explicit_targets[name], f"target '{name}' takes numbers")
             distribution, target_shape, dtype = dict(explicit_targets[name]), shape, "float32"
         targets.append(Column(name, target_shape, dtype, distribution))
     return inputs, targets
+
+
+def _refuse_words(written: PMap, what: str) -> None:
+    """A choice of numbers only, for a column that takes numbers."""
+    words = [v for v in written.get("values") or [] if isinstance(v, str)]
+    if words:
+        raise SpecError(
+            written.value_mark("values"),
+            f"{what}, but its values include '{words[0]}'",
+            hint="only a `dtype: string` input takes text",
+            code="data-value",
+        )
 
 
 def structure(model: Any, columns: list[Column], arrays: dict[str, np.ndarray], *, outputs: bool) -> Any:
@@ -195,8 +286,11 @@ IN_MEMORY_BYTES = 256 * 1024 * 1024  # below this, synthetic data is drawn up fr
 MAX_BATCH_BYTES = 4 * 1024**3
 
 
+STRING_BYTES = 64  # what one string value is reckoned to take (a Python object and its text)
+
+
 def _row_bytes(columns: list[Column]) -> int:
-    return sum(math.prod(c.shape) * np.dtype(c.dtype).itemsize for c in columns)
+    return sum(math.prod(c.shape) * (STRING_BYTES if c.is_string else np.dtype(c.dtype).itemsize) for c in columns)
 
 
 def check_batch_size(
@@ -274,7 +368,7 @@ def make_synthetic(keras: Any, plan: Synthetic) -> dict[str, Any]:
     columns = plan.inputs + (plan.targets or [])
     if _row_bytes(columns) * plan.samples > IN_MEMORY_BYTES:
         return {"x": _streamed(keras, plan)}
-    arrays = {c.name: np.empty((plan.samples, *c.shape), dtype=c.dtype) for c in columns}
+    arrays = {c.name: np.empty((plan.samples, *c.shape), dtype=c.array_dtype) for c in columns}
     for i in range(len(plan)):
         x, y = plan.batch(i)
         for name, values in {**x, **(y or {})}.items():
@@ -298,7 +392,7 @@ def _streamed(keras: Any, plan: Synthetic) -> Any:
 
         def __getitem__(self, index: int) -> Any:
             x, y = plan.structured(*plan.batch(index))
-            return (x,) if y is None else (x, y)
+            return (as_tensors(x),) if y is None else (as_tensors(x), y)
 
     return SyntheticData()
 
@@ -309,18 +403,50 @@ def data_file(spec: Spec) -> tuple[Path, Any] | None:
     return spec.path.parent / spec.data.file, spec.data.value_mark("file")
 
 
-def load_file_arrays(spec: Spec, inputs: list[Column], targets: list[Column] | None) -> tuple[dict, dict | None]:
-    """Arrays from `data.file` (.npz named after inputs/outputs, or .csv columns), shape-checked."""
+@dataclass
+class FileRows:
+    """How many rows of a data file were used, of how many."""
+
+    used: int
+    total: int
+
+
+def load_file_arrays(
+    spec: Spec, inputs: list[Column], targets: list[Column] | None, limit: int | None = None
+) -> tuple[dict, dict | None, FileRows, dict | None]:
+    """Arrays from `data.file` (.npz named after inputs/outputs, or .csv/.tsv columns),
+    shape-checked; with `limit`, its first `limit` rows."""
     path, mark = data_file(spec)  # type: ignore[misc]
     shown = str(path)
     if not path.is_file():
         raise SpecError(mark, f"data file '{shown}' not found", code="data-file")
     wanted = inputs + (targets or [])
+    weighted = _weight_columns(spec, targets) if targets is not None else {}
+    weight_columns = [Column(name, (), "float32", {}) for name in dict.fromkeys(weighted.values())]
     if path.suffix == ".npz":
         shapes = _npz_shapes(path, mark, shown)
     else:
-        arrays = _csv_arrays(path, mark, wanted)
+        arrays, total = _csv_arrays(path, mark, wanted + weight_columns, _delimiter(spec, path), limit)
         shapes = {name: (tuple(a.shape), a.dtype) for name, a in arrays.items()}
+    for output, name in weighted.items():
+        weight_shape = shapes.get(name, ((), None))[0]
+        holder = spec.data["sample_weight"]
+        where = holder.value_mark(output) if isinstance(holder, PMap) else spec.data.value_mark("sample_weight")
+        if name not in shapes:
+            raise SpecError(
+                where,
+                f"sample_weight '{name}' is no {'array' if path.suffix == '.npz' else 'column'} of '{shown}' "
+                f"(it has: {', '.join(sorted(shapes)) or 'none'})",
+                code="data-file",
+            )
+        if len(weight_shape) not in (1, 2) or math.prod(weight_shape[1:]) != 1 or shapes[name][1].kind in "OUS":
+            raise SpecError(
+                where,
+                f"sample_weight '{name}' in '{shown}' has shape {weight_shape} ({shapes[name][1]}); "
+                "it must be one number per row",
+                code="data-shape",
+            )
+    wanted_weights = [c for c in weight_columns if c.name not in {w.name for w in wanted}]
     rows = None
     for column in wanted:
         if column.name not in shapes:
@@ -346,8 +472,20 @@ def load_file_arrays(spec: Spec, inputs: list[Column], targets: list[Column] | N
                 f"arrays in '{shown}' have different numbers of rows ({rows} and {shape[0]} in '{column.name}')",
                 code="data-shape",
             )
+        _check_kind(column, shapes[column.name][1], mark, f"array '{column.name}' in '{shown}'")
         rows = shape[0]
+    for column in wanted_weights:
+        if rows is not None and shapes[column.name][0][0] != rows:
+            raise SpecError(
+                mark,
+                f"arrays in '{shown}' have different numbers of rows ({rows} and "
+                f"{shapes[column.name][0][0]} in sample_weight '{column.name}')",
+                code="data-shape",
+            )
+    wanted = wanted + wanted_weights
     if path.suffix == ".npz":  # only the arrays the model takes, once their shapes are known to fit
+        total = rows or 0
+        used = total if limit is None else min(limit, total)
         size = sum(math.prod(shapes[c.name][0]) * shapes[c.name][1].itemsize for c in wanted)
         memory = _memory_bytes()
         if size > memory:
@@ -359,12 +497,79 @@ def load_file_arrays(spec: Spec, inputs: list[Column], targets: list[Column] | N
             )
         try:
             with np.load(path, allow_pickle=False) as archive:
-                arrays = {c.name: archive[c.name] for c in wanted}
+                arrays = {c.name: archive[c.name][:used] for c in wanted}
         except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
             raise SpecError(mark, f"cannot read '{shown}' as .npz: {exc}", code="data-file") from None
+    else:
+        used = rows or 0
+    _check_values(spec, inputs, arrays, shown)
     x = {c.name: arrays[c.name] for c in inputs}
     y = {c.name: arrays[c.name] for c in targets} if targets is not None else None
-    return x, y
+    weights = None
+    if weighted and targets is not None:
+        ones = np.ones(used, dtype="float32")
+        weights = {
+            c.name: arrays[weighted[c.name]].reshape(-1).astype("float32") if c.name in weighted else ones
+            for c in targets
+        }
+    return x, y, FileRows(used, total), weights
+
+
+def _weight_columns(spec: Spec, targets: list[Column]) -> dict[str, str]:
+    """Output name -> the array/column weighing its loss, from `data.sample_weight` (one name
+    weighs every output)."""
+    written = spec.data.sample_weight
+    if written is None:
+        return {}
+    if isinstance(written, PMap):
+        return {str(k): str(v) for k, v in written.items()}
+    return {c.name: str(written) for c in targets}
+
+
+def _check_kind(column: Column, dtype: np.dtype, mark: Any, what: str) -> None:
+    """Strings for a string input, numbers for the others."""
+    text = dtype.kind in "OUS"
+    if column.is_string and not text:
+        raise SpecError(
+            mark, f"{what} holds numbers ({dtype}), but input '{column.name}' takes strings", code="data-file"
+        )
+    if text and not column.is_string:
+        raise SpecError(
+            mark,
+            f"{what} holds strings, but '{column.name}' takes numbers ({column.dtype})",
+            hint="give the input `dtype: string` (and a StringLookup after it) to feed it strings",
+            code="data-file",
+        )
+
+
+def _check_values(spec: Spec, inputs: list[Column], arrays: dict[str, np.ndarray], shown: str) -> None:
+    """A file's values of an input whose `data.inputs` entry lists `values` (choice) are among them."""
+    declared = spec.data.inputs or {}
+    for column in inputs:
+        entry = declared.get(column.name)
+        if not isinstance(entry, PMap) or entry.get("distribution") != "choice" or "values" not in entry:
+            continue
+        allowed = [str(v) for v in entry["values"]] if column.is_string else list(entry["values"])
+        values = arrays[column.name]
+        if values.size == 0:
+            continue
+        present = np.unique(values.astype(str) if column.is_string else values)
+        stray = [v for v in present.tolist() if v not in allowed]
+        if stray:
+            raise SpecError(
+                entry.value_mark("values"),
+                f"'{shown}' has {stray[0]!r} in '{column.name}', which is not one of its values "
+                f"({', '.join(map(str, allowed))})",
+                hint="add it to the values, or correct the file",
+                code="data-value",
+            )
+
+
+def _delimiter(spec: Spec, path: Path) -> str:
+    """`data.delimiter`, else a tab for .tsv and a comma for .csv."""
+    if spec.data.delimiter is not None:
+        return str(spec.data.delimiter)
+    return "\t" if path.suffix == ".tsv" else ","
 
 
 def _npz_shapes(path: Path, mark: Any, shown: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -414,16 +619,21 @@ def _fits_with_nulls(spec: Spec, column: Column, got: tuple) -> bool:
     return all(d is None or d == g for d, g in zip(declared.shape, got))
 
 
-def _csv_arrays(path: Path, mark: Any, columns: list[Column]) -> dict[str, np.ndarray]:
+def _csv_arrays(
+    path: Path, mark: Any, columns: list[Column], delimiter: str, limit: int | None
+) -> tuple[dict[str, np.ndarray], int]:
     """The columns the model takes, read row by row into compact float buffers (8 bytes a value;
-    other columns are never converted), so memory stays near the size of the numbers."""
+    other columns are never converted; a string input's columns stay text), so memory stays near
+    the size of the numbers. With `limit`, only the first `limit` rows are read. Returns the
+    arrays and the file's number of rows (counted to its end)."""
     import csv
     from array import array
 
     wanted: dict[str, list[str]] = {}
+    kinds = {c.name: c for c in columns}
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, delimiter=delimiter)
             header = next(reader, [])
             position = {name: i for i, name in enumerate(header)}
             for column in columns:
@@ -435,16 +645,29 @@ def _csv_arrays(path: Path, mark: Any, columns: list[Column]) -> dict[str, np.nd
                 )
                 if all(n in position for n in names):  # else reported as a missing array by the caller
                     wanted[column.name] = names
+            if not wanted and len(header) == 1 and any(d in header[0] for d in ",\t;|" if d != delimiter):
+                shown_delimiter = "tab" if delimiter == "\t" else repr(delimiter)
+                raise SpecError(
+                    mark,
+                    f"'{path}' has one column '{header[0]}' when split at {shown_delimiter}",
+                    hint="set data.delimiter to the character its fields are separated by",
+                    code="data-file",
+                )
             fields = [(name, n, position[n]) for name, names in wanted.items() for n in names]
-            buffers = {name: array("d") for name in wanted}
+            buffers: dict[str, Any] = {name: [] if kinds[name].is_string else array("d") for name in wanted}
             rows = 0
+            total = 0
             for row in reader:
                 line = reader.line_num
                 if not row:
                     continue
+                total += 1
+                if limit is not None and rows >= limit:
+                    continue  # counted, not read
                 for name, field, index in fields:
                     try:
-                        buffers[name].append(float(row[index]))
+                        text = row[index]
+                        buffers[name].append(text if kinds[name].is_string else float(text))
                     except IndexError:
                         raise SpecError(
                             mark,
@@ -455,13 +678,18 @@ def _csv_arrays(path: Path, mark: Any, columns: list[Column]) -> dict[str, np.nd
                         raise SpecError(
                             mark,
                             f"'{path}' line {line}, column '{field}': {row[index]!r} is not a number",
+                            hint=f"'{name}' takes numbers ({kinds[name].dtype}); an input given `dtype: string` takes text",
                             code="data-file",
                         ) from None
                 rows += 1
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise SpecError(mark, f"cannot read '{path}' as CSV: {exc}", code="data-file") from None
-    by_name = {c.name: c for c in columns}
-    return {
-        name: np.frombuffer(buffer, dtype=np.float64).reshape((rows, *by_name[name].shape)).astype(by_name[name].dtype)
-        for name, buffer in buffers.items()
-    }
+    arrays = {}
+    for name, buffer in buffers.items():
+        column = kinds[name]
+        if column.is_string:
+            arrays[name] = np.array(buffer, dtype=object).reshape((rows, *column.shape))
+        else:
+            values = np.frombuffer(buffer, dtype=np.float64).reshape((rows, *column.shape))
+            arrays[name] = values.astype(column.dtype)
+    return arrays, total

@@ -209,8 +209,12 @@ def _first_array(x: Any) -> Any:
 
 def _take(value: Any, rows: Any) -> Any:
     if isinstance(value, dict):
-        return {k: v[rows] for k, v in value.items()}
-    return value[rows]
+        return {k: _take(v, rows) for k, v in value.items()}
+    if isinstance(value, np.ndarray) or isinstance(rows, slice):
+        return value[rows]
+    import tensorflow as tf  # a string tensor (`data.as_tensors`): rows picked by index
+
+    return tf.gather(value, rows)
 
 
 def split_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, Any, Any]:
@@ -233,7 +237,8 @@ class CustomLoop:
         x, y = next(iter(batches.epoch(0)))
         jit_compile = built.spec.compile.get("jit_compile") is True
         y_example = _as_list(self.names, y)
-        pred_example = _as_list(self.names, self.model(x, training=False))
+        # Keras's eager call takes no mix of tensors (string inputs are) and arrays: all tensors
+        pred_example = _as_list(self.names, self.model(tf.nest.map_structure(tf.convert_to_tensor, x), training=False))
         self.objectives = Objectives(keras, built, y_example, pred_example)
         self.optimizer = self.model.optimizer
         self.train_step = tf.function(self._train_step, jit_compile=jit_compile, reduce_retracing=True)

@@ -201,7 +201,7 @@ def chosen_loop(spec: Spec, override: str | None) -> str:
 def evaluation_loop(spec: Spec, override: str | None) -> str:
     """`evaluate` runs the loop the spec trains with, unless `--loop` says otherwise."""
     loop = _loop_choice(spec, override)
-    _refuse_broken_rules(spec, loop, keys=("compile.weighted_metrics",))
+    _refuse_broken_rules(spec, loop, keys=("compile.weighted_metrics", "data.sample_weight"))
     return loop
 
 
@@ -234,6 +234,8 @@ class DataSettings:
     batch_size: int
     seed: int
     validation_split: float
+    file_rows: int | None = None  # --samples, else data.samples as written: a data file's first rows
+    note: str | None = None  # what the data turned out to be, said by the command (rows of a file)
 
 
 def data_settings(spec: Spec, samples: int | None, batch_size: int | None, seed: int | None) -> DataSettings:
@@ -245,6 +247,7 @@ def data_settings(spec: Spec, samples: int | None, batch_size: int | None, seed:
         batch_size=batch_size or int(train.batch_size),
         seed=seed if seed is not None else int(data.seed if data.seed is not None else train.seed),
         validation_split=float(train.validation_split),
+        file_rows=samples or data.get("samples"),
     )
 
 
@@ -254,14 +257,19 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
     inputs, targets = data_module.plan_columns(spec, model)
     wanted_targets = targets if with_targets else None
     if data_module.data_file(spec) is not None:
-        x, y = data_module.load_file_arrays(spec, inputs, wanted_targets)
+        x, y, rows, weights = data_module.load_file_arrays(spec, inputs, wanted_targets, settings.file_rows)
+        settings.samples = rows.used
+        if rows.used < rows.total:
+            settings.note = f"data: the first {rows.used} of {rows.total} rows of {spec.data.file}"
         xs = data_module.structure(model, inputs, x, outputs=False)
         result: dict[str, Any] = {"x": xs, "batch_size": settings.batch_size}
         if y is not None:
             result["y"] = data_module.structure(model, targets, y, outputs=True)
+            if weights is not None:
+                result["sample_weight"] = data_module.structure(model, targets, weights, outputs=True)
             if settings.validation_split:
                 result["validation_split"] = settings.validation_split
-        return result
+        return data_module.keras_ready(result)
     data_module.check_batch_size(spec, model, inputs, wanted_targets, settings.batch_size)
     validation = int(round(settings.samples * settings.validation_split)) if with_targets else 0
     train_rows = settings.samples - validation
@@ -272,7 +280,7 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
         result["validation_data"] = held_out["x"] if "y" not in held_out else (held_out["x"], held_out["y"])
         if "batch_size" in held_out:
             result["validation_batch_size"] = settings.batch_size
-    return result
+    return data_module.keras_ready(result)
 
 
 def verbosity(quiet: bool, spec: Spec | None = None) -> Any:

@@ -171,19 +171,19 @@ CASES = {
         "name: x\nlayers:\n  - {type: Dense, units: 1}\ndata:\n  file: data.json\n",
         5,
         "data.json",
-        "`data.file` must be a .npz or .csv file name, got 'data.json'",
+        "`data.file` must be a .npz, .csv or .tsv file name, got 'data.json'",
     ),
     "data-file-without-extension": (
         "name: x\nlayers:\n  - {type: Dense, units: 1}\ndata:\n  file: data\n",
         5,
         "data",
-        "`data.file` must be a .npz or .csv file name, got 'data'",
+        "`data.file` must be a .npz, .csv or .tsv file name, got 'data'",
     ),
     "data-file-not-a-string": (
         "name: x\nlayers:\n  - {type: Dense, units: 1}\ndata:\n  file: 3\n",
         5,
         "3",
-        "`data.file` must be a .npz or .csv file name, got 3",
+        "`data.file` must be a .npz, .csv or .tsv file name, got 3",
     ),
     "validation-split-one": (
         "name: x\nlayers:\n  - {type: Dense, units: 1}\ntrain:\n  validation_split: 1\n",

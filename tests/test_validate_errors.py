@@ -221,7 +221,7 @@ CASES: dict[str, tuple[str, int, int | str, str]] = {
         "name: x\nlayers:\n  - {type: Dense, name: out, units: 1}\ndata:\n  targets: {out: {distribution: unifrom}}\n",
         5,
         "unifrom",
-        "`data.targets.out.distribution` must be one of binary, integers, uniform, normal, onehot, constant, got 'unifrom'; did you mean 'uniform'?",
+        "`data.targets.out.distribution` must be one of binary, integers, uniform, normal, onehot, constant, choice, got 'unifrom'; did you mean 'uniform'?",
     ),
     "bad-dtype": (
         "name: x\ninputs: {a: {shape: [3], dtype: flaot32}}\nlayers:\n  - {type: Dense, name: o, units: 1}\noutputs: o\n",

@@ -264,6 +264,16 @@ def _check_data_names(ctx: Context, spec: Spec, data: PMap) -> None:
             ctx.errors.extend(unknown_name_keys(inputs, spec.input_names, "data.inputs", noun="input"))
         for key in inputs:
             _check_distribution_params(ctx, inputs, key)
+    weights = data.get("sample_weight")
+    if weights is not None and data.get("file") is None:
+        ctx.error(
+            data.key_mark("sample_weight"),
+            "`data.sample_weight` names an array or column of `data.file`, but the spec has no data.file",
+            hint="add data.file, or remove sample_weight",
+            code="data-file",
+        )
+    if isinstance(weights, PMap) and spec.output_names is not None:
+        ctx.errors.extend(unknown_name_keys(weights, spec.output_names, "data.sample_weight"))
     targets = data.get("targets")
     if isinstance(targets, PMap):
         if spec.output_names is not None:
@@ -284,6 +294,13 @@ def _check_distribution_params(ctx: Context, container: PMap, key: Any) -> None:
         return
     name = value["distribution"]
     own = DISTRIBUTIONS[name]
+    if name == "choice" and "values" not in value:
+        ctx.error(
+            value.value_mark("distribution"),
+            "distribution 'choice' needs its values",
+            hint="{distribution: choice, values: [fixed, normal, reversible]}",
+            code="bad-distribution",
+        )
     for k in value:
         if k not in ("distribution", "dtype", *own) and k in _DISTRIBUTION_PARAMETERS:
             ctx.error(

@@ -211,6 +211,7 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "normal": ("mean", "std"),
     "onehot": (),
     "constant": ("value",),
+    "choice": ("values",),
 }
 DISTRIBUTION_DOCS = {
     "binary": "0 or 1",
@@ -219,7 +220,9 @@ DISTRIBUTION_DOCS = {
     "normal": "floats from a normal distribution",
     "onehot": "one class per row along the last axis",
     "constant": "every value the same",
+    "choice": "one of `values` (text or numbers; a string input's values are text)",
 }
+CHOICE_VALUES = ListOf(Union((Text(), Number())), min_items=1)
 DISTRIBUTION = Section(
     label="distribution",
     doc="How synthetic values of one input or target are drawn.",
@@ -228,8 +231,26 @@ DISTRIBUTION = Section(
         Key("distribution", Choice(tuple(DISTRIBUTIONS)), "the distribution's name", required=True),
         Key("dtype", Text(), "the dtype of the drawn values"),
         *(
-            Key(p, Number(), f"parameter of {', '.join(d for d in DISTRIBUTIONS if p in DISTRIBUTIONS[d])}")
+            Key(
+                p,
+                CHOICE_VALUES if p == "values" else Number(),
+                f"parameter of {', '.join(d for d in DISTRIBUTIONS if p in DISTRIBUTIONS[d])}",
+            )
             for p in dict.fromkeys(p for params in DISTRIBUTIONS.values() for p in params)
+        ),
+    ),
+)
+# Per input, also what its null dimensions become; the distribution is inferred when not named.
+INPUT_DATA = Section(
+    label="input data",
+    ref="input_data",
+    doc="How synthetic values of one input are drawn, and what its null dimensions become.",
+    noun="input data key",
+    keys=(
+        Key("distribution", Choice(tuple(DISTRIBUTIONS)), "the distribution's name (inferred when absent)"),
+        *DISTRIBUTION.keys[1:],
+        Key(
+            "sequence_length", Positive, "what this input's null dimensions become (`data.sequence_length` when absent)"
         ),
     ),
 )
@@ -238,15 +259,25 @@ DATA = Section(
     doc="Where `train`, `evaluate` and `predict` get their data: synthetic unless a file is named.",
     noun="data key",
     keys=(
-        Key("samples", Positive, "rows of synthetic data", 1280),
+        Key("samples", Positive, "rows of synthetic data; with a file, its first N rows (all when absent)", 1280),
         Key("seed", Seed, "same seed, same data; `train.seed` when absent"),
         Key("sequence_length", Positive, "what each null dimension becomes in synthetic data", 16),
-        Key("inputs", MapOf(Nested(DISTRIBUTION)), "per input: how its values are drawn (inferred when absent)"),
+        Key(
+            "inputs",
+            MapOf(Nested(INPUT_DATA)),
+            "per input: how its values are drawn (inferred when absent), its own `sequence_length`",
+        ),
         Key("targets", MapOf(Nested(DISTRIBUTION)), "per output: how its targets are drawn (inferred when absent)"),
         Key(
             "file",
-            Text("a .npz or .csv file name", r"\.(npz|csv)$"),
-            "real data: a .npz (arrays by name) or .csv (columns by name) file",
+            Text("a .npz, .csv or .tsv file name", r"\.(npz|csv|tsv)$"),
+            "real data: a .npz (arrays by name) or .csv/.tsv (columns by name, strings allowed) file",
+        ),
+        Key("delimiter", Text("one character", r"^.$"), "the field delimiter of a .csv/.tsv file (`,` and tab)"),
+        Key(
+            "sample_weight",
+            Union((Text(), MapOf(Text()))),
+            "the array or column of `file` weighing each row's loss; per output: {output: column}",
         ),
     ),
 )
@@ -306,6 +337,13 @@ TRAIN = Section(
             "`{key}` weighs metrics by sample weights, which the custom loop does not take",
             "list them under `metrics`, or use `--loop fit`",
             forbids=("compile.weighted_metrics",),
+        ),
+        Rule(
+            "loop",
+            "custom",
+            "`{key}` weighs the loss by sample weights, which the custom loop does not take",
+            "remove it, or use `--loop fit`",
+            forbids=("data.sample_weight",),
         ),
     ),
 )
@@ -435,4 +473,4 @@ OP_INPUTS = Key(
     "the function's arguments: a list by position, a mapping by name (references or constants)",
 )
 
-SECTIONS = (TOP_LEVEL, INPUT, COMPILE, DATA, DISTRIBUTION, TRAIN, BLOCK)
+SECTIONS = (TOP_LEVEL, INPUT, COMPILE, DATA, DISTRIBUTION, INPUT_DATA, TRAIN, BLOCK)

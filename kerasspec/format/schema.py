@@ -14,8 +14,10 @@ from ..catalog import Catalog, ClassInfo
 from ..kinds import KINDS
 from .declaration import (
     BLOCK_NAME_PATTERN,
+    DISTRIBUTION,
     DISTRIBUTIONS,
     ENTRY_KEYS,
+    INPUT_DATA,
     OP_ENTRY_KEYS,
     OP_INPUTS,
     TOP_LEVEL,
@@ -210,14 +212,14 @@ def _block_schemas(top: dict[str, Any], definitions: dict[str, Any]) -> None:
     blocks["anyOf"] = [{"type": "object", **names, "additionalProperties": {"$ref": "#/definitions/block"}}, NULL]
 
 
-def _distribution_definition(catalog: Catalog) -> dict[str, Any]:
-    from .declaration import DISTRIBUTION
-
-    schema = section_schema(DISTRIBUTION, catalog)
+def _distribution_definition(catalog: Catalog, section: Section, *others: str) -> dict[str, Any]:
+    """A distribution's section (`others`: its keys that are no distribution's parameter), with
+    the parameters each named distribution takes."""
+    schema = section_schema(section, catalog)
     schema["allOf"] = [
         {
             "if": {"properties": {"distribution": {"const": name}}, "required": ["distribution"]},
-            "then": {"propertyNames": {"enum": ["distribution", "dtype", *params]}},
+            "then": {"propertyNames": {"enum": ["distribution", "dtype", *params, *others]}},
         }
         for name, params in DISTRIBUTIONS.items()
     ]
@@ -249,7 +251,8 @@ def json_schema(catalog: Catalog) -> dict[str, Any]:
     _layer_definitions(catalog, definitions)
     for section in _nested_sections(TOP_LEVEL):
         definitions[section.ref] = section_schema(section, catalog)
-    definitions["distribution"] = _distribution_definition(catalog)
+    definitions["distribution"] = _distribution_definition(catalog, DISTRIBUTION)
+    definitions[INPUT_DATA.ref] = _distribution_definition(catalog, INPUT_DATA, "sequence_length")
     top = section_schema(TOP_LEVEL, catalog)
     top["properties"]["layers"] = {
         "type": "array",
