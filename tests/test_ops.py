@@ -371,3 +371,22 @@ def test_a_tensor_named_in_an_op_keyword_is_refused_statically(cli, write_spec):
         column_of(text, 7, "hidden}"),
         "'hidden' names a tensor: keras.ops.add's 'x2' would get the text, not the tensor",
     )
+
+
+def test_an_unnamed_op_whose_derived_name_a_block_use_takes_is_located(cli, write_spec):
+    text = """\
+name: m
+inputs: {a: {shape: [8]}}
+blocks: {b: {layers: [{type: Dense, units: 4}, {type: Dense, units: 4}, {op: nn.relu}]}}
+layers:
+  - {type: Dense, name: x, units: 4}
+  - {block: b, name: m}
+  - {op: nn.relu, inputs: x}
+  - {type: Dense, name: y, units: 4}
+  - {op: add, name: s, inputs: [m, y]}
+outputs: [s]
+"""
+    spec = write_spec(text)
+    assert_located_error(
+        cli("validate", spec), spec, 7, 6, "this op entry would be named 'm.3', the name of an entry of block use 'm'"
+    )

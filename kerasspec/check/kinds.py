@@ -138,6 +138,7 @@ def check_functional(ctx: Context, spec: Spec, include_stack: tuple[Path, ...], 
         spec.layers.append(entry)
     for name, mark in later_names.items():  # an entry with errors of its own may still be an output
         defined.setdefault(name, mark)
+    _check_derived_op_names(ctx, spec)
     check_outputs(ctx, spec, defined, later_names)
     # an output given as a block's use is its output entry, named so unless the mapping names it
     outputs = [(name, canonical_ref(ref, aliases)) for name, ref in spec.outputs]
@@ -240,3 +241,18 @@ def check_subclass(ctx: Context, spec: Spec, include_stack: tuple[Path, ...]) ->
             "a subclass spec needs `inputs:` (or `input:`) shapes to build the model with",
             code="subclass-rules",
         )
+
+
+def _check_derived_op_names(ctx: Context, spec: Spec) -> None:
+    """An unnamed op entry is named `<model>.<n>`; a block use named like the model names its
+    entries `<model>.<n>` too. Say so at the op, before Keras refuses the model at its start."""
+    names = {entry.name for entry in spec.layers if entry.name}
+    for entry in spec.layers:
+        derived = f"{spec.name}.{entry.index + 1}"
+        if entry.op is not None and not entry.name and derived in names:
+            ctx.error(
+                entry.raw.key_mark("op"),
+                f"this op entry would be named '{derived}', the name of an entry of block use '{spec.name}'",
+                hint="give the op entry a `name`, or the block use another one than the model's",
+                code="duplicate-name",
+            )
