@@ -29,7 +29,7 @@ from .graph import model_inputs, record_symbolic_call, source_layer
 from .kinds import KINDS, Kind
 from .loader import PMap
 from .spec import ENTRY_ABOVE, LayerEntry, Ref, Spec
-from .usercode import check_arguments, constructor_keywords, import_object
+from .usercode import check_arguments, check_takes_name, constructor_keywords, import_object
 from .walker import Visitor, walk_arguments, walk_parameter
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
@@ -209,6 +209,8 @@ class _Builder(Visitor):
         kind, cls = self.resolve_class(kind, type_name, raw.value_mark("type"))
         if ":" in type_name:
             check_arguments(cls, type_name, raw, skip, kind)
+            if name is not None:
+                check_takes_name(cls, type_name, raw, kind)
         kwargs = walk_arguments(self, raw, [key for key in raw if key not in skip])
         if name is not None:
             kwargs["name"] = name

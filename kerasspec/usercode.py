@@ -267,6 +267,22 @@ def check_arguments(
             )
 
 
+def check_takes_name(cls: Any, reference: str, raw: PMap, kind: Kind | None = None) -> None:
+    """An entry's `name:` is given to the constructor, as Keras gives it to every layer; a class
+    copied without `**kwargs` (`def __init__(self, units)`) cannot take it."""
+    if not inspect.isclass(cls):
+        return
+    named, open_ended, _ = constructor_keywords(cls)
+    if open_ended or "name" in named:
+        return
+    raise SpecError(
+        raw.key_mark("name"),
+        f"{_noun(kind)} '{reference}' cannot take the entry's name: {cls.__name__}.__init__ has no **kwargs",
+        hint="accept **kwargs and pass them on: def __init__(self, ..., **kwargs): super().__init__(**kwargs)",
+        code="code-signature",
+    )
+
+
 class SavedUserCode(Visitor):
     """The user code a saved model of a spec names (custom layers, losses, metrics, ...), found by
     walking the spec's tree; callbacks and train steps are not saved with a model."""

@@ -108,6 +108,34 @@ def test_import_failures_are_located(cli, write_spec, module):
         assert_located_error(result, spec, 4, column_of(text, 4, written), expected)
 
 
+def test_a_layer_without_kwargs_cannot_take_a_name(cli, write_spec, module):
+    """A layer copied without **kwargs works unnamed; given a `name:` it is refused at that key,
+    with the way to fix the class."""
+    name = module("""
+        import keras
+        class Scale(keras.layers.Layer):
+            def __init__(self, factor):
+                super().__init__()
+                self.factor = factor
+            def call(self, x):
+                return x * self.factor
+    """)
+    unnamed = write_spec(f'name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Scale", factor: 2}}\n')
+    assert cli("summary", unnamed, "--allow-code").exit_code == 0
+    text = f'name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Scale", name: s, factor: 2}}\n'
+    spec = write_spec(text)
+    result = cli("summary", spec, "--allow-code")
+    assert_located_error(
+        result,
+        spec,
+        4,
+        column_of(text, 4, "name: s"),
+        f"custom layer '{name}:Scale' cannot take the entry's name: Scale.__init__ has no **kwargs",
+    )
+    assert "hint: accept **kwargs and pass them on" in result.stderr
+    assert "super().__init__(**kwargs)" in result.stderr
+
+
 def test_custom_layer_keywords_are_checked_at_their_key(cli, write_spec, module):
     name = module("""
         import keras
