@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import data as data_module
-from .builder import Built, convert, keras_message
+from .builder import Built, convert, keras_message, user_code_error
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
 from .format.declaration import LOOPS, TRAIN_OWN_KEYS
@@ -443,11 +443,12 @@ def user_step_errors(spec: Spec) -> Iterator[None]:
     except SpecError:
         raise
     except Exception as exc:  # noqa: BLE001 - the user's step raised
-        raise SpecError(
-            spec.train.value_mark("step"),
-            f"train step '{spec.train.step}' failed: {keras_message(exc)}",
-            code="code-error",
-        ) from None
+        mark, what = spec.train.value_mark("step"), f"train step '{spec.train.step}' failed"
+        in_user_code = user_code_error(exc)
+        if in_user_code is None:
+            raise SpecError(mark, f"{what}: {keras_message(exc)}", code="code-error") from None
+        message, hint = in_user_code
+        raise SpecError(mark, f"{what}: {message}", hint=hint, code="code-error") from exc  # --debug shows it
 
 
 def evaluate_custom(built: Built, keras: Any, kwargs: dict[str, Any], settings: DataSettings) -> dict[str, float]:
