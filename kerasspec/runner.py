@@ -205,6 +205,34 @@ def evaluation_loop(spec: Spec, override: str | None) -> str:
     return loop
 
 
+def check_evaluation_loss(spec: Spec, model: Any = None) -> None:
+    """Evaluation computes the compiled loss; a spec whose loss lives only in its `train.step`
+    has none to compute (Keras: "No loss to compute"; the custom loop: a loss of 0). With the
+    `model` to evaluate: a run trained from such a spec has none either, whatever `spec` says."""
+    if spec.train.step is None:
+        return
+    hint = (
+        "add the loss the step minimizes to `compile`, e.g. `loss: mean_squared_error` "
+        "(the train step still does the training)"
+    )
+    if spec.compile.loss is None:
+        raise SpecError(
+            spec.tree.key_mark("compile"),
+            f"evaluate needs `compile.loss`: this spec's loss is computed only by its train step "
+            f"'{spec.train.step}', which evaluation does not run",
+            hint=hint,
+            code="no-loss",
+        )
+    if model is not None and getattr(model, "loss", "") is None:
+        raise SpecError(
+            spec.tree.key_mark("compile"),
+            "evaluate needs `compile.loss`: the model was trained from a spec without one, so it has no loss to "
+            "compute",
+            hint="train again from this spec, which has `compile.loss`",
+            code="no-loss",
+        )
+
+
 def install_train_step(spec: Spec, model: Any) -> None:
     """`train.step: package.module:function` becomes the model's train step inside fit, so a
     user's own update keeps Keras's callbacks and progress. It is called as step(model, batch)

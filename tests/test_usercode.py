@@ -474,6 +474,52 @@ def test_step_errors_are_located(cli, write_spec, module, tmp_path):
     )
 
 
+def test_evaluate_without_a_compiled_loss_says_what_to_add(cli, write_spec, module, tmp_path):
+    """A spec whose loss is computed only in its train step trains; evaluate (either loop) has
+    no loss to compute and says to add `compile.loss`, never an internal error."""
+    name = module("""
+        import tensorflow as tf
+        from keras import ops
+        def step(model, batch):
+            x, y = batch
+            with tf.GradientTape() as tape:
+                loss = ops.mean(ops.square(model(x, training=True) - y))
+            gradients = tape.gradient(loss, model.trainable_variables)
+            model.optimizer.apply(gradients, model.trainable_variables)
+            return {"loss": loss}
+    """)
+    text = f"name: m\ninput: {{shape: [3]}}\nlayers: [{{type: Dense, units: 1}}]\ncompile: {{optimizer: sgd}}\ntrain:\n  step: {name}:step\n"
+    spec = write_spec(text)
+    run = tmp_path / "run"
+    trained = cli("train", spec, "--allow-code", "--samples", "16", "--epochs", "1", "--quiet", "--out", run)
+    assert trained.exit_code == 0, trained.stderr
+    for loop in ("fit", "custom"):
+        result = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "16", "--loop", loop)
+        assert_located_error(
+            result,
+            spec,
+            4,
+            1,
+            f"evaluate needs `compile.loss`: this spec's loss is computed only by its train step '{name}:step', "
+            "which evaluation does not run",
+        )
+        assert "hint: add the loss the step minimizes to `compile`" in result.stderr
+        assert "internal error" not in result.stderr
+    fixed = write_spec(text.replace("{optimizer: sgd}", "{optimizer: sgd, loss: mse}"), "fixed.yaml")
+    result = cli("evaluate", fixed, "--allow-code", "--run", run, "--samples", "16")
+    message = (
+        "evaluate needs `compile.loss`: the model was trained from a spec without one, so it has no loss to compute"
+    )
+    assert_located_error(result, fixed, 4, 1, message)
+    assert "hint: train again from this spec" in result.stderr
+    run = tmp_path / "again"
+    trained = cli("train", fixed, "--allow-code", "--samples", "16", "--epochs", "1", "--quiet", "--out", run)
+    assert trained.exit_code == 0, trained.stderr
+    evaluated = cli("evaluate", fixed, "--allow-code", "--run", run, "--samples", "16", "--json")
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert set(json.loads(evaluated.stdout)) == {"loss"}
+
+
 def test_custom_loss_trains_and_the_saved_model_loads_again(cli, write_spec, module, tmp_path):
     """A user's loss function in compile: fit and the custom loop use it; evaluate loads the
     saved model in safe mode with the spec's custom objects."""
