@@ -29,7 +29,7 @@ from .graph import model_inputs, record_symbolic_call, source_layer
 from .kinds import KINDS, Kind
 from .loader import PMap
 from .spec import ENTRY_ABOVE, LayerEntry, Ref, Spec
-from .usercode import check_arguments, constructor_keywords, import_object
+from .usercode import check_arguments, check_takes_name, constructor_keywords, import_object, user_frame
 from .walker import Visitor, walk_arguments, walk_parameter
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
@@ -130,8 +130,9 @@ def _allow_deep_graphs(spec: Spec) -> None:
         sys.setrecursionlimit(wanted)
 
 
-def keras_message(exc: BaseException) -> str:
-    """Keras's own explanation, on one line, without the call-context boilerplate."""
+def keras_message(exc: BaseException, limit: int | None = 400) -> str:
+    """Keras's own explanation, on one line, without the call-context boilerplate; cut at
+    `limit` characters."""
     raw = (
         exc.args[0] if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str) else str(exc)
     )  # str() quotes it
@@ -158,7 +159,23 @@ def keras_message(exc: BaseException) -> str:
     text = re.sub(r"<KerasTensor shape=(\([^)]*\))[^>]*>", r"\1", text)
     if isinstance(exc, IndexError) and "index out of range" in text:
         text = f"{text} (IndexError)"
-    return text if len(text) <= 400 else text[:397] + "..."
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
+
+
+def user_code_error(exc: BaseException) -> tuple[str, str | None] | None:
+    """An exception raised in the user's own code: `TypeName: message (FILE:LINE, in FUNCTION)`
+    with the innermost frame of the user's module, uncut, and the hint for the whole traceback;
+    None when no frame of the traceback is user code."""
+    where = user_frame(exc)
+    if where is None:
+        return None
+    text = keras_message(exc, limit=None)
+    failed = re.match(r"\w+\.call\(\) failed: ", text)  # a subclass's call, as keras_message says it
+    prefix = failed.group(0) if failed else ""
+    return f"{prefix}{type(exc).__name__}: {text[len(prefix) :]} ({where})", USER_TRACEBACK_HINT
+
+
+USER_TRACEBACK_HINT = "--debug shows the full traceback"
 
 
 def _plain(value: Any) -> bool:
@@ -209,6 +226,8 @@ class _Builder(Visitor):
         kind, cls = self.resolve_class(kind, type_name, raw.value_mark("type"))
         if ":" in type_name:
             check_arguments(cls, type_name, raw, skip, kind)
+            if name is not None:
+                check_takes_name(cls, type_name, raw, kind)
         kwargs = walk_arguments(self, raw, [key for key in raw if key not in skip])
         if name is not None:
             kwargs["name"] = name
@@ -252,10 +271,15 @@ class _Builder(Visitor):
                 )
             if exc is None or isinstance(exc, SpecError) or not isinstance(exc, Exception):
                 return False
-            message = keras_message(exc)
-            raise SpecError(
-                self.builder.mark_for(self.raw, message), f"{self.what}: {message}", hint=self.hint, code="keras-error"
-            ) from None
+            message, hint, code = keras_message(exc), self.hint, "keras-error"
+            in_user_code = user_code_error(exc)
+            if in_user_code is not None:
+                (message, debug_hint), code = in_user_code, "code-error"
+                hint = f"{hint}; {debug_hint}" if hint else debug_hint
+            error = SpecError(self.builder.mark_for(self.raw, message), f"{self.what}: {message}", hint=hint, code=code)
+            if in_user_code is not None:
+                raise error from exc  # --debug shows its traceback
+            raise error from None
 
     def keras_errors(self, raw: PMap, what: str, hint: str | None = None) -> _Builder._KerasErrors:
         return self._KerasErrors(self, raw, what, hint)

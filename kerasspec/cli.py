@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -155,14 +156,21 @@ def _stderr(text: str) -> None:
     typer.echo(text, err=True)
 
 
+# Whether the running command was given --debug (set by `reported_errors`).
+_debugging: ContextVar[bool] = ContextVar("debugging", default=False)
+
+
 def print_spec_errors(errors: list[SpecError]) -> None:
     for error in errors:
+        if _debugging.get() and error.__cause__ is not None:  # an exception in the user's code: its whole traceback
+            traceback.print_exception(error.__cause__)
         _stderr(error.render())
 
 
 @contextmanager
 def reported_errors(debug: bool, command: str = "") -> Iterator[None]:
     """Turn every failure into a located message and an exit code; never a bare traceback."""
+    token = _debugging.set(debug)
     try:
         yield
     except (typer.Exit, typer.Abort, SystemExit):
@@ -189,6 +197,8 @@ def reported_errors(debug: bool, command: str = "") -> Iterator[None]:
         raise
     except Exception as exc:  # noqa: BLE001 - the one place internal errors are turned into a message
         raise _internal_error(exc, debug) from None
+    finally:
+        _debugging.reset(token)
 
 
 def _internal_error(exc: Exception, debug: bool) -> typer.Exit:

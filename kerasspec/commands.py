@@ -523,11 +523,13 @@ def evaluate(
     """`evaluate`: a trained model's metrics on the spec's data (the loop the spec trains with)."""
     require_keras()
     from .builder import Built
-    from .runner import evaluate_custom, evaluation_loop
+    from .runner import check_evaluation_loss, evaluate_custom, evaluation_loop
 
     spec = load_spec(path, options)
     which = evaluation_loop(spec, loop)
+    check_evaluation_loss(spec)
     trained = load_trained(spec, trained_options)
+    check_evaluation_loss(spec, trained.model)
     kwargs = trained.datasets(with_targets=True)
     if which == "custom":
         results = evaluate_custom(Built(trained.model, spec), trained.keras, kwargs, trained.settings)

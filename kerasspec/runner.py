@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import data as data_module
-from .builder import Built, convert, keras_message
+from .builder import Built, convert, keras_message, user_code_error
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
 from .format.declaration import LOOPS, TRAIN_OWN_KEYS
@@ -203,6 +203,34 @@ def evaluation_loop(spec: Spec, override: str | None) -> str:
     loop = _loop_choice(spec, override)
     _refuse_broken_rules(spec, loop, keys=("compile.weighted_metrics", "data.sample_weight"))
     return loop
+
+
+def check_evaluation_loss(spec: Spec, model: Any = None) -> None:
+    """Evaluation computes the compiled loss; a spec whose loss lives only in its `train.step`
+    has none to compute (Keras: "No loss to compute"; the custom loop: a loss of 0). With the
+    `model` to evaluate: a run trained from such a spec has none either, whatever `spec` says."""
+    if spec.train.step is None:
+        return
+    hint = (
+        "add the loss the step minimizes to `compile`, e.g. `loss: mean_squared_error` "
+        "(the train step still does the training)"
+    )
+    if spec.compile.loss is None:
+        raise SpecError(
+            spec.tree.key_mark("compile"),
+            f"evaluate needs `compile.loss`: this spec's loss is computed only by its train step "
+            f"'{spec.train.step}', which evaluation does not run",
+            hint=hint,
+            code="no-loss",
+        )
+    if model is not None and getattr(model, "loss", "") is None:
+        raise SpecError(
+            spec.tree.key_mark("compile"),
+            "evaluate needs `compile.loss`: the model was trained from a spec without one, so it has no loss to "
+            "compute",
+            hint="train again from this spec, which has `compile.loss`",
+            code="no-loss",
+        )
 
 
 def install_train_step(spec: Spec, model: Any) -> None:
@@ -443,11 +471,12 @@ def user_step_errors(spec: Spec) -> Iterator[None]:
     except SpecError:
         raise
     except Exception as exc:  # noqa: BLE001 - the user's step raised
-        raise SpecError(
-            spec.train.value_mark("step"),
-            f"train step '{spec.train.step}' failed: {keras_message(exc)}",
-            code="code-error",
-        ) from None
+        mark, what = spec.train.value_mark("step"), f"train step '{spec.train.step}' failed"
+        in_user_code = user_code_error(exc)
+        if in_user_code is None:
+            raise SpecError(mark, f"{what}: {keras_message(exc)}", code="code-error") from None
+        message, hint = in_user_code
+        raise SpecError(mark, f"{what}: {message}", hint=hint, code="code-error") from exc  # --debug shows it
 
 
 def evaluate_custom(built: Built, keras: Any, kwargs: dict[str, Any], settings: DataSettings) -> dict[str, float]:

@@ -13,6 +13,7 @@ import importlib
 import importlib.machinery
 import inspect
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ def import_object(reference: str, mark: Mark | None, code_dir: Path, kind: Kind 
         _forget_other_copy(module_name.split(".")[0], where)
         module = importlib.import_module(module_name)
         _remember_if_local(module_name.split(".")[0], where)
+        _USER_MODULES.add(module_name.split(".")[0])
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name) or exc.name == module_name:
             beside = [p.stem for d in dict.fromkeys(where) for p in Path(d).glob("*.py")]
@@ -167,6 +169,31 @@ def keras_own_layer(reference: str, mark: Mark | None) -> Any:
 
 # Top-level user modules imported from a spec's (or the current) directory: name -> file.
 _LOCAL_MODULES: dict[str, Path] = {}
+# Top-level modules of every piece of user code imported (local or installed).
+_USER_MODULES: set[str] = set()
+
+
+def _user_code_roots() -> list[Path]:
+    """The files (and package folders) of the user code imported so far."""
+    roots = []
+    for top in _USER_MODULES:
+        file = getattr(sys.modules.get(top), "__file__", None)
+        if file is not None:
+            path = Path(file).resolve()
+            roots.append(path.parent if path.name == "__init__.py" else path)
+    return roots
+
+
+def user_frame(exc: BaseException) -> str | None:
+    """`FILE:LINE, in FUNCTION` of the innermost frame of `exc`'s traceback that lies in the
+    user's own code (a module kerasspec imported as user code), or None when there is none."""
+    roots = _user_code_roots()
+    found = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        path = Path(frame.f_code.co_filename)
+        if path.is_absolute() and any(path.resolve() == r or path.resolve().is_relative_to(r) for r in roots):
+            found = f"{path}:{line}, in {frame.f_code.co_name}"
+    return found
 
 
 def _forget_other_copy(top: str, where: list[str]) -> None:
@@ -265,6 +292,22 @@ def check_arguments(
             raise SpecError(
                 missing_mark or raw.mark, f"{noun} '{reference}' needs argument '{name}'", code="missing-argument"
             )
+
+
+def check_takes_name(cls: Any, reference: str, raw: PMap, kind: Kind | None = None) -> None:
+    """An entry's `name:` is given to the constructor, as Keras gives it to every layer; a class
+    copied without `**kwargs` (`def __init__(self, units)`) cannot take it."""
+    if not inspect.isclass(cls):
+        return
+    named, open_ended, _ = constructor_keywords(cls)
+    if open_ended or "name" in named:
+        return
+    raise SpecError(
+        raw.key_mark("name"),
+        f"{_noun(kind)} '{reference}' cannot take the entry's name: {cls.__name__}.__init__ has no **kwargs",
+        hint="accept **kwargs and pass them on: def __init__(self, ..., **kwargs): super().__init__(**kwargs)",
+        code="code-signature",
+    )
 
 
 class SavedUserCode(Visitor):

@@ -108,6 +108,92 @@ def test_import_failures_are_located(cli, write_spec, module):
         assert_located_error(result, spec, 4, column_of(text, 4, written), expected)
 
 
+def test_a_layer_without_kwargs_cannot_take_a_name(cli, write_spec, module):
+    """A layer copied without **kwargs works unnamed; given a `name:` it is refused at that key,
+    with the way to fix the class."""
+    name = module("""
+        import keras
+        class Scale(keras.layers.Layer):
+            def __init__(self, factor):
+                super().__init__()
+                self.factor = factor
+            def call(self, x):
+                return x * self.factor
+    """)
+    unnamed = write_spec(f'name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Scale", factor: 2}}\n')
+    assert cli("summary", unnamed, "--allow-code").exit_code == 0
+    text = f'name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Scale", name: s, factor: 2}}\n'
+    spec = write_spec(text)
+    result = cli("summary", spec, "--allow-code")
+    assert_located_error(
+        result,
+        spec,
+        4,
+        column_of(text, 4, "name: s"),
+        f"custom layer '{name}:Scale' cannot take the entry's name: Scale.__init__ has no **kwargs",
+    )
+    assert "hint: accept **kwargs and pass them on" in result.stderr
+    assert "super().__init__(**kwargs)" in result.stderr
+
+
+BROKEN_LAYER = """
+import keras
+class Broken(keras.layers.Layer):
+    def __init__(self, where, **kwargs):
+        super().__init__(**kwargs)
+        self.where = where
+        if where == "init":
+            raise ValueError("cannot start: " + "x" * 500)
+    def build(self, shape):
+        if self.where == "build":
+            raise ValueError("cannot build")
+    def call(self, x):
+        if self.where == "call":
+            raise ValueError("cannot call")
+        return x
+def step(model, batch):
+    raise ValueError("step broke")
+"""
+
+
+def test_exceptions_in_user_code_name_the_users_line(cli, write_spec, module, tmp_path):
+    """An exception a user's layer raises is reported at its entry with the innermost frame of
+    the user's file and the exception, uncut; --debug adds the whole traceback."""
+    name = module(BROKEN_LAYER)
+    file = (tmp_path / name).resolve()
+    cases = [
+        ("init", f"{name}:Broken: ValueError: cannot start: {'x' * 500} ({file}.py:8, in __init__)"),
+        ("build", f"layer 'b' ({name}:Broken): ValueError: cannot build ({file}.py:11, in build)"),
+        ("call", f"layer 'b' ({name}:Broken): Broken.call() failed: ValueError: cannot call ({file}.py:14, in call)"),
+    ]
+    for where, message in cases:
+        text = f'name: m\ninput: {{shape: [4]}}\nlayers:\n  - {{type: "{name}:Broken", name: b, where: {where}}}\n'
+        spec = write_spec(text)
+        result = cli("summary", spec, "--allow-code")
+        assert_located_error(result, spec, 4, 5, message)
+        assert "hint: --debug shows the full traceback" in result.stderr
+    debugged = cli("summary", spec, "--allow-code", "--debug")
+    assert debugged.exit_code == 2
+    assert "Traceback (most recent call last)" in debugged.stderr
+    assert f'{file}.py", line 14, in call' in debugged.stderr
+    assert debugged.stderr.rstrip().endswith("at: layers[0]")  # the located error still comes last
+
+
+def test_an_exception_in_a_train_step_names_the_users_line(cli, write_spec, module, tmp_path):
+    name = module(BROKEN_LAYER)
+    text = f"name: m\ninput: {{shape: [3]}}\nlayers: [{{type: Dense, units: 1}}]\ncompile: {{optimizer: sgd}}\ntrain:\n  step: {name}:step\n"
+    spec = write_spec(text)
+    args = ("train", spec, "--allow-code", "--samples", "16", "--quiet", "--out")
+    result = cli(*args, tmp_path / "a")
+    file = (tmp_path / name).resolve()
+    message = f"train step '{name}:step' failed: ValueError: step broke ({file}.py:17, in step)"
+    assert_located_error(result, spec, 6, 9, message)
+    assert not (tmp_path / "a").exists()
+    debugged = cli(*args, tmp_path / "b", "--debug")
+    assert debugged.exit_code == 2
+    assert f'{file}.py", line 17, in step' in debugged.stderr
+
+
 def test_custom_layer_keywords_are_checked_at_their_key(cli, write_spec, module):
     name = module("""
         import keras
@@ -268,7 +354,7 @@ def test_plot_of_a_subclassed_model_says_what_keras_draws(cli, tmp_path):
     assert "CustomerTicketModel" in out.read_text()
 
 
-def test_subclass_errors_are_located(cli, write_spec, module):
+def test_subclass_errors_are_located(cli, write_spec, module, tmp_path):
     name = module(SMALL_MODEL + '        return self.dense(inputs["a"])\nclass NotAModel:\n    pass\n')
     base = "name: m\nkind: subclass\nclass: {cls}\nargs: {args}\ninputs:\n  {inputs}\n"
     cases = [
@@ -295,7 +381,8 @@ def test_subclass_errors_are_located(cli, write_spec, module):
             "b: {shape: [4]}\n  c: {shape: [2]}",
             3,
             name,
-            f"calling model class '{name}:Model' on the spec's inputs: Model.call() failed: 'a'",
+            f"calling model class '{name}:Model' on the spec's inputs: Model.call() failed: KeyError: 'a' "
+            f"({(tmp_path / name).resolve()}.py:8, in call)",
         ),
     ]
     for cls, args, inputs, line, needle, message in cases:
@@ -385,6 +472,52 @@ def test_step_errors_are_located(cli, write_spec, module, tmp_path):
         3,
         "`train.step` replaces the train step inside fit; it cannot be combined with the custom loop",
     )
+
+
+def test_evaluate_without_a_compiled_loss_says_what_to_add(cli, write_spec, module, tmp_path):
+    """A spec whose loss is computed only in its train step trains; evaluate (either loop) has
+    no loss to compute and says to add `compile.loss`, never an internal error."""
+    name = module("""
+        import tensorflow as tf
+        from keras import ops
+        def step(model, batch):
+            x, y = batch
+            with tf.GradientTape() as tape:
+                loss = ops.mean(ops.square(model(x, training=True) - y))
+            gradients = tape.gradient(loss, model.trainable_variables)
+            model.optimizer.apply(gradients, model.trainable_variables)
+            return {"loss": loss}
+    """)
+    text = f"name: m\ninput: {{shape: [3]}}\nlayers: [{{type: Dense, units: 1}}]\ncompile: {{optimizer: sgd}}\ntrain:\n  step: {name}:step\n"
+    spec = write_spec(text)
+    run = tmp_path / "run"
+    trained = cli("train", spec, "--allow-code", "--samples", "16", "--epochs", "1", "--quiet", "--out", run)
+    assert trained.exit_code == 0, trained.stderr
+    for loop in ("fit", "custom"):
+        result = cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "16", "--loop", loop)
+        assert_located_error(
+            result,
+            spec,
+            4,
+            1,
+            f"evaluate needs `compile.loss`: this spec's loss is computed only by its train step '{name}:step', "
+            "which evaluation does not run",
+        )
+        assert "hint: add the loss the step minimizes to `compile`" in result.stderr
+        assert "internal error" not in result.stderr
+    fixed = write_spec(text.replace("{optimizer: sgd}", "{optimizer: sgd, loss: mse}"), "fixed.yaml")
+    result = cli("evaluate", fixed, "--allow-code", "--run", run, "--samples", "16")
+    message = (
+        "evaluate needs `compile.loss`: the model was trained from a spec without one, so it has no loss to compute"
+    )
+    assert_located_error(result, fixed, 4, 1, message)
+    assert "hint: train again from this spec" in result.stderr
+    run = tmp_path / "again"
+    trained = cli("train", fixed, "--allow-code", "--samples", "16", "--epochs", "1", "--quiet", "--out", run)
+    assert trained.exit_code == 0, trained.stderr
+    evaluated = cli("evaluate", fixed, "--allow-code", "--run", run, "--samples", "16", "--json")
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert set(json.loads(evaluated.stdout)) == {"loss"}
 
 
 def test_custom_loss_trains_and_the_saved_model_loads_again(cli, write_spec, module, tmp_path):
