@@ -253,6 +253,8 @@ class CustomLoop:
         with self.tf.GradientTape() as tape:
             y_pred = _as_list(self.names, model(x, training=True))
             loss = self.objectives.total_loss(ops, model, y, y_pred, self._rows(x))
+        if not self.tf.is_tensor(loss):  # no loss of any output, none a layer adds: as fit says it
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         variables = model.trainable_variables
         gradients = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))

@@ -205,6 +205,23 @@ def evaluation_loop(spec: Spec, override: str | None) -> str:
     return loop
 
 
+@contextmanager
+def nothing_to_minimize(spec: Spec) -> Iterator[None]:
+    """Keras's "No loss to compute" (no `compile.loss`, no `train.step`, no layer adding a loss)
+    as an error at `compile`, not an internal error."""
+    try:
+        yield
+    except ValueError as exc:
+        if "No loss to compute" not in str(exc):
+            raise
+        raise SpecError(
+            spec.mark_of("compile"),
+            "the spec has nothing to minimize: no `compile.loss`, no `train.step`, and no layer adds a loss",
+            hint="add a loss to `compile`, e.g. `loss: mean_squared_error`",
+            code="no-loss",
+        ) from None
+
+
 def check_evaluation_loss(spec: Spec, model: Any = None) -> None:
     """Evaluation computes the compiled loss; a spec whose loss lives only in its `train.step`
     has none to compute (Keras: "No loss to compute"; the custom loop: a loss of 0). With the
@@ -428,14 +445,17 @@ def train(
             from .loops import CustomLoop
 
             batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.shuffle))
-            logs = CustomLoop(keras, built, batches).fit(batches, validation, epoch_count, callbacks, verbosity(quiet))
+            with nothing_to_minimize(spec):
+                logs = CustomLoop(keras, built, batches).fit(
+                    batches, validation, epoch_count, callbacks, verbosity(quiet)
+                )
         else:
             passthrough = {
                 k: plain(v)
                 for k, v in train_section.items()
                 if k not in ("epochs", "batch_size", "validation_split", "verbose") + TRAIN_OWN_KEYS and v is not None
             }
-            with user_step_errors(spec):
+            with user_step_errors(spec), nothing_to_minimize(spec):
                 history = built.model.fit(
                     **fit_kwargs, epochs=epoch_count, callbacks=callbacks, verbose=verbosity(quiet, spec), **passthrough
                 )

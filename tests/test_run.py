@@ -486,3 +486,19 @@ def test_the_places_a_run_writes_to_can_fail_without_a_traceback(cli, tmp_path):
         write_new_file(tmp_path / "out.npz", full_disk)
     assert raised.value.render() == f"{tmp_path / 'out.npz'}: error: cannot write the file: No space left on device"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+@pytest.mark.parametrize("loop", ["fit", "custom"])
+def test_a_spec_with_nothing_to_minimize_is_located_and_writes_no_run(cli, write_spec, tmp_path, loop):
+    text = "name: noloss\ninputs: {x: {shape: [4]}}\nlayers:\n  - {type: Dense, name: out, units: 2}\noutputs: out\ndata: {samples: 8}\ncompile: {optimizer: adam}\n"
+    spec = write_spec(text)
+    run = tmp_path / "run"
+    result = cli("train", spec, "--out", run, "--loop", loop, "-q")
+    assert_located_error(
+        result,
+        spec,
+        7,
+        1,
+        "the spec has nothing to minimize: no `compile.loss`, no `train.step`, and no layer adds a loss",
+    )
+    assert not run.exists()
