@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .summary import format_shape
+
 MARK = {"added": "+", "removed": "-", "changed": "~", "unchanged": " "}
 STYLE = {"added": "green", "removed": "red", "changed": "yellow", "unchanged": "dim"}
 FOLD_AFTER = 10  # markdown: longer lists go into a collapsible <details>
@@ -21,13 +23,7 @@ def _value(value: Any) -> str:
 
 
 def _shapes(shapes: list[list[int | None]]) -> str:
-    return (
-        ", ".join(
-            "(" + ", ".join("None" if d is None else str(d) for d in s) + ("," if len(s) == 1 else "") + ")"
-            for s in shapes
-        )
-        or "?"
-    )
+    return ", ".join(format_shape(s) for s in shapes) or "?"
 
 
 def _params_change(item: dict[str, Any]) -> str:

@@ -170,7 +170,7 @@ def _find_layer(model: Any, name: str) -> Any:
     return current
 
 
-def _format_shape(shape: list[int | None]) -> str:
+def format_shape(shape: list[int | None]) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
@@ -186,7 +186,7 @@ def render_summary(document: dict[str, Any], console: Any) -> None:
     if functional:
         table.add_column("Connected to", overflow="fold")
     for row in document["layers"]:
-        shapes = ", ".join(_format_shape(s) for s in row["output_shapes"]) or "?"
+        shapes = ", ".join(format_shape(s) for s in row["output_shapes"]) or "?"
         cells = [f"{escape(row['name'])} ({escape(row['type'])})", shapes, f"{row['params']:,}"]
         if functional:
             cells.append(escape(", ".join(row["inbound"])) or "-")
@@ -213,6 +213,6 @@ def render_layer(info: dict[str, Any], console: Any) -> None:
             for t in call[role]:
                 named = f" {escape(t['from'] if role == 'inputs' else (t['name'] or ''))}".rstrip()
                 console.print(
-                    f"  {label}{role[:-1]}{named}: shape={_format_shape(t['shape'])} dtype={t['dtype']}",
+                    f"  {label}{role[:-1]}{named}: shape={format_shape(t['shape'])} dtype={t['dtype']}",
                     highlight=False,
                 )
