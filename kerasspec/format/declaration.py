@@ -437,6 +437,12 @@ TOP_LEVEL_KEYS = tuple(key.name for key in TOP_LEVEL.keys)
 REFERENCE = r"^(?P<name>[^\[\]\s]+)(?:\[(?P<index>\d+)\])?$"
 REFERENCE_PATTERN = re.sub(r"\?P<\w+>", "", REFERENCE)
 REFERENCES = Union((Text(pattern=REFERENCE_PATTERN), ListOf(Text(pattern=REFERENCE_PATTERN))))
+ADAPT = Section(
+    label="adapt",
+    doc="How a preprocessing layer learns from the training data before training (`adapt: true`).",
+    noun="adapt key",
+    keys=(Key("samples", Positive, "adapt on the first N training rows; all of them when absent"),),
+)
 ENTRY_KEYS = (
     Key("type", Text(), "a class in keras.layers, or package.module:Class (--allow-code)"),
     Key("name", Text(pattern=ENTRY_NAME_PATTERN), "the layer's name; needed where another entry refers to it"),
@@ -461,6 +467,12 @@ ENTRY_KEYS = (
         Text(pattern=BLOCK_NAME_PATTERN),
         "a block of `blocks:`, expanded here (needs `name`; its other keys are the block's parameters)",
     ),
+    Key(
+        "adapt",
+        Union((Boolean(), Nested(ADAPT))),
+        "a layer with adapt() (Normalization, StringLookup, TextVectorization, ...) learns from the training "
+        "data on what it is called on, before training",
+    ),
 )
 RESERVED_ENTRY_KEYS = tuple(key.name for key in ENTRY_KEYS)
 OP_ENTRY_KEYS = ("op", "name", "inputs")  # an `op:` entry's own keys; the rest are the function's keywords
@@ -473,4 +485,4 @@ OP_INPUTS = Key(
     "the function's arguments: a list by position, a mapping by name (references or constants)",
 )
 
-SECTIONS = (TOP_LEVEL, INPUT, COMPILE, DATA, DISTRIBUTION, INPUT_DATA, TRAIN, BLOCK)
+SECTIONS = (TOP_LEVEL, INPUT, COMPILE, DATA, DISTRIBUTION, INPUT_DATA, TRAIN, BLOCK, ADAPT)

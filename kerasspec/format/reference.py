@@ -17,6 +17,7 @@ from pathlib import Path
 from ..catalog import Catalog, get_catalog
 from ..kinds import KINDS
 from .declaration import (
+    ADAPT,
     BLOCK,
     COMPILE,
     DATA,
@@ -88,6 +89,7 @@ def blocks(catalog: Catalog) -> dict[str, str]:
         "entry-keys": "| key | takes | meaning |\n| --- | --- | --- |\n"
         + "".join(f"| `{k.name}` | {_cell(_describe(k.type))} | {_cell(k.doc)} |\n" for k in ENTRY_KEYS),
         "block": key_table(BLOCK),
+        "adapt": key_table(ADAPT),
         "compile": key_table(COMPILE),
         "data": key_table(DATA),
         "distributions": _distributions(),
