@@ -22,6 +22,7 @@ from . import data as data_module
 from .builder import Built, convert, keras_message, user_code_error
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
+from .folders import data_folder
 from .format.declaration import LOOPS, TRAIN_OWN_KEYS
 from .graph import outputs_are_dict
 from .kinds import KINDS
@@ -279,7 +280,7 @@ class DataSettings:
     batch_size: int
     seed: int
     validation_split: float
-    file_rows: int | None = None  # --samples, else data.samples as written: a data file's first rows
+    file_rows: int | None = None  # --samples, else data.samples as written: a data file's (folder's) first rows
     note: str | None = None  # what the data turned out to be, said by the command (rows of a file)
 
 
@@ -301,6 +302,10 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
     spec, model = built.spec, built.model
     inputs, targets = data_module.plan_columns(spec, model)
     wanted_targets = targets if with_targets else None
+    if data_folder(spec) is not None:
+        from .folder_data import folder_datasets
+
+        return folder_datasets(built, keras, settings, with_targets=with_targets)
     if data_module.data_file(spec) is not None:
         x, y, rows, weights = data_module.load_file_arrays(spec, inputs, wanted_targets, settings.file_rows)
         settings.samples = rows.used
@@ -401,7 +406,7 @@ def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings,
         validation = Batches(keras, val_x, val_y, settings.batch_size, shuffle=False, seed=settings.seed)
     elif "validation_data" in fit_kwargs:
         held_out = fit_kwargs["validation_data"]
-        val_x, val_y = held_out if isinstance(held_out, tuple) else (held_out, None)
+        val_x, val_y = held_out if isinstance(held_out, tuple) else (held_out, None)  # a dataset: x only
         validation = Batches(keras, val_x, val_y, settings.batch_size, shuffle=False, seed=settings.seed)
     return Batches(keras, x, y, settings.batch_size, shuffle=shuffle, seed=settings.seed), validation
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Mark, SpecError, closest, did_you_mean
+from ..folders import folder_errors
 from ..format.declaration import COMPILE, DATA, DISTRIBUTIONS, TRAIN, Rule, Section
 from ..format.types import (
     Choice,
@@ -85,7 +86,7 @@ def rule_errors(tree: PMap, section: Section, chosen: dict[str, Any] | None = No
     values = {**mapping, **(chosen or {})}
     found = []
     for rule in section.rules:
-        if values.get(rule.key) == rule.value:
+        if rule.applies(values.get(rule.key)):
             for key, where in _broken(tree, mapping, section, rule):
                 path = key_path(section, where, key, tree)
                 found.append(
@@ -248,7 +249,9 @@ def check_settings(ctx: Context, spec: Spec) -> None:
     data = _mapping(ctx, tree, "data")
     if data is not None:
         check_section(ctx, data, DATA, "data", spec)
+        ctx.errors.extend(rule_errors(tree, DATA))
         _check_data_names(ctx, spec, data)
+        ctx.errors.extend(folder_errors(spec, data))
         spec.data = Data(data)
     train = _mapping(ctx, tree, "train")
     if train is not None:
