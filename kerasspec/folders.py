@@ -3,8 +3,8 @@ index them: with `labels: inferred` each subfolder (sorted, hidden ones left out
 every file with an image extension (or .txt) below it is one row; with `labels: null` or a list,
 every such file below the folder.
 
-This is the static half, read without TensorFlow (`validate` says what is wrong with a folder):
-where the folder is, its classes and how many files each has. `folder_data` makes the datasets.
+This half reads no TensorFlow, so a bad folder is refused before TensorFlow loads: where the
+folder is, its classes and how many files each has. `folder_data` makes the datasets.
 """
 
 from __future__ import annotations
@@ -135,14 +135,18 @@ def index_folder(folder: Folder) -> FolderIndex:
     return FolderIndex(subfolders, counts)
 
 
-def folder_errors(spec: Spec, data: PMap) -> list[SpecError]:
-    """Static checks of `data.images` / `data.text`: the folder exists, is a directory, holds
-    files, has the classes it names and keys kerasspec sets itself."""
+def check_folder(spec: Spec) -> FolderIndex | None:
+    """The spec's folder indexed, or its first problem as a located error; None without one.
+    Run when data is about to be read (before TensorFlow loads), not by the static checks:
+    `summary` or `plot` of a spec whose folder is on another machine must still work."""
     folder = data_folder(spec)
     if folder is None:
-        return []
-    try:
-        index_folder(folder)
-    except SpecError as error:
-        return [error]
-    return []
+        return None
+    size = folder.settings.get("image_size") if folder.kind == "images" else None
+    if isinstance(size, PList) and len(size) != 2:
+        raise SpecError(
+            folder.settings.value_mark("image_size"),
+            f"`data.images.image_size` must be [height, width], got {len(size)} numbers",
+            code="bad-value",
+        )
+    return index_folder(folder)

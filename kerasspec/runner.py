@@ -22,7 +22,7 @@ from . import data as data_module
 from .builder import Built, convert, keras_message, user_code_error
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
-from .folders import data_folder
+from .folders import check_folder, data_folder
 from .format.declaration import LOOPS, TRAIN_OWN_KEYS
 from .graph import outputs_are_dict
 from .kinds import KINDS
@@ -286,7 +286,9 @@ class DataSettings:
 
 def data_settings(spec: Spec, samples: int | None, batch_size: int | None, seed: int | None) -> DataSettings:
     """Options from the command line, else the spec's settings (defaults from the declaration);
-    the data's seed is `data.seed`, else `train.seed`."""
+    the data's seed is `data.seed`, else `train.seed`. A folder the data comes from is checked
+    here, before TensorFlow loads."""
+    check_folder(spec)
     data, train = spec.data, spec.train
     return DataSettings(
         samples=samples or int(data.samples),

@@ -193,17 +193,19 @@ def test_grayscale_and_passed_through_arguments(cli, write_spec, tmp_path):
 
 
 def test_bad_folders_are_one_located_line(cli, write_spec, tmp_path):
-    """Missing, not a directory, no class subfolders, no files, one class: at `directory`, in
-    validate and train alike, and no run directory left."""
+    """Missing, not a directory, no class subfolders, no files, one class: at `directory`, for
+    train and evaluate alike (before TensorFlow loads), and no run directory left. The static
+    checks leave the folder alone (a spec's summary needs no data), as they do `data.file`."""
     text = image_spec(BINARY)
     path = write_spec(text)
     run = tmp_path / "run"
     pets = tmp_path / "pets"
-    commands = [("validate", path), ("train", path, "--out", run, "--quiet")]
+    assert cli("validate", path).exit_code == 0
+    commands = [("evaluate", path, "--run", tmp_path / "no-run"), ("train", path, "--out", run, "--quiet")]
     for command in commands:
         located(cli(*command), path, text, "images:", "pets,", f"image folder 'pets' not found (looked for {pets})")
     pets.write_text("not a folder", encoding="utf-8")
-    located(cli("validate", path), path, text, "images:", "pets,", f"'pets' is not a directory ({pets})")
+    located(cli(*commands[0]), path, text, "images:", "pets,", f"'pets' is not a directory ({pets})")
     pets.unlink()
     for setup, message in [
         (pets.mkdir, "'pets' has no class subfolders"),
@@ -213,6 +215,15 @@ def test_bad_folders_are_one_located_line(cli, write_spec, tmp_path):
         for command in commands:
             located(cli(*command), path, text, "images:", "pets,", message)
     write_images(pets, ["cat"])
+    spec = text.replace("[8, 8]}", "[8, 8, 3]}")
+    located(
+        cli("train", write_spec(spec, "size.yaml"), "--out", run),
+        tmp_path / "size.yaml",
+        spec,
+        "images:",
+        "[8, 8, 3]",
+        "`data.images.image_size` must be [height, width], got 3 numbers",
+    )
     message = "'pets' has 1 class (cat); the binary labels the loss takes need at least two"
     located(cli(*commands[1]), path, text, "images:", "pets,", message)
     assert not run.exists()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Mark, SpecError, closest, did_you_mean
-from ..folders import folder_errors
 from ..format.declaration import COMPILE, DATA, DISTRIBUTIONS, TRAIN, Rule, Section
 from ..format.types import (
     Choice,
@@ -251,7 +250,6 @@ def check_settings(ctx: Context, spec: Spec) -> None:
         check_section(ctx, data, DATA, "data", spec)
         ctx.errors.extend(rule_errors(tree, DATA))
         _check_data_names(ctx, spec, data)
-        ctx.errors.extend(folder_errors(spec, data))
         spec.data = Data(data)
     train = _mapping(ctx, tree, "train")
     if train is not None:
