@@ -5,15 +5,16 @@
 The folder is streamed by Keras's own utility, so memory should not grow with the number of
 images (20,000 decoded float32 images would be 234 MiB). Target: ratio 20,000 / 1,000 <= 1.2.
 
-    .venv/bin/python benchmarks/data_folders.py [--small 1000] [--large 20000]
+    .venv/bin/python benchmarks/data_folders.py [--small 1000] [--large 20000] [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -58,7 +59,7 @@ model.fit(data, epochs=1, verbose=0)
 
 
 def write_folder(root: Path, count: int) -> Path:
-    """`count` random 32x32 RGB PNGs, half in cat/, half in dog/."""
+    """`count` random 32x32 RGB PNGs, half in cat/, half in dog/, and the spec beside them."""
     import numpy as np
     from PIL import Image
 
@@ -73,39 +74,46 @@ def write_folder(root: Path, count: int) -> Path:
     return folder
 
 
-def measure(root: Path) -> tuple[float, float, float, float]:
-    """(kerasspec MiB, seconds; plain Keras MiB, seconds) on the folder under `root`."""
-    kerasspec = [sys.executable, "-m", "kerasspec", "train", str(root / "spec.yaml"), "--out", str(root / "run")]
-    start = time.perf_counter()
-    ours = peak_rss_mib([*kerasspec, "--quiet"])
-    ours_time = time.perf_counter() - start
-    start = time.perf_counter()
+def measure(root: Path) -> tuple[float, float]:
+    """(kerasspec MiB, plain Keras MiB) on the folder under `root`, one fresh process each."""
+    shutil.rmtree(root / "run", ignore_errors=True)
+    ours = peak_rss_mib(
+        [sys.executable, "-m", "kerasspec", "train", str(root / "spec.yaml"), "--out", str(root / "run"), "--quiet"]
+    )
     theirs = peak_rss_mib([sys.executable, "-c", PLAIN_KERAS, str(root / "images")])
-    return ours, ours_time, theirs, time.perf_counter() - start
+    return ours, theirs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--large", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each, interleaved; medians are compared")
     args = parser.parse_args()
-    results = {}
-    for count in (args.small, args.large):
-        with tempfile.TemporaryDirectory() as tmp:
-            write_folder(Path(tmp), count)
-            results[count] = measure(Path(tmp))
-    for count, (ours, ours_time, theirs, theirs_time) in results.items():
+    counts = (args.small, args.large)
+    runs: dict[int, list[tuple[float, float]]] = {count: [] for count in counts}
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {count: Path(tmp) / str(count) for count in counts}
+        for count, root in roots.items():
+            write_folder(root, count)
+        for _ in range(args.runs):  # interleaved: a slow spell of the machine touches both sizes
+            for count, root in roots.items():
+                runs[count].append(measure(root))
+    medians = {}
+    for count, pairs in runs.items():
+        ours, theirs = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+        medians[count] = ours, theirs
+        shown = ", ".join(f"{a:.0f}/{b:.0f}" for a, b in pairs)
         print(
-            f"{count:>7,} images: kerasspec peak RSS {ours:7.1f} MiB ({ours_time:5.1f} s), "
-            f"plain Keras {theirs:7.1f} MiB ({theirs_time:5.1f} s)"
+            f"{count:>7,} images: peak RSS kerasspec {ours:7.1f} MiB, plain Keras {theirs:7.1f} MiB "
+            f"(medians; runs kerasspec/Keras: {shown})"
         )
-    small, large = results[args.small], results[args.large]
-    ratio = large[0] / small[0]
-    print(
-        f"kerasspec ratio {args.large:,} / {args.small:,}: {ratio:.3f}  (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})"
-    )
-    print(f"plain Keras ratio {args.large:,} / {args.small:,}: {large[2] / small[2]:.3f}")
-    print(f"kerasspec / plain Keras at {args.large:,}: {large[0] / large[2]:.3f}")
+    (small, small_keras), (large, large_keras) = medians[args.small], medians[args.large]
+    ratio = large / small
+    verdict = "met" if ratio <= TARGET else "NOT met"
+    print(f"kerasspec ratio {args.large:,} / {args.small:,}: {ratio:.3f}  (target <= {TARGET}: {verdict})")
+    print(f"plain Keras ratio {args.large:,} / {args.small:,}: {large_keras / small_keras:.3f}")
+    print(f"kerasspec / plain Keras at {args.large:,}: {large / large_keras:.3f}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ buffer); evaluate reads the same seeded order; predict reads the files in sorted
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .builder import Built, keras_message
 from .data import named_outputs, plan_columns, structure
@@ -24,6 +24,9 @@ from .folders import Folder, FolderIndex, data_folder, index_folder
 from .graph import model_inputs
 from .loader import PMap
 from .resolve import plain
+
+if TYPE_CHECKING:
+    from .runner import DataSettings
 
 # What a target's inferred distribution (`data.target_distribution`) makes of the labels.
 LABEL_MODES = {"binary": "binary", "integers": "int", "onehot": "categorical"}
@@ -132,10 +135,10 @@ def label_mode(built: Built, folder: Folder, data: PMap, index: FolderIndex, tar
     return mode
 
 
-def folder_datasets(built: Built, keras: Any, settings: Any, *, with_targets: bool) -> dict[str, Any]:
+def folder_datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: bool) -> dict[str, Any]:
     """fit/evaluate/predict arguments for the spec's folder: `x` (and `validation_data`) as
-    tf.data datasets of batches. `settings` (runner.DataSettings) learns how many rows are used,
-    and a note when they are the first of more."""
+    tf.data datasets of batches. `settings` learns how many rows are used, and a note when they
+    are the first of more."""
     import tensorflow as tf
 
     spec, model = built.spec, built.model
