@@ -40,7 +40,7 @@ outputs: out
 compile: {optimizer: adam, loss: binary_crossentropy}
 train: {epochs: 1, batch_size: 4}
 data:
-  text: {directory: reviews}
+  text: {directory: reviews, labels: inferred, max_length: 40}
 """
 
 
