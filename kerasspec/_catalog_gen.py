@@ -317,6 +317,8 @@ def generate() -> dict[str, Any]:
             "Input": constructor_of_function(keras.Input),
             "compile": constructor_of_function(keras.Model.compile),
             "fit": constructor_of_function(keras.Model.fit),
+            "image_dataset_from_directory": constructor_of_function(keras.utils.image_dataset_from_directory),
+            "text_dataset_from_directory": constructor_of_function(keras.utils.text_dataset_from_directory),
         },
         "dtypes": sorted(dtypes.ALLOWED_DTYPES),
         "ops": operations(keras),

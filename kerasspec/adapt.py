@@ -89,12 +89,13 @@ class Provisional(Adapter):
 @dataclass
 class TrainingRows:
     """The training rows' inputs by input name, as batches: arrays (a file, synthetic data drawn
-    up front) or batches drawn on demand."""
+    up front), batches drawn on demand, or a tf.data dataset of batches (a folder, streamed)."""
 
     total: int
     batch_size: int
     arrays: dict[str, Any] | None = None
     batches: Callable[[], Iterator[dict[str, Any]]] | None = None
+    stream: Any = None
 
     def dataset(self, rows: int) -> Any:
         """A tf.data.Dataset of the first `rows` rows, batched."""
@@ -103,6 +104,8 @@ class TrainingRows:
         if self.arrays is not None:
             sliced = {name: values[:rows] for name, values in self.arrays.items()}
             return tf.data.Dataset.from_tensor_slices(sliced).batch(self.batch_size)
+        if self.stream is not None:
+            return self.stream.unbatch().take(rows).batch(self.batch_size)
         assert self.batches is not None
         make = self.batches
         first = next(make())

@@ -22,6 +22,7 @@ from . import data as data_module
 from .builder import DEFAULT_MAX_PARAMS, Built, build, convert, keras_message, user_code_error
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
+from .folders import check_folder, data_folder
 from .format.declaration import LOOPS, TRAIN_OWN_KEYS
 from .graph import outputs_are_dict
 from .kinds import KINDS
@@ -282,13 +283,15 @@ class DataSettings:
     batch_size: int
     seed: int
     validation_split: float
-    file_rows: int | None = None  # --samples, else data.samples as written: a data file's first rows
+    file_rows: int | None = None  # --samples, else data.samples as written: a data file's (folder's) first rows
     note: str | None = None  # what the data turned out to be, said by the command (rows of a file)
 
 
 def data_settings(spec: Spec, samples: int | None, batch_size: int | None, seed: int | None) -> DataSettings:
     """Options from the command line, else the spec's settings (defaults from the declaration);
-    the data's seed is `data.seed`, else `train.seed`."""
+    the data's seed is `data.seed`, else `train.seed`. A folder the data comes from is checked
+    here, before TensorFlow loads."""
+    check_folder(spec)
     data, train = spec.data, spec.train
     return DataSettings(
         samples=samples or int(data.samples),
@@ -304,6 +307,10 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
     spec, model = built.spec, built.model
     inputs, targets = data_module.plan_columns(spec, model)
     wanted_targets = targets if with_targets else None
+    if data_folder(spec) is not None:
+        from .folder_data import folder_datasets
+
+        return folder_datasets(built, keras, settings, with_targets=with_targets)
     if data_module.data_file(spec) is not None:
         x, y, rows, weights = data_module.load_file_arrays(spec, inputs, wanted_targets, settings.file_rows)
         settings.samples = rows.used
@@ -369,7 +376,7 @@ def _adapts_on_file(spec: Spec) -> bool:
     Without one, a layer whose output size is what it learns is an error."""
     from .adapt import learned_size
 
-    if data_module.data_file(spec) is not None:
+    if data_module.data_file(spec) is not None or data_folder(spec) is not None:
         return True
     for entry in spec.layers:
         if entry.adapt and learned_size(entry):
@@ -377,7 +384,7 @@ def _adapts_on_file(spec: Spec) -> bool:
                 entry.raw.key_mark("adapt"),
                 f"the output size of {entry.describe()} ({entry.type}) is the size of the vocabulary it "
                 "learns, and the spec names no data to adapt it on",
-                hint="name the data (`data.file`), or give `vocabulary:`, or `max_tokens` with "
+                hint="name the data (`data.file`, `data.images`, `data.text`), or give `vocabulary:`, or `max_tokens` with "
                 "`pad_to_max_tokens: true`; `train` adapts on synthetic data too",
                 code="adapt-needs-data",
             )
@@ -408,6 +415,13 @@ def training_rows(built: Built, keras: Any, settings: DataSettings) -> TrainingR
     from .adapt import TrainingRows, first_rows
     from .graph import model_inputs
 
+    if data_folder(built.spec) is not None:  # the rows fit trains on, streamed from the folder
+        used = replace(settings)
+        fit_kwargs = datasets(built, keras, used)
+        name = data_module.plan_columns(built.spec, built.model)[0][0].name
+        kept = used.samples - int(round(used.samples * settings.validation_split))
+        stream = fit_kwargs["x"].map(lambda x, y: x if isinstance(x, dict) else {name: x})
+        return TrainingRows(kept, settings.batch_size, stream=stream)
     # planned from the inputs alone: the model's lookups have not learnt their vocabularies yet
     inputs = model_inputs(built.model)
     only_inputs = Built(keras.Model(inputs, inputs, name=f"{built.spec.name}.inputs"), built.spec)
@@ -509,7 +523,7 @@ def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings,
         validation = Batches(keras, val_x, val_y, settings.batch_size, shuffle=False, seed=settings.seed)
     elif "validation_data" in fit_kwargs:
         held_out = fit_kwargs["validation_data"]
-        val_x, val_y = held_out if isinstance(held_out, tuple) else (held_out, None)
+        val_x, val_y = held_out if isinstance(held_out, tuple) else (held_out, None)  # a dataset: x only
         validation = Batches(keras, val_x, val_y, settings.batch_size, shuffle=False, seed=settings.seed)
     return Batches(keras, x, y, settings.batch_size, shuffle=shuffle, seed=settings.seed), validation
 

@@ -271,3 +271,41 @@ def test_resolved_spec_of_an_adapted_run_repeats_it(cli, tmp_path):
     assert (first / "adapted.json").read_text() == (again / "adapted.json").read_text()
     assert {item["rows"] for item in json.loads((first / "adapted.json").read_text())["layers"]} == {96}
     assert yaml.safe_load((first / "spec.resolved.yaml").read_text())["layers"]
+
+
+TEXT_FOLDER = """
+name: reviews
+inputs:
+  review: {shape: [], dtype: string}
+layers:
+  - {type: TextVectorization, name: words, inputs: review, max_tokens: 50, output_mode: int,
+     output_sequence_length: 6, adapt: true}
+  - {type: Embedding, name: embed, input_dim: 50, output_dim: 4}
+  - {type: GlobalAveragePooling1D, name: pool}
+  - {type: Dense, name: out, units: 1, activation: sigmoid}
+outputs: out
+compile: {optimizer: adam, loss: binary_crossentropy}
+train: {epochs: 1, batch_size: 4, validation_split: 0.25}
+data:
+  text: {directory: reviews, labels: inferred}
+"""
+
+
+def test_text_vectorization_adapts_on_a_text_folder(cli, write_spec, tmp_path):
+    """keras.io's text classification: TextVectorization adapted on the training texts of a
+    folder (streamed; the validation files left out), its vocabulary kept by the run."""
+    for label, word in (("neg", "awful"), ("pos", "great")):
+        (tmp_path / "reviews" / label).mkdir(parents=True)
+        for i in range(8):
+            (tmp_path / "reviews" / label / f"{i}.txt").write_text(f"a {word} film number{label}{i}", encoding="utf-8")
+    spec = write_spec(TEXT_FOLDER)
+    run = tmp_path / "run"
+    ok(cli("train", spec, "--out", run, "--quiet"))
+    (record,) = json.loads((run / "adapted.json").read_text())["layers"]
+    assert record["layer"] == "words" and record["rows"] == 12  # 16 files, a quarter held out
+    vocabulary = (run / "adapted" / "words" / "vocabulary.txt").read_text().split("\n")
+    assert {"a", "film", "awful", "great"} <= set(vocabulary)
+    assert len([w for w in vocabulary if w.startswith("number")]) == 12  # only the training files' words
+    ok(cli("predict", spec, "--run", run, "--out", tmp_path / "a.npz"))
+    ok(cli("predict", spec, "--model", run / "model.keras", "--out", tmp_path / "b.npz"))
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["out"], np.load(tmp_path / "b.npz")["out"])
