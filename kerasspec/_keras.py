@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 _keras: ModuleType | None = None
+CPU_DEVICES = "KERASSPEC_CPU_DEVICES"  # split the CPU into this many logical devices at start
 
 
-def import_keras() -> ModuleType:
+def import_keras(before_first_op: Callable[[Any], None] | None = None) -> ModuleType:
+    """Keras, imported once. `before_first_op(tf)` runs after the CPU split and before
+    TensorFlow's first op (what a tf.distribute strategy must be created before)."""
     global _keras
     if _keras is not None:
         return _keras
@@ -35,6 +39,9 @@ def import_keras() -> ModuleType:
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
+        split_cpu(tf)
+        if before_first_op is not None:
+            before_first_op(tf)
         tf.constant(0)  # device initialisation logs once, here
         try:
             import absl.logging
@@ -49,6 +56,34 @@ def import_keras() -> ModuleType:
         os.close(devnull)
     _keras = keras
     return keras
+
+
+def keras_started() -> bool:
+    """Whether `import_keras` ran (TensorFlow's devices are initialised then)."""
+    return _keras is not None
+
+
+def cpu_device_count() -> int | None:
+    """`KERASSPEC_CPU_DEVICES` as a count; None when unset. The caller checks it (the
+    distribute module, before TensorFlow loads); here a bad value splits nothing."""
+    text = os.environ.get(CPU_DEVICES, "").strip()
+    if not text:
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        return None
+    return count if count >= 1 else None
+
+
+def split_cpu(tf: Any) -> None:
+    """`KERASSPEC_CPU_DEVICES=N`: N logical CPU devices (the usual way to try tf.distribute
+    strategies without accelerators); only before TensorFlow's first op."""
+    count = cpu_device_count()
+    if count is None or count == 1:
+        return
+    cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * count)
 
 
 OPS_PACKAGE = "keras.src.ops"  # where the classes of keras.ops's operation nodes are defined

@@ -425,7 +425,8 @@ def train(
         warn=_stderr,
         show_metrics=None if quiet else print_metrics,
     )
-    typer.echo(f"run directory: {run_dir}")
+    if run_dir is not None:  # None: a multi-worker run's other worker (the chief writes it)
+        typer.echo(f"run directory: {run_dir}")
 
 
 @command(options=SPEC_OPTIONS, trained=TRAINED_OPTIONS)

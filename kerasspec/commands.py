@@ -385,35 +385,46 @@ def train(
     loop: str | None = None,
     warn: Warn = _ignore,
     show_metrics: Callable[[str, dict[str, float]], None] | None = None,
-) -> Path:
-    """`train`: compile and fit the model on the spec's data; returns the run directory.
+) -> Path | None:
+    """`train`: compile and fit the model on the spec's data; returns the run directory (None
+    on a multi-worker run's worker that is not the chief, which writes it).
     `show_metrics(title, final metrics)` is called while the history plot is drawn."""
     require_keras()  # before the runner's imports (numpy)
+    from . import distribute
     from .render.history import HistoryPlotter
     from .runner import chosen_loop, data_settings
     from .runner import train as run_training
 
     spec = load_spec(path, options)
-    chosen_loop(spec, loop)
+    plan = distribute.plan(spec)  # TF_CONFIG and the devices' count, before TensorFlow starts
+    trained_loop = distribute.loop_for(plan, spec, loop, warn)
+    chosen_loop(spec, trained_loop)
     settings = data_settings(spec, data.samples, data.batch_size, data.seed)
     with HistoryPlotter() as plotter:  # loads matplotlib on the other core while TensorFlow loads here
+        distribute.start(plan)  # the strategy comes before TensorFlow's first op
         keras = seeded_keras(settings.seed)
-        built = build_model(path, options, spec=spec, warn=warn, adapt_on=settings)
-        require_built(built)
-        run_dir, _history, final = run_training(
-            built,
-            keras,
-            epochs=epochs,
-            settings=settings,
-            out=out,
-            quiet=quiet,
-            loop=loop,
-            plotter=plotter,
-            options=recorded_options(spec, data, epochs, loop),
-            warn=warn,
-        )
+        with distribute.scope(plan):  # built, compiled and trained in the strategy's scope
+            built = build_model(path, options, spec=spec, warn=warn, adapt_on=settings)
+            require_built(built)
+            run_dir, _history, final = run_training(
+                built,
+                keras,
+                epochs=epochs,
+                settings=settings,
+                out=out,
+                quiet=quiet,
+                loop=trained_loop,
+                plotter=plotter,
+                options=recorded_options(spec, data, epochs, loop),
+                warn=warn,
+            )
         if settings.note is not None:
             warn(settings.note)
+        if not plan.chief:  # what it wrote is gone with its temporary directory
+            warn(
+                f"note: {spec.name}: trained as {plan.task} of {plan.workers} workers; the chief writes the run directory"
+            )
+            return None
         if built.adapter is not None:
             warn(built.adapter.note(run_dir))
         if show_metrics is not None:

@@ -25,6 +25,14 @@ from .loader import PList
 
 
 @dataclass
+class Share:
+    """One replica's part in a distributed step: its rows over the global batch's, the replicas."""
+
+    rows_fraction: Any
+    replicas: int
+
+
+@dataclass
 class OutputObjective:
     """What one output is trained and measured by."""
 
@@ -136,20 +144,32 @@ class Objectives:
     def results(self) -> dict[str, float]:
         return dict(sorted((m.name, float(np.asarray(m.result()))) for m in self.metric_objects))
 
-    def total_loss(self, ops: Any, model: Any, y: list[Any], y_pred: list[Any], batch_rows: Any) -> Any:
-        """Weighted output losses plus the model's regularization losses; trackers updated."""
+    def total_loss(
+        self, ops: Any, model: Any, y: list[Any], y_pred: list[Any], batch_rows: Any, share: Share | None = None
+    ) -> Any:
+        """Weighted output losses plus the model's regularization losses; trackers updated.
+        `share`: on one replica of a tf.distribute strategy, what this replica's loss is of the
+        global batch's; the trackers get the replica's own loss (summed over replicas when read)."""
         total = 0.0
         for objective, y_true, prediction in zip(self.outputs, y, y_pred):
             if objective.loss is None:
                 continue
             value = objective.loss(y_true, prediction)
+            if share is not None:  # under a strategy Keras's losses divide by the replicas; undone
+                value = value * share.replicas
             if objective.loss_tracker is not None:  # as Keras's CompileLoss does: one weight per batch
                 objective.loss_tracker.update_state(value)
             total = total + objective.weight * value
-        if model.losses:
-            total = total + ops.sum(ops.stack([ops.cast(loss, "float32") for loss in model.losses]))
-        self.loss_tracker.update_state(total, sample_weight=batch_rows)
-        return total
+        regularization = (
+            ops.sum(ops.stack([ops.cast(loss, "float32") for loss in model.losses])) if model.losses else None
+        )
+        tracked = total if regularization is None else total + regularization
+        self.loss_tracker.update_state(tracked, sample_weight=batch_rows)
+        if share is None or not hasattr(tracked, "dtype"):
+            return tracked
+        # the replica's part of the global batch's mean loss, and of the regularization, which every replica adds
+        scaled = total * share.rows_fraction
+        return scaled if regularization is None else scaled + regularization / share.replicas
 
     def update_metrics(self, y: list[Any], y_pred: list[Any]) -> None:
         for objective, y_true, prediction in zip(self.outputs, y, y_pred):
@@ -249,6 +269,14 @@ class CustomLoop:
         pred_example = _as_list(self.names, self.model(tf.nest.map_structure(tf.convert_to_tensor, x), training=False))
         self.objectives = Objectives(keras, built, y_example, pred_example)
         self.optimizer = self.model.optimizer
+        # inside a tf.distribute strategy's scope (`train.distribute`): each step runs on every replica
+        self.strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
+        if self.strategy is not None:  # as Keras's trainer does: XLA for the replica's step only
+            replica_train = tf.function(self._replica_train_step, jit_compile=jit_compile, reduce_retracing=True)
+            replica_test = tf.function(self._replica_test_step, jit_compile=jit_compile, reduce_retracing=True)
+            self.train_step = tf.function(self._distributed(replica_train), reduce_retracing=True)
+            self.test_step = tf.function(self._distributed(replica_test), reduce_retracing=True)
+            return
         self.train_step = tf.function(self._train_step, jit_compile=jit_compile, reduce_retracing=True)
         self.test_step = tf.function(self._test_step, jit_compile=jit_compile, reduce_retracing=True)
 
@@ -276,10 +304,77 @@ class CustomLoop:
         self.objectives.total_loss(ops, model, y, y_pred, self._rows(x))
         self.objectives.update_metrics(y, y_pred)
 
+    def _share(self, x: Any) -> Share:
+        """This replica's part of the global batch: its rows over all replicas' rows."""
+        rows = self._rows(x)
+        context = self.tf.distribute.get_replica_context()
+        everyone = context.all_reduce(self.tf.distribute.ReduceOp.SUM, rows)
+        return Share(self.tf.math.divide_no_nan(rows, everyone), int(context.num_replicas_in_sync))
+
+    def _replica_train_step(self, x: Any, y: Any) -> None:
+        """One replica's step: its loss scaled to its part of the global batch's, so the gradients
+        Keras's optimizer sums over the replicas are the global batch's."""
+        model, ops = self.model, self.keras.ops
+        share = self._share(x)
+        y = _as_list(self.names, y)
+        with self.tf.GradientTape() as tape:
+            y_pred = _as_list(self.names, model(x, training=True))
+            loss = self.objectives.total_loss(ops, model, y, y_pred, self._rows(x), share)
+        if not self.tf.is_tensor(loss):
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        variables = model.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.objectives.update_metrics(y, y_pred)
+
+    def _replica_test_step(self, x: Any, y: Any) -> None:
+        model, ops = self.model, self.keras.ops
+        y = _as_list(self.names, y)
+        y_pred = _as_list(self.names, model(x, training=False))
+        self.objectives.total_loss(ops, model, y, y_pred, self._rows(x), self._share(x))
+        self.objectives.update_metrics(y, y_pred)
+
+    def _distributed(self, replica_step: Any) -> Any:
+        strategy: Any = self.strategy
+
+        def step(x: Any, y: Any) -> dict[str, Any]:
+            strategy.run(replica_step, args=(x, y))
+            return {m.name: m.result() for m in self.objectives.metric_objects}  # summed over replicas
+
+        return step
+
+    def _feed(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """A global batch as the strategy's per-replica values: replica i of n takes rows
+        [i*rows/n, (i+1)*rows/n), on whichever worker it runs (each worker keeps its replicas' rows)."""
+        if self.strategy is None:
+            return x, y
+        tf = self.tf
+
+        def part(value: Any, context: Any) -> Any:
+            if value is None:
+                return None
+            replicas, index = context.num_replicas_in_sync, context.replica_id_in_sync_group
+
+            def rows(array: Any) -> Any:
+                count = int(array.shape[0])
+                return tf.convert_to_tensor(array[index * count // replicas : (index + 1) * count // replicas])
+
+            return tf.nest.map_structure(rows, value)
+
+        def shaped(value: Any) -> Any:
+            return tuple(value) if isinstance(value, list) else value
+
+        fed_x = self.strategy.experimental_distribute_values_from_function(lambda c: part(shaped(x), c))
+        fed_y = (
+            None
+            if y is None
+            else self.strategy.experimental_distribute_values_from_function(lambda c: part(shaped(y), c))
+        )
+        return fed_x, fed_y
+
     def evaluate(self, batches: Batches) -> dict[str, float]:
         self.objectives.reset()
         for x, y in batches.epoch(0):
-            self.test_step(x, y)
+            self.test_step(*self._feed(x, y))
         return self.objectives.results()
 
     def fit(
@@ -305,7 +400,7 @@ class CustomLoop:
             callback_list.on_epoch_begin(epoch)
             for step, (x, y) in enumerate(batches.epoch(epoch)):
                 callback_list.on_train_batch_begin(step)
-                logs = self.train_step(x, y)
+                logs = self.train_step(*self._feed(x, y))
                 callback_list.on_train_batch_end(step, logs)
                 if model.stop_training:
                     break

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import data as data_module
+from . import distribute
 from .builder import DEFAULT_MAX_PARAMS, Built, build, convert, keras_message, user_code_error
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
@@ -553,7 +554,7 @@ def train(
         install_train_step(spec, built.model)
     quiet_structure_warning()
     fit_kwargs = datasets(built, keras, settings)  # data errors (a missing array, a batch too large) come first
-    with run_directory(spec, out) as run_dir:
+    with run_directory(spec, out) if distribute.is_chief() else distribute.worker_directory() as run_dir:
         train_section = spec.train
         epoch_count = epochs or int(train_section.epochs)
         callbacks = build_callbacks(spec, keras, run_dir)
@@ -586,17 +587,18 @@ def train(
         from .render.history import HistoryPlotter
 
         drawing = plotter or HistoryPlotter(start=False)
-        if logs:
+        if logs and distribute.is_chief():
             drawing.submit(logs, run_dir / "history.png", f"{spec.name}: training history")
         save_weights(built.model, run_dir / "model.weights.h5")
         if built.adapter is not None:  # what adapted layers learnt, which the weights file does not hold
             built.adapter.save(run_dir, {layer.name: layer for layer in built.model.layers})
         if unsaveable is None:
             write_new_file(run_dir / "model.keras", lambda tmp: built.model.save(tmp))
-        write_new_text(
-            run_dir / "history.json",
-            json.dumps({"epochs": len(next(iter(logs.values()), [])), "history": logs}, indent=2) + "\n",
-        )
+        distribute.barrier()  # a multi-worker run is complete only when every worker is
+        recorded: dict[str, Any] = {"epochs": len(next(iter(logs.values()), [])), "history": logs}
+        if distribute.record() is not None:
+            recorded["distribute"] = distribute.record()
+        write_new_text(run_dir / "history.json", json.dumps(recorded, indent=2) + "\n")
         write_new_text(run_dir / "metrics.json", json.dumps(final, indent=2) + "\n")
         write_new_text(run_dir / "spec.resolved.yaml", resolved_text(spec, run_dir, "as trained", options))
     if plotter is None:

@@ -232,6 +232,7 @@ def test_declaration_sections_are_all_reachable():
         "image_folder",
         "text_folder",
         "adapt",
+        "distribute",
     } == names
 
 

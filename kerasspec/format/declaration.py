@@ -392,8 +392,27 @@ DATA = Section(
 
 LOOPS = ("fit", "custom")
 FIT_EXCLUDED = ("x", "y", "validation_data", "callbacks")  # data comes from `data:`
-TRAIN_OWN_KEYS = ("loop", "step", "seed", "callbacks")  # kerasspec's own; the other keys go to model.fit
-CUSTOM_LOOP_KEYS = ("epochs", "batch_size", "validation_split", "shuffle", "loop", "seed", "callbacks")
+TRAIN_OWN_KEYS = ("loop", "step", "seed", "callbacks", "distribute")  # kerasspec's own; the rest go to model.fit
+CUSTOM_LOOP_KEYS = ("epochs", "batch_size", "validation_split", "shuffle", "loop", "seed", "callbacks", "distribute")
+STRATEGIES = ("none", "mirrored", "multi_worker")  # tf.distribute: one device, MirroredStrategy, MultiWorkerMirrored
+DISTRIBUTE = Section(
+    label="distribute",
+    doc="Training on several devices or machines through tf.distribute; `batch_size` is the global batch.",
+    noun="distribute key",
+    keys=(
+        Key(
+            "strategy",
+            Choice(STRATEGIES),
+            "none (one device), mirrored (this machine's devices), multi_worker (the cluster in TF_CONFIG)",
+            "none",
+        ),
+        Key(
+            "devices",
+            ListOf(Text(), min_items=1),
+            "mirrored: the devices to train on (`GPU:0`, `CPU:1`); all local GPUs, else all CPUs, when absent",
+        ),
+    ),
+)
 
 
 def _fit_keys(catalog: Catalog) -> dict[str, Key]:
@@ -420,6 +439,7 @@ TRAIN = Section(
         Key("step", CodeReference("train step"), "a user's train step used inside fit (--allow-code)"),
         Key("seed", Seed, "seeds data, weights and shuffling", 0),
         Key("callbacks", ListOf(KerasObject("callbacks")), "keras.callbacks objects"),
+        Key("distribute", Nested(DISTRIBUTE), "train on several devices or machines (tf.distribute)"),
     ),
     rules=(
         Rule(
@@ -591,4 +611,17 @@ OP_INPUTS = Key(
     "the function's arguments: a list by position, a mapping by name (references or constants)",
 )
 
-SECTIONS = (TOP_LEVEL, INPUT, COMPILE, DATA, DISTRIBUTION, INPUT_DATA, IMAGE_FOLDER, TEXT_FOLDER, TRAIN, BLOCK, ADAPT)
+SECTIONS = (
+    TOP_LEVEL,
+    INPUT,
+    COMPILE,
+    DATA,
+    DISTRIBUTION,
+    INPUT_DATA,
+    IMAGE_FOLDER,
+    TEXT_FOLDER,
+    DISTRIBUTE,
+    TRAIN,
+    BLOCK,
+    ADAPT,
+)

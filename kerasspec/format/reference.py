@@ -21,6 +21,7 @@ from .declaration import (
     BLOCK,
     COMPILE,
     DATA,
+    DISTRIBUTE,
     DISTRIBUTION_DOCS,
     DISTRIBUTIONS,
     ENTRY_KEYS,
@@ -102,6 +103,7 @@ def blocks(catalog: Catalog) -> dict[str, str]:
         "distributions": _distributions(),
         "folder-set": ", ".join(f"`{name}`" for name in FOLDER_SET_BY_KERASSPEC) + "\n",
         "train": key_table(TRAIN),
+        "distribute": key_table(DISTRIBUTE),
         "rules": "".join(_rule_line(section, rule) for section in (TOP_LEVEL, DATA, TRAIN) for rule in section.rules),
         "catalog": _catalog_lists(catalog),
     }
