@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -115,6 +116,8 @@ PRIVATE_ATTRIBUTES: dict[str, str] = {
     "_inbound_nodes": "a layer: the calls made on it",
     "_build_shapes_dict": "a built layer: the shapes it was built with",
     "_keras_history": "a symbolic tensor: the layer call that produced it",
+    "_symbolic_build": "a compiled model: builds its metrics, loss and optimizer state from a batch's shapes",
+    "_maybe_symbolic_build": "a compiled model under a tf.distribute strategy: fit's draw of a batch to build from",
 }
 
 
@@ -161,6 +164,22 @@ def build_shapes(layer: Any) -> dict[str, Any] | None:
 def tensor_history(tensor: Any) -> Any | None:
     """(operation, node_index, tensor_index) of the call that produced a symbolic tensor."""
     return getattr(tensor, "_keras_history", None)
+
+
+@contextmanager
+def built_for_distributed_fit(model: Any, data_batch: Any) -> Iterator[None]:
+    """Keras's fit and evaluate under a tf.distribute strategy first build the model's state
+    from a batch they draw from the data, averaged over the replicas (`_maybe_symbolic_build`):
+    the draw starts a pass of its own (a dataset that reshuffles on every pass then trains on
+    another order than on one device) and the average fails for string inputs. Built here from
+    `data_batch` (arrays, or a dataset's element specs: only shapes and dtypes are read), and
+    not again while the block runs. Call it inside the strategy's scope."""
+    model._symbolic_build(data_batch=data_batch)
+    object.__setattr__(model, "_maybe_symbolic_build", lambda iterator=None, data_batch=None: None)
+    try:
+        yield
+    finally:
+        model.__dict__.pop("_maybe_symbolic_build", None)
 
 
 def weight_memory_size(weights: list[Any]) -> float:

@@ -578,7 +578,7 @@ def train(
                 for k, v in train_section.items()
                 if k not in ("epochs", "batch_size", "validation_split", "verbose") + TRAIN_OWN_KEYS and v is not None
             }
-            with user_step_errors(spec), nothing_to_minimize(spec):
+            with user_step_errors(spec), nothing_to_minimize(spec), distributed_fit(keras, built.model, fit_kwargs):
                 history = built.model.fit(
                     **fit_kwargs, epochs=epoch_count, callbacks=callbacks, verbose=verbosity(quiet, spec), **passthrough
                 )
@@ -604,6 +604,36 @@ def train(
     if plotter is None:
         drawing.finish()
     return run_dir, logs, final
+
+
+@contextmanager
+def distributed_fit(keras: Any, model: Any, fit_kwargs: dict[str, Any]) -> Iterator[None]:
+    """fit under `train.distribute`: the model's state built from the data's first rows (or a
+    dataset's element specs) instead of a batch fit draws itself (`_keras.built_for_distributed_fit`)."""
+    if distribute.record() is None:
+        yield
+        return
+    from ._keras import built_for_distributed_fit
+
+    x = fit_kwargs["x"]
+    if hasattr(x, "element_spec"):  # a folder's tf.data dataset
+        example = x.element_spec
+    elif isinstance(x, keras.utils.PyDataset):
+        example = x[0]  # a PyDataset (synthetic data): its first batch
+    else:
+        example = tuple(_first_rows(fit_kwargs.get(key)) for key in ("x", "y", "sample_weight"))
+    with built_for_distributed_fit(model, example):
+        yield
+
+
+def _first_rows(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: _first_rows(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_first_rows(v) for v in value)
+    return value[:1]
 
 
 @contextmanager

@@ -6,7 +6,9 @@ devices); every process is bounded in time and killed if it outlives its bound.
 
 Tolerance: the replicas sum their parts of each batch's gradient in another order than one
 device sums the batch, so losses agree to float32 rounding, compounded over the epochs: relative
-1e-4 (measured differences are about 1e-7).
+1e-4 (measured differences are about 1e-7). Every batch here splits evenly between two replicas:
+Keras's fit averages the replicas' mean losses, so a last batch of odd size weighs its rows
+otherwise than one device (the custom loop weighs each replica by its rows, exactly).
 """
 
 from __future__ import annotations
@@ -228,3 +230,47 @@ def test_strategy_none_is_one_device(cli, write_spec, tmp_path):
     plain = cli("train", write_spec(SPEC, "plain.yaml"), "--out", tmp_path / "plain", *args)
     assert plain.exit_code == 0, plain.stderr
     assert history(tmp_path / "none") == history(tmp_path / "plain")
+
+
+CSV_SPEC = """
+name: rows
+inputs:
+  a: {shape: [1]}
+  b: {shape: [1]}
+layers:
+  - {type: Concatenate, name: both, inputs: [a, b]}
+  - {type: Dense, name: out, units: 1}
+outputs: out
+compile: {optimizer: adam, loss: mean_squared_error}
+train: {epochs: 2, batch_size: 8, validation_split: 0.25}
+data: {file: rows.csv}
+"""
+
+
+def data_source(kind: str, root: Path) -> str:
+    """A spec whose data is a file or folder the test writes next to it."""
+    from test_data_folders import BINARY, TEXT_SPEC, image_spec, write_images, write_texts
+
+    if kind == "images":
+        write_images(root / "pets", ["cat", "dog"], per_class=10)
+        return image_spec(BINARY)
+    if kind == "text":
+        write_texts(root / "reviews", per_class=10)
+        return TEXT_SPEC
+    lines = ["a,b,out"] + [f"{i / 10},{(i * 7 % 10) / 10},{i % 3}" for i in range(48)]
+    (root / "rows.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return CSV_SPEC
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loop", ["fit", "custom"])
+@pytest.mark.parametrize("kind", ["file", "images", "text"])
+def test_mirrored_reads_files_and_folders_as_one_device(write_spec, tmp_path, kind, loop):
+    """Each replica takes its share of every batch, whatever the data's source."""
+    spec = write_spec(data_source(kind, tmp_path))
+    one = train(spec, tmp_path / "one", "--loop", loop)
+    two = train(
+        spec, tmp_path / "two", "--loop", loop, "--set", "train.distribute.strategy=mirrored", KERASSPEC_CPU_DEVICES="2"
+    )
+    assert two["distribute"]["replicas"] == 2
+    assert_same_losses(two["history"], one["history"])

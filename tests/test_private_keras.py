@@ -33,6 +33,8 @@ def holders():
         "_inbound_nodes": dense,
         "_build_shapes_dict": dense,
         "_keras_history": outputs,
+        "_symbolic_build": functional,
+        "_maybe_symbolic_build": functional,
     }
 
 
