@@ -523,7 +523,7 @@ def evaluate(
     """`evaluate`: a trained model's metrics on the spec's data (the loop the spec trains with)."""
     require_keras()
     from .builder import Built
-    from .runner import check_evaluation_loss, evaluate_custom, evaluation_loop
+    from .runner import check_evaluation_loss, evaluate_custom, evaluation_loop, install_test_step, user_step_errors
 
     spec = load_spec(path, options)
     which = evaluation_loop(spec, loop)
@@ -534,7 +534,9 @@ def evaluate(
     if which == "custom":
         results = evaluate_custom(Built(trained.model, spec), trained.keras, kwargs, trained.settings)
     else:
-        results = trained.model.evaluate(**kwargs, verbose=0, return_dict=True)
+        install_test_step(spec, trained.model)
+        with user_step_errors(spec):
+            results = trained.model.evaluate(**kwargs, verbose=0, return_dict=True)
     metrics = {k: float(v) for k, v in results.items()}
     return Evaluation(f"{spec.name}: evaluation on {trained.settings.samples} samples", metrics)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import data as data_module
+from ._keras import keep_step_logs
 from .builder import Built, convert, keras_message, user_code_error
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
@@ -222,21 +223,23 @@ def nothing_to_minimize(spec: Spec) -> Iterator[None]:
         ) from None
 
 
-def check_evaluation_loss(spec: Spec, model: Any = None) -> None:
-    """Evaluation computes the compiled loss; a spec whose loss lives only in its `train.step`
-    has none to compute (Keras: "No loss to compute"; the custom loop: a loss of 0). With the
-    `model` to evaluate: a run trained from such a spec has none either, whatever `spec` says."""
-    if spec.train.step is None:
+def check_evaluation_loss(spec: Spec, model: Any = None, what: str = "evaluate") -> None:
+    """Evaluation computes the compiled loss, or runs the spec's `train.test_step`; a spec whose
+    loss lives only in its `train.step` has none to compute (Keras: "No loss to compute"; the
+    custom loop: a loss of 0). With the `model` to evaluate: a run trained from such a spec has
+    none either, whatever `spec` says."""
+    if spec.train.step is None or spec.train.test_step is not None:
         return
     hint = (
         "add the loss the step minimizes to `compile`, e.g. `loss: mean_squared_error` "
-        "(the train step still does the training)"
+        "(the train step still does the training), or a `train.test_step: module:function` "
+        "that evaluates the model and returns its logs"
     )
     if spec.compile.loss is None:
         raise SpecError(
             spec.tree.key_mark("compile"),
-            f"evaluate needs `compile.loss`: this spec's loss is computed only by its train step "
-            f"'{spec.train.step}', which evaluation does not run",
+            f"{what} needs `compile.loss` or `train.test_step`: this spec's loss is computed only by its "
+            f"train step '{spec.train.step}', which evaluation does not run",
             hint=hint,
             code="no-loss",
         )
@@ -245,32 +248,62 @@ def check_evaluation_loss(spec: Spec, model: Any = None) -> None:
             spec.tree.key_mark("compile"),
             "evaluate needs `compile.loss`: the model was trained from a spec without one, so it has no loss to "
             "compute",
-            hint="train again from this spec, which has `compile.loss`",
+            hint="train again from this spec, which has `compile.loss`, or add a `train.test_step`",
             code="no-loss",
         )
 
 
-def install_train_step(spec: Spec, model: Any) -> None:
-    """`train.step: package.module:function` becomes the model's train step inside fit, so a
-    user's own update keeps Keras's callbacks and progress. It is called as step(model, batch)
-    and must return a dict of logs."""
-    if spec.train.step is None:
-        return
-    reference, mark = str(spec.train.step), spec.train.value_mark("step")
-    step = import_object(reference, mark, spec.code_directory, KINDS["step"])
-    check_step_signature(step, reference, mark)
+# The user's steps: `train.<key>` -> what messages call it; their kinds (KINDS) are named alike.
+STEP_NOUNS = {"step": "train step", "test_step": "test step"}
+STEP_KINDS = {"step": "step", "test_step": "test step"}
 
-    def train_step(data: Any) -> Any:
-        logs = step(model, data)
+
+def user_step(spec: Spec, key: str) -> Callable[[Any, Any], dict[str, Any]] | None:
+    """`train.step` / `train.test_step` imported (under --allow-code) and checked: called as
+    step(model, batch), it must return a dict of logs. None when the spec has none."""
+    value = spec.train.get(key)
+    if value is None:
+        return None
+    noun, reference, mark = STEP_NOUNS[key], str(value), spec.train.value_mark(key)
+    step = import_object(reference, mark, spec.code_directory, KINDS[STEP_KINDS[key]])
+    check_step_signature(step, reference, mark, noun)
+
+    def run(model: Any, data: Any) -> dict[str, Any]:
+        try:
+            logs = step(model, data)
+        except Exception as exc:  # noqa: BLE001 - told apart by user_step_errors
+            exc.kerasspec_step = key  # type: ignore[attr-defined]
+            raise
         if not isinstance(logs, dict):
             raise SpecError(
                 mark,
-                f"train step '{reference}' returned {type(logs).__name__}; it must return a dict of logs such as {{'loss': loss}}",
+                f"{noun} '{reference}' returned {type(logs).__name__}; it must return a dict of logs such as "
+                "{'loss': loss}",
                 code="code-signature",
             )
         return logs
 
-    model.train_step = train_step
+    return run
+
+
+def install_train_step(spec: Spec, model: Any) -> None:
+    """`train.step: package.module:function` becomes the model's train step inside fit, so a
+    user's own update keeps Keras's callbacks and progress; `train.test_step`, its test step
+    (fit's validation, evaluate). What they return is what fit and evaluate report."""
+    train_step = user_step(spec, "step")
+    if train_step is not None:
+        model.train_step = lambda data: train_step(model, data)
+    install_test_step(spec, model)
+    if train_step is not None:
+        keep_step_logs(model)
+
+
+def install_test_step(spec: Spec, model: Any) -> None:
+    """`train.test_step` as the model's test step (evaluate, and fit's validation)."""
+    test_step = user_step(spec, "test_step")
+    if test_step is not None:
+        model.test_step = lambda data: test_step(model, data)
+        keep_step_logs(model)
 
 
 @dataclass
@@ -427,6 +460,8 @@ def train(
     spec = built.spec
     which = chosen_loop(spec, loop)
     compile_model(built, keras)
+    if settings.validation_split:
+        check_evaluation_loss(spec, what="validation (`train.validation_split`)")
     if which == "fit":
         install_train_step(spec, built.model)
     quiet_structure_warning()
@@ -445,8 +480,8 @@ def train(
             from .loops import CustomLoop
 
             batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.shuffle))
-            with nothing_to_minimize(spec):
-                logs = CustomLoop(keras, built, batches).fit(
+            with user_step_errors(spec), nothing_to_minimize(spec):
+                logs = CustomLoop(keras, built, batches, user_step(spec, "test_step")).fit(
                     batches, validation, epoch_count, callbacks, verbosity(quiet)
                 )
         else:
@@ -482,8 +517,9 @@ def train(
 
 @contextmanager
 def user_step_errors(spec: Spec) -> Iterator[None]:
-    """A failure inside a user's train step is reported at `train.step`, not as a kerasspec bug."""
-    if spec.train.step is None:
+    """A failure inside a user's train or test step is reported at `train.step` /
+    `train.test_step`, not as a kerasspec bug."""
+    if spec.train.step is None and spec.train.test_step is None:
         yield
         return
     try:
@@ -491,7 +527,8 @@ def user_step_errors(spec: Spec) -> Iterator[None]:
     except SpecError:
         raise
     except Exception as exc:  # noqa: BLE001 - the user's step raised
-        mark, what = spec.train.value_mark("step"), f"train step '{spec.train.step}' failed"
+        key = getattr(exc, "kerasspec_step", "step" if spec.train.step is not None else "test_step")
+        mark, what = spec.train.value_mark(key), f"{STEP_NOUNS[key]} '{spec.train[key]}' failed"
         in_user_code = user_code_error(exc)
         if in_user_code is None:
             raise SpecError(mark, f"{what}: {keras_message(exc)}", code="code-error") from None
@@ -504,7 +541,8 @@ def evaluate_custom(built: Built, keras: Any, kwargs: dict[str, Any], settings: 
     from .loops import CustomLoop
 
     batches, _ = loop_batches(keras, kwargs, settings, shuffle=False)
-    return CustomLoop(keras, built, batches).evaluate(batches)
+    with user_step_errors(built.spec):
+        return CustomLoop(keras, built, batches, user_step(built.spec, "test_step")).evaluate(batches)
 
 
 def custom_objects(spec: Spec) -> dict[str, Any]:

@@ -286,8 +286,8 @@ DATA = Section(
 
 LOOPS = ("fit", "custom")
 FIT_EXCLUDED = ("x", "y", "validation_data", "callbacks")  # data comes from `data:`
-TRAIN_OWN_KEYS = ("loop", "step", "seed", "callbacks")  # kerasspec's own; the other keys go to model.fit
-CUSTOM_LOOP_KEYS = ("epochs", "batch_size", "validation_split", "shuffle", "loop", "seed", "callbacks")
+TRAIN_OWN_KEYS = ("loop", "step", "test_step", "seed", "callbacks")  # kerasspec's own; the others go to model.fit
+CUSTOM_LOOP_KEYS = ("epochs", "batch_size", "validation_split", "shuffle", "loop", "seed", "callbacks", "test_step")
 
 
 def _fit_keys(catalog: Catalog) -> dict[str, Key]:
@@ -312,6 +312,11 @@ TRAIN = Section(
         ),
         Key("loop", Choice(LOOPS), "fit (model.fit) or custom (a GradientTape loop)", "fit"),
         Key("step", CodeReference("train step"), "a user's train step used inside fit (--allow-code)"),
+        Key(
+            "test_step",
+            CodeReference("test step"),
+            "a user's test step (model, batch) -> logs, used by evaluate and validation, in both loops (--allow-code)",
+        ),
         Key("seed", Seed, "seeds data, weights and shuffling", 0),
         Key("callbacks", ListOf(KerasObject("callbacks")), "keras.callbacks objects"),
     ),
@@ -327,7 +332,7 @@ TRAIN = Section(
             "loop",
             "custom",
             "`{key}` is a model.fit argument; the custom loop does not take it",
-            "the custom loop takes epochs, batch_size, validation_split, shuffle, seed and callbacks; "
+            "the custom loop takes epochs, batch_size, validation_split, shuffle, seed, callbacks and test_step; "
             "use `loop: fit` for the rest",
             allows=(*CUSTOM_LOOP_KEYS, "step"),  # `step` has its own rule above
         ),
