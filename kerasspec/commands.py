@@ -485,7 +485,7 @@ def rebuilt_model(spec: Spec, keras: Any, run: Path) -> Any:
     loaded, and checked against `spec` as a loaded model is. User code is imported under
     `spec`'s `--allow-code`."""
     from .builder import keras_message
-    from .runner import check_model_fits, compile_model, quiet_structure_warning
+    from .runner import check_model_fits, compile_model, quiet_structure_warning, weights_misfit
 
     quiet_structure_warning()
     resolved = run / "spec.resolved.yaml"
@@ -497,15 +497,30 @@ def rebuilt_model(spec: Spec, keras: Any, run: Path) -> Any:
     require_built(built)
     check_model_fits(spec, keras, built.model, str(resolved))
     weights = run / WEIGHTS
+    mismatch = {"hint": "the run directory's files belong together; train again to make a new run"}
+    try:
+        unfit = weights_misfit(built.model, weights)
+    except OSError as exc:  # not an HDF5 file, or a truncated one
+        raise SpecError(
+            None, f"cannot read the weights: {_one_line(str(exc))}", source=str(weights), code="bad-model", **mismatch
+        ) from None
+    if unfit is not None:
+        raise SpecError(
+            None,
+            f"the weights do not fit the model spec.resolved.yaml builds: {unfit}",
+            source=str(weights),
+            code="model-mismatch",
+            **mismatch,
+        )
     try:
         built.model.load_weights(weights)  # before compiling: the optimizer's state is not needed
     except Exception as exc:  # noqa: BLE001 - weights that do not fit the rebuilt model are bad input
         raise SpecError(
             None,
-            f"the weights do not fit the model spec.resolved.yaml builds: {_one_line(keras_message(exc))}",
-            hint="the run directory's files belong together; train again to make a new run",
+            f"the weights do not fit the model spec.resolved.yaml builds: {_one_line(keras_message(exc))[:300]}",
             source=str(weights),
             code="model-mismatch",
+            **mismatch,
         ) from None
     compile_model(built, keras)
     return built.model

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -385,6 +386,62 @@ def save_weights(model: Any, path: Path) -> None:
             named.unlink(missing_ok=True)
 
     write_new_file(path, write)
+
+
+def weights_layout(path: Path) -> dict[str, tuple[int, ...]]:
+    """The model's arrays in a Keras .weights.h5 file, by path, with their shapes (the
+    optimizer's state left out). OSError when the file is no HDF5 file, or a truncated one."""
+    import h5py
+
+    found: dict[str, tuple[int, ...]] = {}
+    with h5py.File(path, "r") as file:
+
+        def visit(name: str, item: Any) -> None:
+            if isinstance(item, h5py.Dataset) and not name.startswith("optimizer/"):
+                found[name] = tuple(item.shape)
+
+        file.visititems(visit)
+    return found
+
+
+def weights_misfit(model: Any, path: Path) -> str | None:
+    """Why the weights in `path` do not fit `model` (rebuilt from a run's spec), or None.
+    Keras's load_weights refuses arrays of the wrong shape, but not a file holding more layers
+    than the model (it loads those it finds a place for and says nothing), so the file's
+    layout is compared with the one Keras writes for this model."""
+    import tempfile
+    from collections import Counter
+
+    written = weights_layout(path)
+    if Counter(written.values()) == Counter(tuple(w.shape) for w in model.weights):
+        return None  # as many arrays of each shape as the model has: load_weights places them or says why
+    # Else write the model's own file (a few layers store other arrays than their weights) and compare.
+    with tempfile.TemporaryDirectory(prefix="kerasspec-", dir=_fast_temp()) as directory:
+        fresh = Path(directory) / "fresh.weights.h5"
+        model.save_weights(fresh)
+        wanted = weights_layout(fresh)
+    if written == wanted:
+        return None
+    extra = sorted(set(written) - set(wanted))
+    missing = sorted(set(wanted) - set(written))
+    reshaped = sorted(k for k in set(written) & set(wanted) if written[k] != wanted[k])
+    parts = []
+    if extra:
+        parts.append(f"holds {len(extra)} array(s) the model has no place for ({', '.join(extra[:3])})")
+    if missing:
+        parts.append(f"lacks {len(missing)} of the model's arrays ({', '.join(missing[:3])})")
+    if reshaped:
+        first = reshaped[0]
+        parts.append(
+            f"has {len(reshaped)} array(s) of another shape ({first}: {written[first]}, the model's {wanted[first]})"
+        )
+    return "the file " + "; ".join(parts)
+
+
+def _fast_temp() -> str | None:
+    """A directory in memory (Linux's /dev/shm) for scratch files, else the system's default."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 def why_not_saveable(model: Any, spec: Spec, keras: Any) -> str | None:
