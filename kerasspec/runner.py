@@ -182,13 +182,13 @@ def _loop_choice(spec: Spec, override: str | None) -> str:
     return str(loop)
 
 
-def _refuse_broken_rules(spec: Spec, loop: str, *, keys: tuple[str, ...] | None = None) -> None:
+def _refuse_broken_rules(spec: Spec, loop: str) -> None:
     """The declaration's train rules for the loop chosen on the command line (static validate
-    already held `train.loop` to them); `keys` limits them to what evaluation uses."""
+    already held `train.loop` to them)."""
     from .check.sections import rule_errors
     from .format.declaration import TRAIN
 
-    errors = [e for e in rule_errors(spec.tree, TRAIN, {"loop": loop}) if keys is None or e.key_path in keys]
+    errors = rule_errors(spec.tree, TRAIN, {"loop": loop})
     if errors:
         raise SpecErrors(errors)
 
@@ -201,10 +201,9 @@ def chosen_loop(spec: Spec, override: str | None) -> str:
 
 
 def evaluation_loop(spec: Spec, override: str | None) -> str:
-    """`evaluate` runs the loop the spec trains with, unless `--loop` says otherwise."""
-    loop = _loop_choice(spec, override)
-    _refuse_broken_rules(spec, loop, keys=("compile.weighted_metrics", "data.sample_weight"))
-    return loop
+    """`evaluate` runs the loop the spec trains with, unless `--loop` says otherwise (the train
+    rules of the loop concern training only)."""
+    return _loop_choice(spec, override)
 
 
 @contextmanager
@@ -346,6 +345,9 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
             result["y"] = data_module.structure(model, targets, y, outputs=True)
             if weights is not None:
                 result["sample_weight"] = data_module.structure(model, targets, weights, outputs=True)
+                result["y"], result["sample_weight"] = (
+                    in_output_order(model, result[k]) for k in ("y", "sample_weight")
+                )
             if settings.validation_split:
                 result["validation_split"] = settings.validation_split
         return data_module.keras_ready(result)
@@ -360,6 +362,15 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
         if "batch_size" in held_out:
             result["validation_batch_size"] = settings.batch_size
     return data_module.keras_ready(result)
+
+
+def in_output_order(model: Any, value: Any) -> Any:
+    """Targets or sample weights by output name as a list in output order where the model's
+    outputs are a list: with sample weights, Keras 3.15 looks a dict of them up by output index
+    (KeyError 0) and wants the targets in the same structure."""
+    if isinstance(value, dict) and not outputs_are_dict(model):
+        return [value[name] for name, _ in data_module.named_outputs(model)]
+    return value
 
 
 def verbosity(quiet: bool, spec: Spec | None = None) -> Any:
@@ -484,16 +495,17 @@ def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings,
     validation split)."""
     from .loops import Batches, split_validation
 
-    x, y = fit_kwargs["x"], fit_kwargs.get("y")
+    x, y, weights = fit_kwargs["x"], fit_kwargs.get("y"), fit_kwargs.get("sample_weight")
+    batch_size, seed = settings.batch_size, settings.seed
     validation = None
     if "validation_split" in fit_kwargs:
-        x, y, val_x, val_y = split_validation(x, y, fit_kwargs["validation_split"])
-        validation = Batches(keras, val_x, val_y, settings.batch_size, shuffle=False, seed=settings.seed)
+        (x, y, weights), (val_x, val_y, val_weights) = split_validation(x, y, weights, fit_kwargs["validation_split"])
+        validation = Batches(keras, val_x, val_y, batch_size, shuffle=False, seed=seed, sample_weight=val_weights)
     elif "validation_data" in fit_kwargs:
         held_out = fit_kwargs["validation_data"]
         val_x, val_y = held_out if isinstance(held_out, tuple) else (held_out, None)
-        validation = Batches(keras, val_x, val_y, settings.batch_size, shuffle=False, seed=settings.seed)
-    return Batches(keras, x, y, settings.batch_size, shuffle=shuffle, seed=settings.seed), validation
+        validation = Batches(keras, val_x, val_y, batch_size, shuffle=False, seed=seed)
+    return Batches(keras, x, y, batch_size, shuffle=shuffle, seed=seed, sample_weight=weights), validation
 
 
 def train(

@@ -282,16 +282,6 @@ def test_bad_sample_weight_is_one_located_line(cli, write_spec, tmp_path):
     assert "sample_weight 'w' in" in result.stderr and "it must be one number per row" in result.stderr
     assert result.exit_code == 2 and "Traceback" not in result.stderr
 
-    custom = write_spec(text.replace("weights}", "w}"), "custom.yaml")
-    for command in [("train", custom, "--out", tmp_path / "run"), ("evaluate", custom, "--run", tmp_path / "no")]:
-        located(
-            cli(*command, "--loop", "custom"),
-            custom,
-            text,
-            "sample_weight",
-            "sample_weight",
-            "`data.sample_weight` weighs the loss by sample weights, which the custom loop does not take",
-        )
     text = STRING_SPEC + "data:\n  sample_weight: {targt: w}\n"
     path = write_spec(text, "nofile.yaml")
     result = cli("validate", path)

@@ -336,20 +336,6 @@ TRAIN = Section(
             "use `loop: fit` for the rest",
             allows=(*CUSTOM_LOOP_KEYS, "step"),  # `step` has its own rule above
         ),
-        Rule(
-            "loop",
-            "custom",
-            "`{key}` weighs metrics by sample weights, which the custom loop does not take",
-            "list them under `metrics`, or use `--loop fit`",
-            forbids=("compile.weighted_metrics",),
-        ),
-        Rule(
-            "loop",
-            "custom",
-            "`{key}` weighs the loss by sample weights, which the custom loop does not take",
-            "remove it, or use `--loop fit`",
-            forbids=("data.sample_weight",),
-        ),
     ),
 )
 
