@@ -550,7 +550,7 @@ def evaluate(
         results = evaluate_custom(Built(trained.model, spec), trained.keras, kwargs, trained.settings)
     else:
         install_test_step(spec, trained.model)
-        with user_step_errors(spec):
+        with user_step_errors(spec, ("test_step",)):
             results = trained.model.evaluate(**kwargs, verbose=0, return_dict=True)
     metrics = {k: float(v) for k, v in results.items()}
     return Evaluation(f"{spec.name}: evaluation on {trained.settings.samples} samples", metrics)

@@ -549,7 +549,7 @@ def train(
             from .loops import CustomLoop
 
             batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.shuffle))
-            with user_step_errors(spec), nothing_to_minimize(spec):
+            with user_step_errors(spec, ("test_step",)), nothing_to_minimize(spec):
                 logs = CustomLoop(keras, built, batches, user_step(spec, "test_step")).fit(
                     batches, validation, epoch_count, callbacks, verbosity(quiet)
                 )
@@ -585,10 +585,11 @@ def train(
 
 
 @contextmanager
-def user_step_errors(spec: Spec) -> Iterator[None]:
-    """A failure inside a user's train or test step is reported at `train.step` /
-    `train.test_step`, not as a kerasspec bug."""
-    if spec.train.step is None and spec.train.test_step is None:
+def user_step_errors(spec: Spec, keys: tuple[str, ...] = ("step", "test_step")) -> Iterator[None]:
+    """A failure inside a user's train or test step (of those `keys` that run here) is reported
+    at `train.step` / `train.test_step`, not as a kerasspec bug."""
+    present = [key for key in keys if spec.train.get(key) is not None]
+    if not present:
         yield
         return
     try:
@@ -596,7 +597,8 @@ def user_step_errors(spec: Spec) -> Iterator[None]:
     except SpecError:
         raise
     except Exception as exc:  # noqa: BLE001 - the user's step raised
-        key = getattr(exc, "kerasspec_step", "step" if spec.train.step is not None else "test_step")
+        key = getattr(exc, "kerasspec_step", present[0])
+        key = key if key in present else present[0]
         mark, what = spec.train.value_mark(key), f"{STEP_NOUNS[key]} '{spec.train[key]}' failed"
         in_user_code = user_code_error(exc)
         if in_user_code is None:
@@ -610,7 +612,7 @@ def evaluate_custom(built: Built, keras: Any, kwargs: dict[str, Any], settings: 
     from .loops import CustomLoop
 
     batches, _ = loop_batches(keras, kwargs, settings, shuffle=False)
-    with user_step_errors(built.spec):
+    with user_step_errors(built.spec, ("test_step",)):
         return CustomLoop(keras, built, batches, user_step(built.spec, "test_step")).evaluate(batches)
 
 
