@@ -309,3 +309,36 @@ def test_text_vectorization_adapts_on_a_text_folder(cli, write_spec, tmp_path):
     ok(cli("predict", spec, "--run", run, "--out", tmp_path / "a.npz"))
     ok(cli("predict", spec, "--model", run / "model.keras", "--out", tmp_path / "b.npz"))
     np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["out"], np.load(tmp_path / "b.npz")["out"])
+
+
+SEQUENTIAL = """
+name: seq
+input: {shape: [3]}
+layers:
+  - {type: Dense, name: project, units: 4, kernel_initializer: {type: GlorotUniform, seed: 1}}
+  - {type: Normalization, name: norm, adapt: true}
+  - {type: Dense, name: out, units: 1}
+compile: {optimizer: sgd, loss: mean_squared_error}
+data: {samples: 64, seed: 5}
+train: {epochs: 1, batch_size: 16, validation_split: 0.25}
+"""
+
+
+def test_sequential_spec_adapts_after_the_layers_above_it_on_synthetic_rows(cli, write_spec, tmp_path):
+    """In a sequential spec the layers above an adapted one (a Dense, its weights allocated for
+    it) transform the rows it learns from: its mean is the projected rows' mean."""
+    spec = write_spec(SEQUENTIAL)
+    run = tmp_path / "run"
+    ok(cli("train", spec, "--out", run, "--quiet"))
+    (record,) = json.loads((run / "adapted.json").read_text())["layers"]
+    assert record["rows"] == 48 and record["class"] == "Normalization"
+    model = keras.saving.load_model(run / "model.keras")
+    norm = model.get_layer("norm")
+    from kerasspec import load
+    from kerasspec.data import Synthetic, plan_columns
+
+    built = load(spec).build()
+    inputs, _ = plan_columns(load(spec), built)
+    rows = np.concatenate([Synthetic(built, inputs, None, 48, 16, 5).batch(i)[0]["input"] for i in range(3)])
+    projected = np.asarray(built.get_layer("project")(rows))
+    np.testing.assert_allclose(np.asarray(norm.mean).ravel(), projected.mean(axis=0), rtol=1e-4, atol=1e-5)
