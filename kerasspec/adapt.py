@@ -129,8 +129,10 @@ class DataAdapter(Adapter):
     def __call__(self, entry: LayerEntry, layer: Any, feed: Feed) -> Any:
         wanted = self.rows.total if entry.adapt is True else min(int(entry.adapt), self.rows.total)
         before = _config(layer)
-        values = self.rows.dataset(wanted).map(feed)
-        layer.adapt(values)
+        if feed.column is not None and not feed.chain and self.rows.arrays is not None:
+            layer.adapt(self.rows.arrays[feed.column][:wanted])  # an input's own rows: as a user adapts by hand
+        else:
+            layer.adapt(self.rows.dataset(wanted).map(feed))
         changed = {k: v for k, v in _config(layer).items() if before.get(k) != v}
         self.records.append(
             AdaptRecord(layer.name, type(layer).__name__, wanted, changed, hasattr(layer, "save_assets"))
