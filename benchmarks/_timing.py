@@ -31,6 +31,26 @@ def train_ticket(epochs: int, samples: int, out: Path, *options: str) -> list[st
     ]
 
 
+MEASURE = """
+import json, resource, subprocess, sys
+proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+if proc.returncode:
+    sys.exit(proc.stderr)
+print(json.dumps(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+"""
+
+
+def peak_rss_mib(cmd: list[str]) -> float:
+    """Peak RSS of one fresh process running `cmd` (measured by a parent of its own, whose
+    RUSAGE_CHILDREN then holds only that process), in MiB."""
+    import json
+
+    proc = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode:
+        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr}")
+    return json.loads(proc.stdout) / 1024  # ru_maxrss is in KiB on Linux
+
+
 def timed(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> float:
     """Wall time of one fresh process. Python writes and reuses its bytecode, as an installed
     kerasspec and TensorFlow always have it: a shell with PYTHONDONTWRITEBYTECODE would make

@@ -112,6 +112,14 @@ def constructor(cls: type) -> dict[str, Any]:
     }
 
 
+def _class_entry(klass: Any) -> dict[str, Any]:
+    """A class's constructor, and whether it learns from data (`adapt()`, for `adapt: true`)."""
+    entry = constructor(klass)
+    if callable(getattr(klass, "adapt", None)):
+        entry["adapts"] = True
+    return entry
+
+
 def documented_arguments(obj: Any) -> dict[str, str]:
     """`name: text` entries of a Google-style docstring's `Args:` section, each as one line."""
     doc = inspect.getdoc(obj) or ""
@@ -303,12 +311,14 @@ def generate() -> dict[str, Any]:
     return {
         "format": FORMAT,
         "versions": {"keras": version("keras"), "tensorflow": version("tensorflow")},
-        "classes": {kind: {n: constructor(c) for n, c in sorted(found.items())} for kind, found in kinds.items()},
+        "classes": {kind: {n: _class_entry(c) for n, c in sorted(found.items())} for kind, found in kinds.items()},
         "names": names,
         "functions": {
             "Input": constructor_of_function(keras.Input),
             "compile": constructor_of_function(keras.Model.compile),
             "fit": constructor_of_function(keras.Model.fit),
+            "image_dataset_from_directory": constructor_of_function(keras.utils.image_dataset_from_directory),
+            "text_dataset_from_directory": constructor_of_function(keras.utils.text_dataset_from_directory),
         },
         "dtypes": sorted(dtypes.ALLOWED_DTYPES),
         "ops": operations(keras),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import check
-from .builder import DEFAULT_MAX_PARAMS, build
+from .builder import DEFAULT_MAX_PARAMS
 from .spec import Spec
 
 
@@ -19,8 +19,10 @@ class ModelSpec(Spec):
 
     def build(self, *, input_shape: tuple[int | None, ...] | None = None, max_params: int | None = None) -> Any:
         """The Keras model (imports Keras)."""
+        from .runner import build_spec  # adapts `adapt:` layers on the spec's data file
+
         limit = DEFAULT_MAX_PARAMS if max_params is None else max_params
-        return build(self, input_shape=input_shape, max_params=limit).model
+        return build_spec(self, input_shape=input_shape, max_params=limit).model
 
 
 def load(path: str | Path, overrides: Sequence[str] = (), *, allow_code: bool = False) -> ModelSpec:

@@ -14,12 +14,13 @@ parameter count is known before any weight memory is allocated; only a model und
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._keras import import_keras, initialize_all_variables
 from .catalog import Catalog, get_catalog
@@ -31,6 +32,9 @@ from .loader import PMap
 from .spec import ENTRY_ABOVE, LayerEntry, Ref, Spec
 from .usercode import check_arguments, check_takes_name, constructor_keywords, import_object, user_frame
 from .walker import Visitor, walk_arguments, walk_parameter
+
+if TYPE_CHECKING:
+    from .adapt import Adapter
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
 
@@ -54,6 +58,7 @@ class Built:
     tensor_names: dict[int, str] = field(default_factory=dict)  # id(KerasTensor) -> spec reference
     # id(layer or operation node) -> the entry that made it (nested models' entries included)
     entries: dict[int, LayerEntry] = field(default_factory=dict)
+    adapter: Any = None  # the `kerasspec.adapt.DataAdapter` that adapted its layers, if any
 
     @property
     def is_built(self) -> bool:
@@ -86,15 +91,21 @@ def build(
     max_params: int = DEFAULT_MAX_PARAMS,
     catalog: Catalog | None = None,
     initialize: bool = True,
+    adapter: Adapter | None = None,
 ) -> Built:
     """Build the spec's Keras model symbolically; raise SpecError at the entry that fails.
     `initialize=False` leaves the weights unallocated (shapes, counts and configs are known): for
-    what only describes the model (`diff`, `lock`), whose caller then clears the Keras session."""
+    what only describes the model (`diff`, `lock`), whose caller then clears the Keras session.
+    `adapter` is given each `adapt:` layer before it is called (`kerasspec.adapt`); one that
+    adapts on data needs real variables, so that build allocates as it goes (the caller built
+    the spec once without it, which checked `max_params` before anything was allocated)."""
     keras = import_keras()
     _allow_deep_graphs(spec)
-    builder = _Builder(keras, spec, catalog or get_catalog(), input_shape)
+    builder = _Builder(keras, spec, catalog or get_catalog(), input_shape, adapter=adapter)
+    allocating = adapter is not None and adapter.allocates
+    scope = contextlib.nullcontext() if allocating else keras.StatelessScope(initialize_variables=False)
     try:
-        with keras.StatelessScope(initialize_variables=False):
+        with scope:
             model = builder.model()
             if getattr(model, "built", False) and model_inputs(model):
                 builder.check_param_limit(model, max_params)
@@ -183,8 +194,18 @@ def _plain(value: Any) -> bool:
 
 
 class _Builder(Visitor):
-    def __init__(self, keras: Any, spec: Spec, catalog: Catalog, input_shape: tuple | None, name: str | None = None):
+    def __init__(
+        self,
+        keras: Any,
+        spec: Spec,
+        catalog: Catalog,
+        input_shape: tuple | None,
+        name: str | None = None,
+        adapter: Adapter | None = None,
+    ):
         self.keras = keras
+        self.adapter = adapter
+        self.inputs: dict[str, Any] = {}  # the spec's inputs by name, for what adapted layers are called on
         self.spec = spec
         self.catalog = catalog
         self.input_shape = input_shape
@@ -354,6 +375,11 @@ class _Builder(Visitor):
             layers.append(self.make_input(definition, self.spec.tree, "input", shape=self.input_shape, name=name))
         for entry in self.spec.layers:
             layer = self.layer_for(entry)
+            if entry.adapt and self.adapter is not None:
+                from .adapt import Feed
+
+                above = [item for item in layers if not isinstance(item, keras.KerasTensor)]
+                layer = self.adapted(entry, layer, Feed(chain=above))
             self.remember(entry, layer)
             layers.append(layer)
         try:
@@ -386,6 +412,7 @@ class _Builder(Visitor):
             for name, definition in self.spec.inputs.items()
         }
         self.tensors.update(inputs)
+        self.inputs = inputs
         previous: Any = next(iter(inputs.values())) if len(inputs) == 1 else None
         previous_name: str | None = None
         for entry in self.spec.layers:
@@ -399,8 +426,10 @@ class _Builder(Visitor):
                 previous = output
                 continue
             layer = self.layer_for(entry)
-            self.remember(entry, layer)
             args, kwargs, multi = self.call_arguments(entry, previous, previous_name)
+            if entry.adapt and self.adapter is not None:
+                layer = self.adapted(entry, layer, self.feed(entry, args, kwargs))
+            self.remember(entry, layer)
             hint = None
             if multi:
                 hint = f"'{multi}' has several outputs; pick one with {multi}[0], {multi}[1], ..."
@@ -418,6 +447,41 @@ class _Builder(Visitor):
                 outputs=outputs,
                 name=self.name,
             )
+
+    def feed(self, entry: LayerEntry, args: list, kwargs: dict) -> Any:
+        """What an adapted layer of a functional spec is called on, from the model's inputs."""
+        from .adapt import Feed
+
+        source = args[0] if len(args) == 1 and not kwargs else None
+        if not isinstance(source, self.keras.KerasTensor):
+            raise SpecError(
+                entry.raw.key_mark("adapt"),
+                f"{entry.describe()} is called on {'several tensors' if source is not None or kwargs else 'nothing'}; "
+                "a layer adapts on the one tensor it is called on",
+                code="bad-adapt",
+            )
+        for name, tensor in self.inputs.items():
+            if tensor is source:
+                return Feed(column=name)
+        return Feed(model=self.keras.Model(self.inputs, source, name=f"{self.name}.adapt_feed"))
+
+    def adapted(self, entry: LayerEntry, layer: Any, feed: Any) -> Any:
+        """The layer as the adapter leaves it (adapted, or given what a run's layer learnt);
+        what fails is reported at the entry's `adapt`."""
+        assert self.adapter is not None
+        try:
+            return self.adapter(entry, layer, feed)
+        except SpecError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Keras (or the user's layer) refused the data
+            in_user_code = user_code_error(exc)
+            message, hint = in_user_code if in_user_code is not None else (keras_message(exc), None)
+            raise SpecError(
+                entry.raw.key_mark("adapt"),
+                f"adapting {entry.describe()} ({_type_of(entry)}) failed: {message}",
+                hint=hint,
+                code="adapt-failed",
+            ) from (exc if in_user_code is not None else None)
 
     def call_op(self, entry: LayerEntry, previous: Any) -> Any:
         """`{op: mean, inputs: tokens, axis: 1}`: keras.ops.mean(tokens, axis=1), its operation

@@ -37,6 +37,7 @@ class ClassInfo:
     defaults: tuple[tuple[str, str], ...] = ()  # (param, type name of its default)
     # per param: default, JSON types, enum, description, as `_catalog_gen.argument_details` read them
     details: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, hash=False)
+    adapts: bool = False  # has `adapt()`: learns from data before training (`adapt: true`)
 
     def expects_number(self, param: str) -> bool:
         """True where true/false is surely a mistake: a required argument, or a numeric default."""
@@ -73,6 +74,7 @@ def _class_info(kind: str, name: str, info: dict[str, Any]) -> ClassInfo:
         info["open"],
         tuple(sorted(info.get("defaults", {}).items())),
         info.get("details", {}),
+        bool(info.get("adapts")),
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import KerasMissing, SpecError, SpecErrors
 
 if TYPE_CHECKING:
+    from .adapt import Adapter
     from .builder import Built
     from .render.plot import PlotOptions
     from .runner import DataSettings
@@ -123,19 +124,26 @@ def build_model(
     warn: Warn = _ignore,
     option: str | None = None,
     initialize: bool = True,
+    adapt_on: DataSettings | None = None,
+    adapter: Adapter | None = None,
 ) -> Built:
     """Load and check one spec (unless given one already loaded), then build it; build warnings,
     located like errors, go to `warn`. Without Keras, the spec's own errors come first, then
-    `KerasMissing` (naming `option` where an option asked for the build)."""
-    from .builder import build, parse_input_shape
+    `KerasMissing` (naming `option` where an option asked for the build).
+
+    `adapt_on` and `adapter`: how `adapt:` layers learn (`runner.build_spec`)."""
+    from .builder import parse_input_shape
     from .check import spec_trees, with_key_paths
+    from .runner import build_spec
 
     shape = parse_input_shape(options.input_shape) if options.input_shape else None
     limit = parse_max_params(options.max_params)
     spec = spec if spec is not None else load_spec(path, options)
     require_keras(option)
     try:
-        built = build(spec, input_shape=shape, max_params=limit, initialize=initialize)
+        built = build_spec(
+            spec, input_shape=shape, max_params=limit, initialize=initialize, adapt_on=adapt_on, adapter=adapter
+        )
     except SpecError as exc:  # Keras's errors, at the entry or key that caused them
         with_key_paths([exc], spec_trees(spec))
         raise
@@ -390,7 +398,7 @@ def train(
     settings = data_settings(spec, data.samples, data.batch_size, data.seed)
     with HistoryPlotter() as plotter:  # loads matplotlib on the other core while TensorFlow loads here
         keras = seeded_keras(settings.seed)
-        built = build_model(path, options, spec=spec, warn=warn)
+        built = build_model(path, options, spec=spec, warn=warn, adapt_on=settings)
         require_built(built)
         run_dir, _history, final = run_training(
             built,
@@ -406,6 +414,8 @@ def train(
         )
         if settings.note is not None:
             warn(settings.note)
+        if built.adapter is not None:
+            warn(built.adapter.note(run_dir))
         if show_metrics is not None:
             show_metrics(f"{built.spec.name}: final metrics", final)
         plotter.finish()  # history.png was drawn while the model was saved and the table printed
@@ -493,7 +503,9 @@ def rebuilt_model(spec: Spec, keras: Any, run: Path) -> Any:
         raise SpecError(
             None, "no spec.resolved.yaml: the run's model cannot be rebuilt", source=str(resolved), code="no-model"
         )
-    built = build_model(resolved, ModelOptions(allow_code=spec.allow_code))
+    from .adapt import LearnedState
+
+    built = build_model(resolved, ModelOptions(allow_code=spec.allow_code), adapter=LearnedState(run))
     require_built(built)
     check_model_fits(spec, keras, built.model, str(resolved))
     weights = run / WEIGHTS

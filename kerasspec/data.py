@@ -208,9 +208,14 @@ def keras_ready(arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def named_outputs(model: Any) -> list[tuple[str, Any]]:
+    """Outputs by the names data files and `data.targets` use: Keras's, and for a Sequential
+    (which names none) its last layer's, as the spec names the output of a sequential spec."""
     from .graph import named_outputs as graph_outputs
 
-    return [(name or f"output_{i}", t) for i, (name, t) in enumerate(graph_outputs(model))]
+    outputs = graph_outputs(model)
+    if type(model).__name__ == "Sequential" and len(outputs) == 1 and outputs[0][0] is None and model.layers:
+        return [(model.layers[-1].name, outputs[0][1])]
+    return [(name or f"output_{i}", t) for i, (name, t) in enumerate(outputs)]
 
 
 def plan_columns(spec: Spec, model: Any) -> tuple[list[Column], list[Column]]:

@@ -189,7 +189,8 @@ def _as_list(names: list[str], value: Any) -> list[Any]:
 
 class Batches:
     """The batches of one pass over the data `runner.datasets` prepared, for either loop:
-    arrays (sliced, shuffled per epoch like fit) or a streamed `PyDataset` (batch order shuffled)."""
+    arrays (sliced, shuffled per epoch like fit), a streamed `PyDataset` (batch order shuffled)
+    or a folder's tf.data dataset (which shuffles itself)."""
 
     def __init__(
         self, keras: Any, x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int, sample_weight: Any = None
@@ -197,8 +198,11 @@ class Batches:
         self.x, self.y, self.batch_size, self.shuffle, self.seed = x, y, batch_size, shuffle, seed
         self.sample_weight = sample_weight
         self.streamed = isinstance(x, keras.utils.PyDataset)
-        if self.streamed:
-            self.rows: int | None = None  # a stream knows its batches, not its rows
+        self.dataset = hasattr(x, "element_spec")  # a folder's tf.data batches (shuffled as it was made)
+        self.rows: int | None = None  # a stream knows its batches, not its rows
+        if self.dataset:
+            self.count = max(1, int(x.cardinality()))
+        elif self.streamed:
             self.count = len(x)
         else:
             self.rows = len(_first_array(x))
@@ -210,6 +214,10 @@ class Batches:
     def epoch(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
         """(x, y, sample weights) batches; y and the weights None where there are none."""
         rng = np.random.default_rng([self.seed, 7, epoch])
+        if self.dataset:
+            for item in self.x:
+                yield (item[0], item[1], None) if isinstance(item, tuple) else (item, None, None)
+            return
         if self.streamed:
             order = rng.permutation(self.count) if self.shuffle else range(self.count)
             for index in order:

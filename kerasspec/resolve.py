@@ -2,7 +2,7 @@
 
 `resolved_text()` is what `kerasspec resolve` prints and what a run directory's
 `spec.resolved.yaml` holds: itself a valid spec that builds the same model. Paths the spec gives
-relative to its own file (`spec:` includes, `data.file`) are rewritten relative to where the text
+relative to its own file (`spec:` includes, `data.file`, a folder's `directory`) are rewritten relative to where the text
 will live.
 """
 
@@ -81,10 +81,14 @@ def resolved_tree(spec: Spec, target_dir: Path, options: Mapping[str, Any] | Non
         if values:
             tree[key] = values
     given = {path: value for path, value in (options or {}).items() if value is not None}
-    if tree.get("data", {}).get("file"):
-        tree["data"]["file"] = moved(tree["data"]["file"])
-        if "samples" not in spec.data and "data.samples" not in given:
-            del tree["data"]["samples"]  # the default counts synthetic rows; a file gives all of its own
+    data = tree.get("data", {})
+    folders = [data[kind] for kind in ("images", "text") if isinstance(data.get(kind), dict)]
+    for folder in folders:
+        folder["directory"] = moved(folder.get("directory"))
+    if data.get("file"):
+        data["file"] = moved(data["file"])
+    if (data.get("file") or folders) and "samples" not in spec.data and "data.samples" not in given:
+        del data["samples"]  # the default counts synthetic rows; a file or folder gives all of its own
     for path, value in given.items():
         section, _, key = path.partition(".")
         tree.setdefault(section, {})[key] = value

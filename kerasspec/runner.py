@@ -17,13 +17,14 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import data as data_module
 from ._keras import keep_step_logs
-from .builder import Built, convert, keras_message, user_code_error
+from .builder import DEFAULT_MAX_PARAMS, Built, build, convert, keras_message, user_code_error
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
+from .folders import check_folder, data_folder
 from .format.declaration import LOOPS, TRAIN_OWN_KEYS
 from .graph import outputs_are_dict
 from .kinds import KINDS
@@ -32,6 +33,9 @@ from .resolve import plain, resolved_text
 from .spec import Spec
 from .usercode import SavedUserCode, check_step_signature, import_object
 from .walker import walk
+
+if TYPE_CHECKING:
+    from .adapt import Adapter, TrainingRows
 
 # Callback arguments that name files: kept inside the run directory.
 CALLBACK_PATH_ARGUMENTS = ("filename", "filepath", "log_dir", "backup_dir")
@@ -312,13 +316,15 @@ class DataSettings:
     batch_size: int
     seed: int
     validation_split: float
-    file_rows: int | None = None  # --samples, else data.samples as written: a data file's first rows
+    file_rows: int | None = None  # --samples, else data.samples as written: a data file's (folder's) first rows
     note: str | None = None  # what the data turned out to be, said by the command (rows of a file)
 
 
 def data_settings(spec: Spec, samples: int | None, batch_size: int | None, seed: int | None) -> DataSettings:
     """Options from the command line, else the spec's settings (defaults from the declaration);
-    the data's seed is `data.seed`, else `train.seed`."""
+    the data's seed is `data.seed`, else `train.seed`. A folder the data comes from is checked
+    here, before TensorFlow loads."""
+    check_folder(spec)
     data, train = spec.data, spec.train
     return DataSettings(
         samples=samples or int(data.samples),
@@ -334,6 +340,10 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
     spec, model = built.spec, built.model
     inputs, targets = data_module.plan_columns(spec, model)
     wanted_targets = targets if with_targets else None
+    if data_folder(spec) is not None:
+        from .folder_data import folder_datasets
+
+        return folder_datasets(built, keras, settings, with_targets=with_targets)
     if data_module.data_file(spec) is not None:
         x, y, rows, weights = data_module.load_file_arrays(spec, inputs, wanted_targets, settings.file_rows)
         settings.samples = rows.used
@@ -371,6 +381,118 @@ def in_output_order(model: Any, value: Any) -> Any:
     if isinstance(value, dict) and not outputs_are_dict(model):
         return [value[name] for name, _ in data_module.named_outputs(model)]
     return value
+
+
+def build_spec(
+    spec: Spec,
+    *,
+    input_shape: tuple[int | None, ...] | None = None,
+    max_params: int = DEFAULT_MAX_PARAMS,
+    initialize: bool = True,
+    adapt_on: DataSettings | None = None,
+    adapter: Adapter | None = None,
+) -> Built:
+    """The spec's model, its `adapt:` layers adapted. Such a spec is built twice: once as any
+    spec, with vocabulary-sized lookups given a provisional vocabulary (which checks
+    `max_params` before anything is allocated), then again adapting each layer on the training
+    rows before it is called. `adapt_on`: the training data's settings (`train`, which adapts on
+    synthetic data too); without it, a spec naming a data file adapts on the file, and one naming
+    none is built unadapted, unless a layer's output size is what it learns. `adapter`: given
+    instead, it is all that adapts (a run's learnt state, `kerasspec.adapt.LearnedState`)."""
+    from .adapt import Provisional
+
+    adapts = adapter is None and any(entry.adapt for entry in spec.layers)
+    if adapts and adapt_on is None and not _adapts_on_file(spec):
+        adapts = False  # built unadapted: nothing to learn from, and no output size depends on it
+    first = build(
+        spec,
+        input_shape=input_shape,
+        max_params=max_params,
+        initialize=initialize,
+        adapter=Provisional() if adapts else adapter,
+    )
+    if not adapts:
+        return first
+    return _adapted(first, input_shape, max_params, adapt_on)
+
+
+def _adapts_on_file(spec: Spec) -> bool:
+    """Whether a command that only builds adapts the spec's layers: when it names a data file.
+    Without one, a layer whose output size is what it learns is an error."""
+    from .adapt import learned_size
+
+    if data_module.data_file(spec) is not None or data_folder(spec) is not None:
+        return True
+    for entry in spec.layers:
+        if entry.adapt and learned_size(entry):
+            raise SpecError(
+                entry.raw.key_mark("adapt"),
+                f"the output size of {entry.describe()} ({entry.type}) is the size of the vocabulary it "
+                "learns, and the spec names no data to adapt it on",
+                hint="name the data (`data.file`, `data.images`, `data.text`), or give `vocabulary:`, or `max_tokens` with "
+                "`pad_to_max_tokens: true`; `train` adapts on synthetic data too",
+                code="adapt-needs-data",
+            )
+    return False
+
+
+def _adapted(built: Built, shape: tuple | None, limit: int, adapt_on: DataSettings | None) -> Built:
+    """The spec built again, its `adapt:` layers adapted on the training rows (`adapt_on`, else
+    the spec's data settings)."""
+    from ._keras import import_keras
+    from .adapt import DataAdapter
+
+    spec = built.spec
+    keras = import_keras()
+    if not built.is_built:
+        return built  # no input shape: nothing to adapt on (the command says so)
+    rows = training_rows(built, keras, adapt_on or data_settings(spec, None, None, None))
+    keras.utils.clear_session()  # the same layer names again
+    adapter = DataAdapter(rows)
+    adapted = build(spec, input_shape=shape, max_params=limit, adapter=adapter)
+    adapted.adapter = adapter
+    return adapted
+
+
+def training_rows(built: Built, keras: Any, settings: DataSettings) -> TrainingRows:
+    """The inputs of the rows `train` trains on (validation rows left out), by input name, for
+    adapting layers: the data `datasets` gives fit, whatever its source."""
+    from .adapt import TrainingRows, first_rows
+    from .graph import model_inputs
+
+    if data_folder(built.spec) is not None:  # the rows fit trains on, streamed from the folder
+        used = replace(settings)
+        fit_kwargs = datasets(built, keras, used)
+        name = data_module.plan_columns(built.spec, built.model)[0][0].name
+        kept = used.samples - int(round(used.samples * settings.validation_split))
+        stream = fit_kwargs["x"].map(lambda x, y: x if isinstance(x, dict) else {name: x})
+        return TrainingRows(kept, settings.batch_size, stream=stream)
+    # planned from the inputs alone: the model's lookups have not learnt their vocabularies yet
+    inputs = model_inputs(built.model)
+    only_inputs = Built(keras.Model(inputs, inputs, name=f"{built.spec.name}.inputs"), built.spec)
+    names = [column.name for column in data_module.plan_columns(built.spec, only_inputs.model)[0]]
+    training = replace(settings)
+    if data_module.data_file(built.spec) is None:  # synthetic: the rows fit trains on, without the held-out ones
+        training.samples = settings.samples - int(round(settings.samples * settings.validation_split))
+    kwargs = datasets(only_inputs, keras, training, with_targets=False)
+
+    def by_name(x: Any) -> dict[str, Any]:
+        return dict(x) if isinstance(x, dict) else {names[0]: x}
+
+    x = kwargs["x"]
+    if isinstance(x, keras.utils.PyDataset):  # synthetic data drawn batch by batch
+        stream = x
+
+        def batches() -> Iterator[dict[str, Any]]:
+            for index in range(len(stream)):
+                yield by_name(stream[index][0])
+
+        return TrainingRows(training.samples, settings.batch_size, batches=batches)
+    arrays = by_name(x)
+    rows = len(next(iter(arrays.values())))
+    if data_module.data_file(built.spec) is not None:
+        rows = first_rows(rows, settings.validation_split)
+    return TrainingRows(rows, settings.batch_size, arrays)
 
 
 def verbosity(quiet: bool, spec: Spec | None = None) -> Any:
@@ -503,7 +625,7 @@ def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings,
         validation = Batches(keras, val_x, val_y, batch_size, shuffle=False, seed=seed, sample_weight=val_weights)
     elif "validation_data" in fit_kwargs:
         held_out = fit_kwargs["validation_data"]
-        val_x, val_y = held_out if isinstance(held_out, tuple) else (held_out, None)
+        val_x, val_y = held_out if isinstance(held_out, tuple) else (held_out, None)  # a dataset: x only
         validation = Batches(keras, val_x, val_y, batch_size, shuffle=False, seed=seed)
     return Batches(keras, x, y, batch_size, shuffle=shuffle, seed=seed, sample_weight=weights), validation
 
@@ -571,6 +693,8 @@ def train(
         if logs:
             drawing.submit(logs, run_dir / "history.png", f"{spec.name}: training history")
         save_weights(built.model, run_dir / "model.weights.h5")
+        if built.adapter is not None:  # what adapted layers learnt, which the weights file does not hold
+            built.adapter.save(run_dir, {layer.name: layer for layer in built.model.layers})
         if unsaveable is None:
             write_new_file(run_dir / "model.keras", lambda tmp: built.model.save(tmp))
         write_new_text(

@@ -71,6 +71,8 @@ class LayerEntry:
     # block inputs bound before this entry is called (`d1.in`, see `check.blocks`): to the
     # references of the block use's `inputs`, or (None) to what the entry above gave
     block_inputs: list[tuple[str, CallInputs | None]] = field(default_factory=list)
+    # `adapt:` learns from the training data before the layer is called: True (all rows) or a row count
+    adapt: bool | int = False
 
     def describe(self) -> str:
         noun = "op" if self.op is not None else "layer"

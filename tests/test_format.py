@@ -228,7 +228,11 @@ def test_resolve_prints_to_stdout(cli):
 
 def test_declaration_sections_are_all_reachable():
     names = {section.ref for section in declaration.SECTIONS}
-    assert {"spec", "input", "compile", "data", "distribution", "input_data", "train", "block"} == names
+    assert {"spec", "input", "compile", "data", "distribution", "input_data", "train", "block"} | {
+        "image_folder",
+        "text_folder",
+        "adapt",
+    } == names
 
 
 @pytest.mark.slow

@@ -44,10 +44,28 @@ def load(
     ctx.include = lambda target, shown, chain: _load_spec(ctx, target, shown, (), chain)
     ctx.inline = lambda tree, holder, chain: _check_inline(ctx, tree, holder, chain)
     spec = _load_spec(ctx, path, shown or str(path), overrides, ())
+    if spec is not None:
+        _refuse_nested_adapt(ctx, spec)
     if ctx.errors:
         raise SpecErrors(_once(sorted(with_key_paths(ctx.errors, ctx.trees), key=_error_order)))
     assert spec is not None
     return spec
+
+
+def _refuse_nested_adapt(ctx: Context, spec: Spec) -> None:
+    """`adapt:` learns on what the layer is called on, from the model's inputs: the spec's own
+    layers (blocks expanded), not the layers inside a model used as a layer."""
+    for nested in spec.included():
+        for entry in nested.layers:
+            if entry.adapt:
+                ctx.error(
+                    entry.raw.key_mark("adapt"),
+                    f"`adapt` works on the spec's own layers; {entry.describe()} is inside the nested model "
+                    f"'{nested.name}'",
+                    hint="write the preprocessing layer (with `adapt: true`) in the outer spec's `layers`",
+                    code="bad-adapt",
+                )
+        _refuse_nested_adapt(ctx, nested)
 
 
 def _load_spec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import Mark, closest, did_you_mean
-from ..format.declaration import RESERVED_ENTRY_KEYS
+from ..format.declaration import ENTRY_KEYS, RESERVED_ENTRY_KEYS
 from ..kinds import KINDS
 from ..loader import PList, PMap
 from ..spec import InputDef, LayerEntry, Spec
@@ -13,6 +13,7 @@ from .context import Context, misspelt_keys
 from .objects import check_object
 from .ops import read_op
 from .refs import reference
+from .sections import check_value
 
 ENTRY_MODES = ("type", "reuse", "spec", "op")
 
@@ -107,6 +108,7 @@ def read_entry(
             entry.call = dict(call)
     extra = [k for k in raw if k not in RESERVED_ENTRY_KEYS]
     mode = modes[0]
+    read_adapt(ctx, raw, entry, mode)
     if mode == "type" and raw["type"] == "Sequential":
         entry.type = "Sequential"
         entry.spec = inline_sequential(ctx, raw, entry.name or f"sequential_{entry.index}", spec, include_stack)
@@ -131,6 +133,47 @@ def read_entry(
         else:
             entry.spec = include(ctx, raw, spec, include_stack)
     return entry
+
+
+_ADAPT = next(key for key in ENTRY_KEYS if key.name == "adapt")
+
+
+def read_adapt(ctx: Context, raw: PMap, entry: LayerEntry, mode: str) -> None:
+    """`adapt: true | {samples: N}`: on a layer `type:` whose class has `adapt()`."""
+    if raw.get("adapt") is None:
+        return
+    value, mark = raw["adapt"], raw.value_mark("adapt")
+    before = len(ctx.errors)
+    check_value(ctx, _ADAPT.type, value, mark, "adapt", None, _ADAPT.doc)
+    if len(ctx.errors) > before:
+        for error in ctx.errors[before:]:
+            error.key_path = None  # the full path (`layers[3].adapt.samples`) is found from the mark
+        return
+    if value is False:
+        return
+    type_name = raw.get("type")
+    if mode != "type" or type_name == "Sequential":
+        what = "an inline `type: Sequential`" if mode == "type" else f"a `{mode}` entry"
+        ctx.error(
+            raw.key_mark("adapt"),
+            f"`adapt` goes with a layer that learns from data; {what} has no adapt()",
+            hint="write `adapt: true` on the preprocessing layer's own entry",
+            code="bad-adapt",
+        )
+        return
+    if isinstance(type_name, str) and ":" not in type_name:
+        info = ctx.catalog.get_class(KINDS["layers"].name, type_name)
+        if info is not None and not info.adapts:
+            adapting = sorted(n for n, c in ctx.catalog.classes(KINDS["layers"].name).items() if c.adapts)
+            ctx.error(
+                raw.key_mark("adapt"),
+                f"{type_name} has no adapt(): it learns nothing from data before training",
+                hint="layers that adapt: " + ", ".join(adapting),
+                code="bad-adapt",
+            )
+            return
+    samples = value.get("samples") if isinstance(value, PMap) else None
+    entry.adapt = int(samples) if samples is not None else True
 
 
 def register_name(ctx: Context, entry: LayerEntry, names: dict[str, Mark], inputs: dict[str, InputDef]) -> None:

@@ -85,7 +85,7 @@ def rule_errors(tree: PMap, section: Section, chosen: dict[str, Any] | None = No
     values = {**mapping, **(chosen or {})}
     found = []
     for rule in section.rules:
-        if values.get(rule.key) == rule.value:
+        if rule.applies(values.get(rule.key)):
             for key, where in _broken(tree, mapping, section, rule):
                 path = key_path(section, where, key, tree)
                 found.append(
@@ -248,6 +248,7 @@ def check_settings(ctx: Context, spec: Spec) -> None:
     data = _mapping(ctx, tree, "data")
     if data is not None:
         check_section(ctx, data, DATA, "data", spec)
+        ctx.errors.extend(rule_errors(tree, DATA))
         _check_data_names(ctx, spec, data)
         spec.data = Data(data)
     train = _mapping(ctx, tree, "train")

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 SPEC_VERSION = 1
 MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed and NumPy's legacy seeding refuse more
 MISSING: Any = object()
+GIVEN: Any = type("Given", (), {"__repr__": lambda self: "given"})()  # a rule's value: the key is there at all
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,14 @@ class Rule:
     `train.step`), or, with `allows`, only those keys of `key`'s section may."""
 
     key: str
-    value: Any
+    value: Any  # GIVEN: whatever the key holds (keys that exclude each other)
     message: str  # formatted with {key} (the offending key's path)
     hint: str
     forbids: tuple[str, ...] = ()
     allows: tuple[str, ...] | None = None
+
+    def applies(self, value: Any) -> bool:
+        return value is not None if self.value is GIVEN else value == self.value
 
 
 @dataclass(frozen=True)
@@ -254,12 +258,88 @@ INPUT_DATA = Section(
         ),
     ),
 )
+# Arguments of Keras's directory utilities that kerasspec sets itself: from `train` / `data`
+# (batch_size, seed, shuffle, validation_split), from the loss (label_mode), or always (a
+# tf.data dataset, quietly).
+FOLDER_SET_BY_KERASSPEC = (
+    "batch_size",
+    "seed",
+    "shuffle",
+    "validation_split",
+    "subset",
+    "label_mode",
+    "format",
+    "verbose",
+)
+
+
+def _folder_section(label: str, utility: str, what: str, *keys: Key) -> Section:
+    """`data.images` / `data.text`: the declared keys, and the rest of the utility's arguments
+    (but those kerasspec sets) from the catalog."""
+
+    def passed_on(catalog: Catalog) -> dict[str, Key]:
+        info = catalog.functions.get(utility)
+        if info is None:  # a catalog from before the utilities were listed: the declared keys only
+            return {}
+        return {name: keras_argument(info, name) for name in info.params if name not in FOLDER_SET_BY_KERASSPEC}
+
+    return Section(
+        label=label,
+        ref=f"{what.split()[0]}_folder",
+        doc=f"{what} read by `keras.utils.{utility}`; its other arguments pass through.",
+        noun=f"{label} key",
+        listing=f"{utility} arguments kerasspec passes on",
+        catalog_keys=passed_on,
+        keys=(
+            Key(
+                "directory",
+                Text(),
+                "the folder, relative to this file: one subfolder per class (its name is the class)",
+                required=True,
+            ),
+            Key(
+                "labels",
+                Union((Choice(("inferred",)), Null(), ListOf(Integer(0)))),
+                "inferred (from the subfolders), null (no labels: predict only), or one label per file",
+                "inferred",
+            ),
+            Key("class_names", ListOf(Text(), min_items=1), "the subfolders to read, in label order (all when absent)"),
+            Key("follow_links", Boolean(), "visit subfolders that are symbolic links", False),
+            *keys,
+        ),
+    )
+
+
+IMAGE_FOLDER = _folder_section(
+    "images",
+    "image_dataset_from_directory",
+    "image folder",
+    Key(
+        "image_size",
+        Union((ListOf(Integer(1), min_items=2), Integer(1))),
+        "[height, width] every image is resized to; the input's shape must be [height, width, channels]",
+        [256, 256],
+    ),
+    Key("color_mode", Choice(("grayscale", "rgb", "rgba")), "1, 3 or 4 channels", "rgb"),
+)
+TEXT_FOLDER = _folder_section(
+    "text",
+    "text_dataset_from_directory",
+    "text folder (.txt files)",
+    Key("max_length", Positive, "keep at most this many characters of each text"),
+)
+FOLDER_SECTIONS = {"images": IMAGE_FOLDER, "text": TEXT_FOLDER}
 DATA = Section(
     label="data",
-    doc="Where `train`, `evaluate` and `predict` get their data: synthetic unless a file is named.",
+    doc="Where `train`, `evaluate` and `predict` get their data: synthetic unless a file or folder is named.",
     noun="data key",
     keys=(
-        Key("samples", Positive, "rows of synthetic data; with a file, its first N rows (all when absent)", 1280),
+        Key(
+            "samples",
+            Positive,
+            "rows of synthetic data; with a file or folder, its first N rows (all when absent)",
+            1280,
+        ),
         Key("seed", Seed, "same seed, same data; `train.seed` when absent"),
         Key("sequence_length", Positive, "what each null dimension becomes in synthetic data", 16),
         Key(
@@ -278,6 +358,32 @@ DATA = Section(
             "sample_weight",
             Union((Text(), MapOf(Text()))),
             "the array or column of `file` weighing each row's loss; per output: {output: column}",
+        ),
+        Key(
+            "images",
+            Nested(IMAGE_FOLDER),
+            "real data: an image folder (one subfolder per class) for the one input; labels follow the loss",
+        ),
+        Key(
+            "text",
+            Nested(TEXT_FOLDER),
+            "real data: a folder of .txt files (one subfolder per class) for the one string input",
+        ),
+    ),
+    rules=(
+        Rule(
+            "images",
+            GIVEN,
+            "`{key}` and `data.images` both say where the data is; give one",
+            "an image folder, a text folder and a file exclude each other",
+            forbids=("data.text", "data.file"),
+        ),
+        Rule(
+            "text",
+            GIVEN,
+            "`{key}` and `data.text` both say where the data is; give one",
+            "an image folder, a text folder and a file exclude each other",
+            forbids=("data.file",),
         ),
     ),
 )
@@ -428,6 +534,12 @@ TOP_LEVEL_KEYS = tuple(key.name for key in TOP_LEVEL.keys)
 REFERENCE = r"^(?P<name>[^\[\]\s]+)(?:\[(?P<index>\d+)\])?$"
 REFERENCE_PATTERN = re.sub(r"\?P<\w+>", "", REFERENCE)
 REFERENCES = Union((Text(pattern=REFERENCE_PATTERN), ListOf(Text(pattern=REFERENCE_PATTERN))))
+ADAPT = Section(
+    label="adapt",
+    doc="How a preprocessing layer learns from the training data before training (`adapt: true`).",
+    noun="adapt key",
+    keys=(Key("samples", Positive, "adapt on the first N training rows; all of them when absent"),),
+)
 ENTRY_KEYS = (
     Key("type", Text(), "a class in keras.layers, or package.module:Class (--allow-code)"),
     Key("name", Text(pattern=ENTRY_NAME_PATTERN), "the layer's name; needed where another entry refers to it"),
@@ -452,6 +564,12 @@ ENTRY_KEYS = (
         Text(pattern=BLOCK_NAME_PATTERN),
         "a block of `blocks:`, expanded here (needs `name`; its other keys are the block's parameters)",
     ),
+    Key(
+        "adapt",
+        Union((Boolean(), Nested(ADAPT))),
+        "a layer with adapt() (Normalization, StringLookup, TextVectorization, ...) learns from the training "
+        "data on what it is called on, before training",
+    ),
 )
 RESERVED_ENTRY_KEYS = tuple(key.name for key in ENTRY_KEYS)
 OP_ENTRY_KEYS = ("op", "name", "inputs")  # an `op:` entry's own keys; the rest are the function's keywords
@@ -464,4 +582,4 @@ OP_INPUTS = Key(
     "the function's arguments: a list by position, a mapping by name (references or constants)",
 )
 
-SECTIONS = (TOP_LEVEL, INPUT, COMPILE, DATA, DISTRIBUTION, INPUT_DATA, TRAIN, BLOCK)
+SECTIONS = (TOP_LEVEL, INPUT, COMPILE, DATA, DISTRIBUTION, INPUT_DATA, IMAGE_FOLDER, TEXT_FOLDER, TRAIN, BLOCK, ADAPT)

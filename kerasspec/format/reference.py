@@ -17,13 +17,18 @@ from pathlib import Path
 from ..catalog import Catalog, get_catalog
 from ..kinds import KINDS
 from .declaration import (
+    ADAPT,
     BLOCK,
     COMPILE,
     DATA,
     DISTRIBUTION_DOCS,
     DISTRIBUTIONS,
     ENTRY_KEYS,
+    FOLDER_SET_BY_KERASSPEC,
+    GIVEN,
+    IMAGE_FOLDER,
     INPUT,
+    TEXT_FOLDER,
     TOP_LEVEL,
     TRAIN,
     Rule,
@@ -58,7 +63,8 @@ def _describe(value_type: ValueType) -> str:
 def _rule_line(section: Section, rule: Rule) -> str:
     where = f"{section.label}." if section.label else ""
     forbidden = ", ".join(f"`{key}`" for key in rule.forbids) or f"{where}<any key but {', '.join(rule.allows or ())}>"
-    line = f"- with `{where}{rule.key}: {rule.value}`: " + rule.message.format(key=forbidden).replace("``", "`")
+    given = f"`{where}{rule.key}`" if rule.value is GIVEN else f"`{where}{rule.key}: {rule.value}`"
+    line = f"- with {given}: " + rule.message.format(key=forbidden).replace("``", "`")
     return line + (f" (hint: {rule.hint})" if rule.hint else "") + "\n"
 
 
@@ -88,11 +94,15 @@ def blocks(catalog: Catalog) -> dict[str, str]:
         "entry-keys": "| key | takes | meaning |\n| --- | --- | --- |\n"
         + "".join(f"| `{k.name}` | {_cell(_describe(k.type))} | {_cell(k.doc)} |\n" for k in ENTRY_KEYS),
         "block": key_table(BLOCK),
+        "adapt": key_table(ADAPT),
         "compile": key_table(COMPILE),
         "data": key_table(DATA),
+        "images": key_table(IMAGE_FOLDER),
+        "text": key_table(TEXT_FOLDER),
         "distributions": _distributions(),
+        "folder-set": ", ".join(f"`{name}`" for name in FOLDER_SET_BY_KERASSPEC) + "\n",
         "train": key_table(TRAIN),
-        "rules": "".join(_rule_line(section, rule) for section in (TOP_LEVEL, TRAIN) for rule in section.rules),
+        "rules": "".join(_rule_line(section, rule) for section in (TOP_LEVEL, DATA, TRAIN) for rule in section.rules),
         "catalog": _catalog_lists(catalog),
     }
 

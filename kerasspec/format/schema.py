@@ -17,6 +17,7 @@ from .declaration import (
     DISTRIBUTION,
     DISTRIBUTIONS,
     ENTRY_KEYS,
+    GIVEN,
     INPUT_DATA,
     OP_ENTRY_KEYS,
     OP_INPUTS,
@@ -230,7 +231,9 @@ def rule_schemas(section: Section) -> list[dict[str, Any]]:
     """A section's rules as `if`/`then` at the top level (rules may reach other sections)."""
     found = []
     for rule in section.rules:
-        condition: dict[str, Any] = {"properties": {rule.key: {"const": rule.value}}, "required": [rule.key]}
+        condition: dict[str, Any] = {"required": [rule.key]}
+        if rule.value is not GIVEN:
+            condition["properties"] = {rule.key: {"const": rule.value}}
         if section.label:
             condition = {"properties": {section.label: condition}, "required": [section.label]}
         then: list[dict[str, Any]] = []
