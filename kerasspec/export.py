@@ -5,7 +5,10 @@ Keras names what it exports after its own tensors (`output_0`, ONNX's `Identity:
 model is exported through a functional model of the same layers and weights whose inputs are
 `keras.Input`s named as the spec names them and whose outputs are a dict keyed by the spec's
 output names: the serving signature, the ONNX graph and the LiteRT signature all take those
-names. Every input keeps a free batch dimension; weights and arithmetic stay float32.
+names. That model calls the trained one with training=False, so the exported graph is the
+inference graph: Keras's own export calls the model without it, and layers whose call defaults
+to training=True (RandomFlip, RandomRotation, ...) would go on augmenting every request. Every
+input keeps a free batch dimension; weights and arithmetic stay float32.
 
 Nothing here imports TensorFlow at import time.
 """
@@ -107,18 +110,19 @@ def input_names(spec: Spec, model: Any) -> list[str]:
 
 
 def serving_model(keras: Any, model: Any, spec: Spec) -> Any:
-    """A functional model over `model` (the same layers and weights) that takes its inputs as
-    a dict by the spec's input names and returns a dict by its output names."""
+    """A functional model over `model` (the same layers and weights, called in inference mode)
+    that takes its inputs as a dict by the spec's input names and returns a dict by its output
+    names."""
     from .graph import inputs_by_name, model_inputs
 
     tensors = model_inputs(model)
     names = input_names(spec, model)
     inputs = {name: keras.Input(shape=tuple(t.shape)[1:], dtype=t.dtype, name=name) for name, t in zip(names, tensors)}
     if not isinstance(model, keras.Sequential) and inputs_by_name(model):
-        outputs = model(inputs)
+        outputs = model(inputs, training=False)
     else:
         given = list(inputs.values())
-        outputs = model(given[0] if len(given) == 1 else given)
+        outputs = model(given[0] if len(given) == 1 else given, training=False)
     if isinstance(outputs, dict):
         named = dict(outputs)
     else:
