@@ -491,7 +491,7 @@ def export(
     """Write a trained model for serving (float32, any batch size, the spec's input and output names)."""
     from .render.summary import format_shape
 
-    exported = write_export(spec, options, trained, out=out, fmt=fmt)
+    exported = write_export(spec, options, trained, out=out, fmt=fmt, warn=_stderr)
 
     def tensors(described: list[tuple[str, tuple[int | None, ...], str]]) -> str:
         return ", ".join(f"{name} {format_shape(list(shape))} {dtype}" for name, shape, dtype in described)

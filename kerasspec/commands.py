@@ -593,7 +593,13 @@ def predict(
 
 
 def export(
-    path: Path, options: SpecOptions, trained_options: TrainedOptions, *, out: Path, fmt: str | None = None
+    path: Path,
+    options: SpecOptions,
+    trained_options: TrainedOptions,
+    *,
+    out: Path,
+    fmt: str | None = None,
+    warn: Warn = _ignore,
 ) -> Exported:
     """`export`: write the trained model (`--run` or `--model`, as evaluate and predict take it)
     as a SavedModel directory, an .onnx or a .tflite file at `out`, named as the spec names its
@@ -606,4 +612,4 @@ def export(
     require_keras()
     require_converters(fmt)
     trained = load_trained(spec, trained_options)
-    return export_model(trained.keras, trained.model, spec, fmt, out)
+    return export_model(trained.keras, trained.model, spec, fmt, out, warn=warn)

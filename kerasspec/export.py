@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,13 @@ from .errors import EXPORT_EXTRA_MODULES, EXPORT_INSTALL, KerasMissing, SpecErro
 
 if TYPE_CHECKING:
     from .spec import Spec
+
+Warn = Callable[[str], None]
+
+
+def _ignore(_text: str) -> None:
+    pass
+
 
 # The formats, by the name the command takes, with the name `model.export` takes.
 FORMATS = {"saved_model": "tf_saved_model", "onnx": "onnx", "litert": "litert"}
@@ -149,10 +157,20 @@ def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def export_model(keras: Any, model: Any, spec: Spec, fmt: str, out: Path) -> Exported:
+def flex_ops(path: Path) -> list[str]:
+    """The TensorFlow ops a .tflite file calls through LiteRT's Flex delegate (Select TF ops),
+    read from its operator table: what LiteRT's built-in ops could not express."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(path.read_bytes(), 0)
+    codes = [model.OperatorCodes(i).CustomCode() for i in range(model.OperatorCodesLength())]
+    return sorted({code.decode() for code in codes if code and code.startswith(b"Flex")})
+
+
+def export_model(keras: Any, model: Any, spec: Spec, fmt: str, out: Path, *, warn: Warn = _ignore) -> Exported:
     """Write `model` as `fmt` at `out`, atomically: into a temporary sibling first, moved into
     place once complete. A converter's failure is a located error at `out` (its exception the
-    cause, shown with --debug)."""
+    cause, shown with --debug). A .tflite that needs TensorFlow ops is noted through `warn`."""
     from .builder import keras_message
     from .files import write_new_directory, write_new_file
 
@@ -186,6 +204,16 @@ def export_model(keras: Any, model: Any, spec: Spec, fmt: str, out: Path) -> Exp
         write_new_directory(out, write)
     else:
         write_new_file(out, write)
+
+    needed = flex_ops(out) if fmt == "litert" else []
+    if needed:
+        # Keras converts with TFLITE_BUILTINS and SELECT_TF_OPS: the built-ins wherever they can,
+        # TensorFlow's kernels elsewhere (a recurrent layer's loop over a free batch dimension).
+        warn(
+            f"{out}: note: it calls TensorFlow ops that LiteRT's built-in set lacks ({', '.join(needed)}), so it "
+            "runs only where the Flex delegate is linked in (Android's tensorflow-lite-select-tf-ops, a LiteRT "
+            "build with Select TF ops); the ai-edge-litert interpreter alone cannot run it"
+        )
 
     def described(tensors: dict[str, Any]) -> list[tuple[str, tuple[int | None, ...], str]]:
         return [(name, tuple(t.shape), str(t.dtype)) for name, t in tensors.items()]

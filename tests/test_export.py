@@ -10,7 +10,6 @@ at most 3.6e-7 for ONNX and 6.0e-7 for LiteRT.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -63,7 +62,15 @@ def trained(tmp_path_factory) -> dict[str, Path]:
     return runs
 
 
-def batch_and_predictions(name: str, run: Path, tmp_path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def as_declared(values: object) -> np.ndarray:
+    """An input array as the artifacts declare it: float32 or int32 (the specs' dtypes)."""
+    array = np.asarray(values)
+    return array.astype(np.int32 if np.issubdtype(array.dtype, np.integer) else np.float32)
+
+
+def batch_and_predictions(
+    name: str, run: Path, tmp_path: Path, inputs: list[str]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The spec's first BATCH rows of data by input name, and what `kerasspec predict` writes for them."""
     from kerasspec.commands import SpecOptions, TrainedOptions, load_spec, load_trained
 
@@ -72,10 +79,9 @@ def batch_and_predictions(name: str, run: Path, tmp_path: Path) -> tuple[dict[st
     assert result.exit_code == 0, result.stderr
     with np.load(out) as archive:
         predicted = {k: archive[k] for k in archive.files}
-    spec = load_spec(SPECS / f"{name}.yaml", SpecOptions())
+    spec = load_spec(SPECS / f"{name}.yaml", SpecOptions())  # the draws predict made: same spec, seed and rows
     x = load_trained(spec, TrainedOptions(run=run, samples=BATCH)).datasets(with_targets=False)["x"]
-    inputs = MODELS[name][0]
-    batch = {k: np.asarray(v, dtype=np.float32) for k, v in (x.items() if isinstance(x, dict) else [(inputs[0], x)])}
+    batch = {k: as_declared(v) for k, v in (x.items() if isinstance(x, dict) else [(inputs[0], x)])}
     assert sorted(batch) == sorted(inputs)
     return batch, predicted
 
@@ -133,7 +139,7 @@ def test_each_format_runs_in_its_runtime_as_predict_does(trained, tmp_path, name
     assert lines[2].startswith("  outputs: ") and re.findall(r"(\w+) \(None, ", lines[2]) == outputs
     assert sorted(p.name for p in tmp_path.iterdir()) == [out_name]  # no temporary left beside it
 
-    batch, predicted = batch_and_predictions(name, trained[name], tmp_path)
+    batch, predicted = batch_and_predictions(name, trained[name], tmp_path, inputs)
     names, got = RUNTIMES[fmt](out, batch)
     assert names == sorted(inputs)
     assert sorted(got) == sorted(outputs) == sorted(predicted)
@@ -242,7 +248,6 @@ def test_a_missing_converter_names_the_extra(trained, tmp_path, monkeypatch):
         "install with: pip install 'kerasspec[export]'\n"
     )
     assert list(tmp_path.iterdir()) == []
-    assert os.listdir(tmp_path) == []
 
 
 def test_a_saved_model_file_exports_as_a_run_does(trained, tmp_path):
@@ -256,6 +261,32 @@ def test_a_saved_model_file_exports_as_a_run_does(trained, tmp_path):
         "  inputs:  input (None, 28, 28, 1) float32",
         "  outputs: class_probabilities (None, 10) float32",
     ]
-    batch, predicted = batch_and_predictions("mnist_convnet", trained["mnist_convnet"], tmp_path)
+    batch, predicted = batch_and_predictions("mnist_convnet", trained["mnist_convnet"], tmp_path, ["input"])
     _, got = run_litert(out, batch)
     assert float(np.max(np.abs(got["class_probabilities"] - predicted["class_probabilities"]))) <= TOLERANCE["litert"]
+
+
+def test_a_recurrent_model_with_integer_inputs(tmp_path):
+    """siamese_similarity: int32 token inputs, an Embedding and an LSTM shared by both. ONNX runs
+    it as predict does. Its LSTM loops over a free batch dimension, which LiteRT's built-in ops
+    cannot express (TensorListReserve needs a static element shape): the .tflite calls
+    TensorFlow's ops through the Flex delegate, export says so, and the plain interpreter
+    indeed refuses it."""
+    name, run = "siamese_similarity", tmp_path / "run"
+    trained = invoke("train", SPECS / f"{name}.yaml", "--epochs", "1", "--samples", "32", "-q", "--out", run)
+    assert trained.exit_code == 0, trained.stderr
+    batch, predicted = batch_and_predictions(name, run, tmp_path, ["left", "right"])
+    assert {k: v.dtype for k, v in batch.items()} == {"left": np.int32, "right": np.int32}
+    result = invoke("export", SPECS / f"{name}.yaml", "--run", run, "-o", tmp_path / "m.onnx")
+    assert result.exit_code == 0, result.stderr
+    _, got = run_onnx(tmp_path / "m.onnx", batch)
+    assert float(np.max(np.abs(got["similar"] - predicted["similar"]))) <= TOLERANCE["onnx"]
+
+    out = tmp_path / "m.tflite"
+    result = invoke("export", SPECS / f"{name}.yaml", "--run", run, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith(
+        f"{out}: note: it calls TensorFlow ops that LiteRT's built-in set lacks (FlexTensorListReserve, "
+    )
+    with pytest.raises(RuntimeError, match="Flex delegate"):
+        run_litert(out, batch)
