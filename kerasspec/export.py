@@ -16,6 +16,7 @@ Nothing here imports TensorFlow at import time.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -157,6 +158,26 @@ def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def unconverted_ops(path: Path) -> list[str]:
+    """The ops of an .onnx file (subgraphs included) that no ONNX operator set defines: the
+    TensorFlow ops tf2onnx could not convert (it writes them as they were, and onnxruntime
+    refuses the file)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    found: set[str] = set()
+    graphs = [model.graph]
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            if node.domain in ("", "ai.onnx", "ai.onnx.ml") and not onnx.defs.has(node.op_type, node.domain):
+                found.add(node.op_type)
+            for attribute in node.attribute:
+                graphs.extend([attribute.g] if attribute.HasField("g") else [])
+                graphs.extend(attribute.graphs)
+    return sorted(found)
+
+
 def flex_ops(path: Path) -> list[str]:
     """The TensorFlow ops a .tflite file calls through LiteRT's Flex delegate (Select TF ops),
     read from its operator table: what LiteRT's built-in ops could not express."""
@@ -183,22 +204,30 @@ def export_model(keras: Any, model: Any, spec: Spec, fmt: str, out: Path, *, war
         }
     ]
 
+    def failed(message: str) -> SpecError:
+        hint = "the other formats may take this model" if fmt != "saved_model" else None
+        return SpecError(None, f"{fmt} export failed: {message}", hint=hint, source=str(out), code="export-failed")
+
     def write(tmp: Path) -> None:
+        tf2onnx_log = logging.getLogger("tf2onnx")
+        level = tf2onnx_log.level
         try:
             with warnings.catch_warnings():
                 # tf2onnx's numpy-2 patch in Keras touches `np.object` (a FutureWarning).
                 warnings.simplefilter("ignore", FutureWarning)
+                # It logs each op it cannot convert, with a traceback, and carries on: the
+                # error below names them in one line instead.
+                tf2onnx_log.setLevel(logging.CRITICAL)
                 served.export(str(tmp), format=FORMATS[fmt], verbose=False, input_signature=signature)
         except OSError:
             raise
         except Exception as exc:  # noqa: BLE001 - a layer the converter cannot express: bad input for this format
-            raise SpecError(
-                None,
-                f"{fmt} export failed: {keras_message(exc)}",
-                hint="the other formats may take this model" if fmt != "saved_model" else None,
-                source=str(out),
-                code="export-failed",
-            ) from exc
+            raise failed(keras_message(exc)) from exc
+        finally:
+            tf2onnx_log.setLevel(level)
+        left = unconverted_ops(tmp) if fmt == "onnx" else []
+        if left:
+            raise failed(f"tf2onnx left TensorFlow ops that ONNX has no operator for: {', '.join(left)}")
 
     if fmt == "saved_model":
         write_new_directory(out, write)

@@ -63,23 +63,27 @@ def trained(tmp_path_factory) -> dict[str, Path]:
 
 
 def as_declared(values: object) -> np.ndarray:
-    """An input array as the artifacts declare it: float32 or int32 (the specs' dtypes)."""
+    """An input array as the artifacts declare it: float32, int32 or strings (the specs' dtypes)."""
     array = np.asarray(values)
+    if array.dtype.kind in "OSU":
+        return array.astype(object)
     return array.astype(np.int32 if np.issubdtype(array.dtype, np.integer) else np.float32)
 
 
 def batch_and_predictions(
-    name: str, run: Path, tmp_path: Path, inputs: list[str]
+    name: str | Path, run: Path, tmp_path: Path, inputs: list[str]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The spec's first BATCH rows of data by input name, and what `kerasspec predict` writes for them."""
+    """The spec's (a bundled spec's name, or a file) first BATCH rows of data by input name, and
+    what `kerasspec predict` writes for them."""
     from kerasspec.commands import SpecOptions, TrainedOptions, load_spec, load_trained
 
+    path = name if isinstance(name, Path) else SPECS / f"{name}.yaml"
     out = tmp_path / "predictions.npz"
-    result = invoke("predict", SPECS / f"{name}.yaml", "--run", run, "--samples", BATCH, "--out", out)
+    result = invoke("predict", path, "--run", run, "--samples", BATCH, "--out", out)
     assert result.exit_code == 0, result.stderr
-    with np.load(out) as archive:
+    with np.load(out, allow_pickle=False) as archive:
         predicted = {k: archive[k] for k in archive.files}
-    spec = load_spec(SPECS / f"{name}.yaml", SpecOptions())  # the draws predict made: same spec, seed and rows
+    spec = load_spec(path, SpecOptions())  # the draws predict made: same spec, seed and rows
     x = load_trained(spec, TrainedOptions(run=run, samples=BATCH)).datasets(with_targets=False)["x"]
     batch = {k: as_declared(v) for k, v in (x.items() if isinstance(x, dict) else [(inputs[0], x)])}
     assert sorted(batch) == sorted(inputs)
@@ -290,3 +294,33 @@ def test_a_recurrent_model_with_integer_inputs(tmp_path):
     )
     with pytest.raises(RuntimeError, match="Flex delegate"):
         run_litert(out, batch)
+
+
+def test_a_string_input_model(tmp_path):
+    """A StringLookup over a string input: the SavedModel and LiteRT (its hash tables are
+    built-in ops) take strings and match predict; tf2onnx cannot convert the lookup table, and
+    writes the TensorFlow op as it was (onnxruntime refuses the file): export refuses it, naming
+    the op, and leaves nothing."""
+    from test_data_sources import STRING_SPEC
+
+    spec, run = tmp_path / "thal.yaml", tmp_path / "run"
+    spec.write_text(STRING_SPEC.lstrip(), encoding="utf-8")
+    trained = invoke("train", spec, "--samples", "40", "-q", "--out", run)
+    assert trained.exit_code == 0, trained.stderr
+    batch, predicted = batch_and_predictions(spec, run, tmp_path, ["thal", "age"])
+    assert batch["thal"].dtype == object
+    for fmt, out in [("saved_model", tmp_path / "m"), ("litert", tmp_path / "m.tflite")]:
+        result = invoke("export", spec, "--run", run, "-o", out)
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.splitlines()[1] == "  inputs:  thal (None, 1) string, age (None, 1) float32"
+        _, got = RUNTIMES[fmt](out, batch)
+        assert float(np.max(np.abs(got["target"] - predicted["target"]))) <= TOLERANCE[fmt]
+
+    out = tmp_path / "m.onnx"
+    result = invoke("export", spec, "--run", run, "-o", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{out}: error: onnx export failed: tf2onnx left TensorFlow ops that ONNX has no operator for: "
+        "LookupTableFindV2\n  hint: the other formats may take this model\n"
+    )
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
