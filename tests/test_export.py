@@ -1,6 +1,7 @@
 """`kerasspec export` through the CLI: each format is loaded by its own runtime (TensorFlow's
 SavedModel serving signature, onnxruntime, the LiteRT interpreter) and its outputs compared with
-`predict`'s on the same batch, for a multi-input multi-output spec and a convnet.
+`predict`'s on the same batch: a multi-input multi-output spec and two convnets in every format;
+a recurrent model with integer inputs and a string-input model where a format cannot take them.
 
 Tolerances (absolute, on float32 outputs of magnitude at most 1 here): the SavedModel runs
 TensorFlow's own kernels on the same graph, 1e-6; ONNX Runtime and LiteRT (XNNPACK) run other
@@ -158,10 +159,9 @@ def test_bad_input_is_one_located_line_and_writes_nothing(trained, tmp_path):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken.onnx").write_text("mine")
     cases = [
-        (["--run", run, "-o", tmp_path / "m", "--format", "onxx"], "--format: error: unknown --format 'onxx'; "),
         (
             ["--run", run, "-o", tmp_path / "m", "--format", "onxx"],
-            "choose saved_model, onnx or litert; did you mean 'onnx'?",
+            "--format: error: unknown --format 'onxx'; choose saved_model, onnx or litert; did you mean 'onnx'?",
         ),
         (["--run", run, "-o", tmp_path / "taken"], f"{tmp_path / 'taken'}: error: exists; export never replaces"),
         (["--run", run, "-o", tmp_path / "taken.onnx"], f"{tmp_path / 'taken.onnx'}: error: exists; "),
