@@ -72,19 +72,19 @@ def as_declared(values: object) -> np.ndarray:
 
 
 def batch_and_predictions(
-    name: str | Path, run: Path, tmp_path: Path, inputs: list[str]
+    name: str | Path, run: Path, tmp_path: Path, inputs: list[str], *code: str
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The spec's (a bundled spec's name, or a file) first BATCH rows of data by input name, and
-    what `kerasspec predict` writes for them."""
+    what `kerasspec predict` writes for them (`code`: --allow-code)."""
     from kerasspec.commands import SpecOptions, TrainedOptions, load_spec, load_trained
 
     path = name if isinstance(name, Path) else SPECS / f"{name}.yaml"
     out = tmp_path / "predictions.npz"
-    result = invoke("predict", path, "--run", run, "--samples", BATCH, "--out", out)
+    result = invoke("predict", path, "--run", run, "--samples", BATCH, "--out", out, *code)
     assert result.exit_code == 0, result.stderr
     with np.load(out, allow_pickle=False) as archive:
         predicted = {k: archive[k] for k in archive.files}
-    spec = load_spec(path, SpecOptions())  # the draws predict made: same spec, seed and rows
+    spec = load_spec(path, SpecOptions(allow_code=bool(code)))  # the draws predict made: same spec, seed and rows
     x = load_trained(spec, TrainedOptions(run=run, samples=BATCH)).datasets(with_targets=False)["x"]
     batch = {k: as_declared(v) for k, v in (x.items() if isinstance(x, dict) else [(inputs[0], x)])}
     assert sorted(batch) == sorted(inputs)
@@ -324,3 +324,19 @@ def test_a_string_input_model(tmp_path):
         "LookupTableFindV2\n  hint: the other formats may take this model\n"
     )
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_subclassed_model(tmp_path):
+    """specs/code/ticket_subclass.yaml (--allow-code): a keras.Model subclass called on a dict of
+    its inputs and returning a dict; its ONNX export runs as predict does, by the same names."""
+    spec, run, out = SPECS / "code" / "ticket_subclass.yaml", tmp_path / "run", tmp_path / "m.onnx"
+    trained = invoke("train", spec, "--allow-code", "--epochs", "1", "--samples", "32", "-q", "--out", run)
+    assert trained.exit_code == 0, trained.stderr
+    result = invoke("export", spec, "--allow-code", "--run", run, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[2] == "  outputs: priority (None, 1) float32, department (None, 4) float32"
+    batch, predicted = batch_and_predictions(spec, run, tmp_path, ["title", "text_body", "tags"], "--allow-code")
+    names, got = run_onnx(out, batch)
+    assert names == ["tags", "text_body", "title"] and sorted(got) == sorted(predicted)
+    for key in predicted:
+        assert float(np.max(np.abs(got[key] - predicted[key]))) <= TOLERANCE["onnx"]
