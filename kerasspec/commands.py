@@ -17,6 +17,7 @@ from .errors import KerasMissing, SpecError, SpecErrors
 if TYPE_CHECKING:
     from .adapt import Adapter
     from .builder import Built
+    from .export import Exported
     from .render.plot import PlotOptions
     from .runner import DataSettings
     from .spec import Spec
@@ -583,6 +584,7 @@ def predict(
     import numpy as np
 
     from .data import named_outputs
+    from .export import output_names
     from .files import write_new_file
     from .runner import feature_model
 
@@ -602,9 +604,29 @@ def predict(
     elif isinstance(predictions, (list, tuple)):
         arrays = {name: np.asarray(p) for (name, _), p in zip(named_outputs(loaded), predictions)}
     else:
-        name = named_outputs(target)[0][0]
-        if isinstance(target, trained.keras.Sequential) and not getattr(target, "output_names", None):
-            name = target.layers[-1].name  # a rebuilt Sequential names no outputs; a loaded one, its last layer
-        arrays = {name: np.asarray(predictions)}
+        arrays = {output_names(trained.keras, target)[0]: np.asarray(predictions)}
     write_new_file(out, lambda tmp: np.savez(tmp, **arrays), force=force)
     return {k: tuple(v.shape) for k, v in arrays.items()}
+
+
+def export(
+    path: Path,
+    options: SpecOptions,
+    trained_options: TrainedOptions,
+    *,
+    out: Path,
+    fmt: str | None = None,
+    warn: Warn = _ignore,
+) -> Exported:
+    """`export`: write the trained model (`--run` or `--model`, as evaluate and predict take it)
+    as a SavedModel directory, an .onnx or a .tflite file at `out`, named as the spec names its
+    inputs and outputs. The format and `out` are checked before anything is loaded."""
+    from .export import check_target, choose_format, export_model, require_converters
+
+    fmt = choose_format(fmt, out)
+    check_target(out)
+    spec = load_spec(path, options)
+    require_keras()
+    require_converters(fmt)
+    trained = load_trained(spec, trained_options)
+    return export_model(trained.keras, trained.model, spec, fmt, out, warn=warn)

@@ -787,7 +787,7 @@ def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
 def check_model_fits(spec: Spec, keras: Any, model: Any, source: str, objects: dict[str, Any] | None = None) -> None:
     """A trained model (loaded from `source`, or rebuilt from it) must be of `spec`'s kind, with
     its inputs and outputs; a subclass model, of its class."""
-    mismatch = {"hint": "evaluate a model trained from this spec", "source": source, "code": "model-mismatch"}
+    mismatch = {"hint": "give a model trained from this spec", "source": source, "code": "model-mismatch"}
     if spec.kind == "subclass":
         objects = custom_objects(spec) if objects is None else objects
         cls = objects.get(str(spec.class_ref).split(":")[1].split(".")[-1])
