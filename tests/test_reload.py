@@ -3,6 +3,7 @@ RUN/model.weights.h5: weights that do not fit it are one located line, exit 2, n
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -62,3 +63,29 @@ def test_weights_that_do_not_fit_are_one_located_line(cli, runs, tmp_path, comma
         assert lines[0].startswith(f"{broken / 'model.weights.h5'}: error: {message}"), (name, lines)
         assert "hint: the run directory's files belong together" in result.stderr
         assert not out.exists()
+
+
+def test_a_layer_saving_more_than_its_weights_still_reloads(cli, write_spec, tmp_path):
+    """A tf_idf StringLookup writes its idf weights, which are none of `model.weights`: the file
+    then differs from the model's weights, and the check compares it with the file Keras writes
+    for the rebuilt model, which holds them too; the run evaluates as its model.keras does."""
+    spec = write_spec("""
+        name: tfidf
+        inputs: {words: {shape: [3], dtype: string}}
+        layers:
+          - {type: StringLookup, name: lookup, inputs: words, vocabulary: [a, b, c], idf_weights: [0.5, 1.0, 1.5],
+             output_mode: tf_idf}
+          - {type: Dense, name: out, inputs: lookup, units: 1}
+        outputs: out
+        compile: {optimizer: sgd, loss: mse}
+        data:
+          inputs: {words: {distribution: choice, values: [a, b, c, d]}}
+    """)
+    run = tmp_path / "run"
+    assert cli("train", spec, "--samples", "32", "--quiet", "--out", run).exit_code == 0
+    results = []
+    for where in (("--run", run), ("--model", run / "model.keras")):
+        result = cli("evaluate", spec, *where, "--samples", "16", "--json")
+        assert result.exit_code == 0, result.stderr
+        results.append(json.loads(result.stdout))
+    assert results[0] == pytest.approx(results[1], rel=1e-6)
