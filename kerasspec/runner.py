@@ -446,7 +446,9 @@ def _adapted(built: Built, shape: tuple | None, limit: int, adapt_on: DataSettin
     keras = import_keras()
     if not built.is_built:
         return built  # no input shape: nothing to adapt on (the command says so)
-    rows = training_rows(built, keras, adapt_on or data_settings(spec, None, None, None))
+    settings = adapt_on or data_settings(spec, None, None, None)
+    keras.utils.set_random_seed(settings.seed)  # the rows a shuffled folder yields: alike in train and summary
+    rows = training_rows(built, keras, settings)
     keras.utils.clear_session()  # the same layer names again
     adapter = DataAdapter(rows)
     adapted = build(spec, input_shape=shape, max_params=limit, adapter=adapter)
@@ -464,7 +466,9 @@ def training_rows(built: Built, keras: Any, settings: DataSettings) -> TrainingR
         used = replace(settings)
         fit_kwargs = datasets(built, keras, used)
         name = data_module.plan_columns(built.spec, built.model)[0][0].name
-        kept = used.samples - int(round(used.samples * settings.validation_split))
+        from .folder_data import training_count
+
+        kept = training_count(used.samples, settings.validation_split)
         stream = fit_kwargs["x"].map(lambda x, y: x if isinstance(x, dict) else {name: x})
         return TrainingRows(kept, settings.batch_size, stream=stream)
     # planned from the inputs alone: the model's lookups have not learnt their vocabularies yet
