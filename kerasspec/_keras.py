@@ -116,6 +116,7 @@ PRIVATE_ATTRIBUTES: dict[str, str] = {
     "_inbound_nodes": "a layer: the calls made on it",
     "_build_shapes_dict": "a built layer: the shapes it was built with",
     "_keras_history": "a symbolic tensor: the layer call that produced it",
+    "_get_metrics_result_or_logs": "a model: what fit/evaluate report at the end of an epoch",
     "_symbolic_build": "a compiled model: builds its metrics, loss and optimizer state from a batch's shapes",
     "_maybe_symbolic_build": "a compiled model under a tf.distribute strategy: fit's draw of a batch to build from",
 }
@@ -149,6 +150,15 @@ def graph_node_ids(model: Any) -> set[int] | None:
 def outputs_structure(model: Any) -> Any:
     """The outputs a functional model was made with, in their structure (None if it has none)."""
     return getattr(model, "_outputs_struct", None)
+
+
+def keep_step_logs(model: Any) -> None:
+    """Make fit and evaluate report the logs a user's train/test step returns. At the end of an
+    epoch Keras replaces the last step's logs by its own metrics' results whenever their names
+    match (`Trainer._get_metrics_result_or_logs`), so a step returning `{"loss": ...}` in a
+    model compiled with a loss showed Keras's loss tracker, which only Keras's own step
+    updates (0.0). Set on this model only; Keras itself is left as it is."""
+    model._get_metrics_result_or_logs = lambda logs: logs
 
 
 def inbound_nodes(layer: Any) -> list[Any]:

@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .check.entries import LEARNS_VOCABULARY
 from .errors import SpecError
 from .spec import LayerEntry
 
 ADAPTED = "adapted.json"  # in a run directory: which layers were adapted, on how many rows
 ADAPTED_ASSETS = "adapted"  # in a run directory: one folder of assets per adapted layer
+VARIABLES = "variables.npz"  # in a layer's folder: what save_own_variables keeps beside its weights
 
 
 @dataclass
@@ -82,7 +84,11 @@ class Provisional(Adapter):
             return layer
         if entry.kwargs.get("max_tokens"):
             return type(layer).from_config({**layer.get_config(), "pad_to_max_tokens": True})
-        layer.set_vocabulary([1] if entry.type == "IntegerLookup" else ["kerasspec-provisional"])
+        vocabulary = [1] if entry.type == "IntegerLookup" else ["kerasspec-provisional"]
+        if entry.kwargs.get("output_mode") == "tf_idf":
+            layer.set_vocabulary(vocabulary, idf_weights=[1.0])
+        else:
+            layer.set_vocabulary(vocabulary)
         return layer
 
 
@@ -127,10 +133,19 @@ class DataAdapter(Adapter):
         self.records: list[AdaptRecord] = []
 
     def __call__(self, entry: LayerEntry, layer: Any, feed: Feed) -> Any:
+        if not callable(getattr(layer, "adapt", None)):
+            raise SpecError(
+                entry.raw.key_mark("adapt"),
+                f"{entry.type} has no adapt(): it learns nothing from data before training",
+                hint="`adapt` goes on a layer class that defines adapt(data)",
+                code="bad-adapt",
+            )
         wanted = self.rows.total if entry.adapt is True else min(int(entry.adapt), self.rows.total)
         before = _config(layer)
-        values = self.rows.dataset(wanted).map(feed)
-        layer.adapt(values)
+        if feed.column is not None and not feed.chain and self.rows.arrays is not None:
+            layer.adapt(self.rows.arrays[feed.column][:wanted])  # an input's own rows: as a user adapts by hand
+        else:
+            layer.adapt(self.rows.dataset(wanted).map(feed))
         changed = {k: v for k, v in _config(layer).items() if before.get(k) != v}
         self.records.append(
             AdaptRecord(layer.name, type(layer).__name__, wanted, changed, hasattr(layer, "save_assets"))
@@ -143,11 +158,18 @@ class DataAdapter(Adapter):
 
         if not self.records:
             return
+        import numpy as np
+
         for record in self.records:
             if record.assets:
                 folder = run_dir / ADAPTED_ASSETS / record.layer
                 folder.mkdir(parents=True)
-                layers[record.layer].save_assets(str(folder))
+                layer = layers[record.layer]
+                layer.save_assets(str(folder))
+                store: dict[str, Any] = {}
+                layer.save_own_variables(store)  # a tf_idf lookup's idf weights, which are no weights
+                if store:
+                    np.savez(folder / VARIABLES, **store)
         document = {"layers": [record.as_json() for record in self.records]}
         write_new_text(run_dir / ADAPTED, json.dumps(document, indent=2) + "\n")
 
@@ -189,7 +211,21 @@ class LearnedState(Adapter):
         if record.get("config"):
             layer = type(layer).from_config({**layer.get_config(), **record["config"]})
         if record.get("assets"):
-            layer.load_assets(str(self.run_dir / ADAPTED_ASSETS / record["layer"]))
+            folder = self.run_dir / ADAPTED_ASSETS / record["layer"]
+            if not folder.is_dir():
+                raise SpecError(
+                    None,
+                    f"the run's adapted layer '{layer.name}' has no folder of what it learnt",
+                    hint="the run directory's files belong together; train again to make a new run",
+                    source=str(folder),
+                    code="bad-run",
+                )
+            if (folder / VARIABLES).is_file():  # before the assets, as Keras loads them
+                import numpy as np
+
+                with np.load(folder / VARIABLES) as stored:
+                    layer.load_own_variables({k: stored[k] for k in stored.files})
+            layer.load_assets(str(folder))
         return layer
 
 
@@ -208,17 +244,12 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-# Layers whose output size (in a mode other than `int`) is the vocabulary they learn: a build
-# without data would get it wrong.
-_VOCABULARY_LAYERS = ("StringLookup", "IntegerLookup", "TextVectorization")
-
-
 def learned_size(entry: LayerEntry) -> bool:
     """Whether the layer's output size is what it learns (a lookup in `one_hot` mode with no
     vocabulary and not padded to `max_tokens`)."""
     kwargs = entry.kwargs
     return (
-        entry.type in _VOCABULARY_LAYERS
+        entry.type in LEARNS_VOCABULARY
         and kwargs.get("output_mode", "int") != "int"
         and not kwargs.get("vocabulary")
         and not (kwargs.get("pad_to_max_tokens") and kwargs.get("max_tokens"))

@@ -33,6 +33,7 @@ from .commands import (
 )
 from .commands import diff as run_diff
 from .commands import evaluate as run_evaluation
+from .commands import export as write_export
 from .commands import lock as write_lock
 from .commands import plot as draw
 from .commands import predict as run_prediction
@@ -42,6 +43,8 @@ from .errors import (
     EXIT_DIFFERENCES,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
+    EXPORT_EXTRA_MODULES,
+    EXPORT_INSTALL,
     KERAS_EXTRA_MODULES,
     KerasMissing,
     SpecError,
@@ -122,9 +125,9 @@ DATA_OPTIONS = OptionGroup(
     DataOptions,
     (_option("batch_size", BatchOpt, None), _option("samples", SamplesOpt, None), _option("seed", SeedOpt, None)),
 )
-TRAINED_OPTIONS = OptionGroup(
-    TrainedOptions, DATA_OPTIONS.params + (_option("model", ModelFileOpt, None), _option("run", RunDirOpt, None))
-)
+# The trained model alone (`export`), and with the data to run it on (`evaluate`, `predict`).
+SOURCE_OPTIONS = OptionGroup(TrainedOptions, (_option("model", ModelFileOpt, None), _option("run", RunDirOpt, None)))
+TRAINED_OPTIONS = OptionGroup(TrainedOptions, DATA_OPTIONS.params + SOURCE_OPTIONS.params)
 _DEBUG = _option("debug", DebugOpt, False)
 
 
@@ -179,10 +182,14 @@ def reported_errors(debug: bool, command: str = "") -> Iterator[None]:
         _stderr(exc.render(command))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except ModuleNotFoundError as exc:
-        # A package of the `keras` extra that a path without `require_keras` imported.
-        if (exc.name or "").split(".")[0] not in KERAS_EXTRA_MODULES:
+        # A package of the `keras` (or `export`) extra that a path without `require_keras` imported.
+        package = (exc.name or "").split(".")[0]
+        if package in EXPORT_EXTRA_MODULES:
+            _stderr(KerasMissing([package], install=EXPORT_INSTALL).render(command))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        if package not in KERAS_EXTRA_MODULES:
             raise _internal_error(exc, debug) from None
-        _stderr(KerasMissing([(exc.name or "").split(".")[0]]).render(command))
+        _stderr(KerasMissing([package]).render(command))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except SpecErrors as exc:
         print_spec_errors(exc.errors)
@@ -462,6 +469,37 @@ def predict(
         )
     shapes = run_prediction(spec, options, trained, out=out, outputs=names, force=force)
     typer.echo(f"wrote {out}: " + ", ".join(f"{k} {shape}" for k, shape in shapes.items()))
+
+
+@command(options=SPEC_OPTIONS, trained=SOURCE_OPTIONS)
+def export(
+    options: SpecOptions,
+    trained: TrainedOptions,
+    spec: SpecArg,
+    out: Path = typer.Option(
+        ...,
+        "-o",
+        "--out",
+        help="What to write (new): a directory for saved_model, a .onnx or .tflite file.",
+        show_default=False,
+    ),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        help="saved_model (TensorFlow Serving), onnx or litert. Default: from -o's extension, else saved_model.",
+    ),
+) -> None:
+    """Write a trained model for serving (float32, any batch size, the spec's input and output names)."""
+    from .render.summary import format_shape
+
+    exported = write_export(spec, options, trained, out=out, fmt=fmt, warn=_stderr)
+
+    def tensors(described: list[tuple[str, tuple[int | None, ...], str]]) -> str:
+        return ", ".join(f"{name} {format_shape(list(shape))} {dtype}" for name, shape, dtype in described)
+
+    typer.echo(f"wrote {exported.path} ({exported.fmt}, {exported.size:,} bytes)")
+    typer.echo(f"  inputs:  {tensors(exported.inputs)}")
+    typer.echo(f"  outputs: {tensors(exported.outputs)}")
 
 
 @command()

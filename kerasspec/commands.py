@@ -17,6 +17,7 @@ from .errors import KerasMissing, SpecError, SpecErrors
 if TYPE_CHECKING:
     from .adapt import Adapter
     from .builder import Built
+    from .export import Exported
     from .render.plot import PlotOptions
     from .runner import DataSettings
     from .spec import Spec
@@ -506,7 +507,7 @@ def rebuilt_model(spec: Spec, keras: Any, run: Path) -> Any:
     loaded, and checked against `spec` as a loaded model is. User code is imported under
     `spec`'s `--allow-code`."""
     from .builder import keras_message
-    from .runner import check_model_fits, compile_model, quiet_structure_warning
+    from .runner import check_model_fits, compile_model, quiet_structure_warning, weights_misfit
 
     quiet_structure_warning()
     resolved = run / "spec.resolved.yaml"
@@ -520,15 +521,30 @@ def rebuilt_model(spec: Spec, keras: Any, run: Path) -> Any:
     require_built(built)
     check_model_fits(spec, keras, built.model, str(resolved))
     weights = run / WEIGHTS
+    mismatch = {"hint": "the run directory's files belong together; train again to make a new run"}
+    try:
+        unfit = weights_misfit(built.model, weights)
+    except OSError as exc:  # not an HDF5 file, or a truncated one
+        raise SpecError(
+            None, f"cannot read the weights: {_one_line(str(exc))}", source=str(weights), code="bad-model", **mismatch
+        ) from None
+    if unfit is not None:
+        raise SpecError(
+            None,
+            f"the weights do not fit the model spec.resolved.yaml builds: {unfit}",
+            source=str(weights),
+            code="model-mismatch",
+            **mismatch,
+        )
     try:
         built.model.load_weights(weights)  # before compiling: the optimizer's state is not needed
     except Exception as exc:  # noqa: BLE001 - weights that do not fit the rebuilt model are bad input
         raise SpecError(
             None,
-            f"the weights do not fit the model spec.resolved.yaml builds: {_one_line(keras_message(exc))}",
-            hint="the run directory's files belong together; train again to make a new run",
+            f"the weights do not fit the model spec.resolved.yaml builds: {_one_line(keras_message(exc))[:300]}",
             source=str(weights),
             code="model-mismatch",
+            **mismatch,
         ) from None
     compile_model(built, keras)
     return built.model
@@ -546,7 +562,7 @@ def evaluate(
     """`evaluate`: a trained model's metrics on the spec's data (the loop the spec trains with)."""
     require_keras()
     from .builder import Built
-    from .runner import check_evaluation_loss, evaluate_custom, evaluation_loop
+    from .runner import check_evaluation_loss, evaluate_custom, evaluation_loop, install_test_step, user_step_errors
 
     spec = load_spec(path, options)
     which = evaluation_loop(spec, loop)
@@ -557,7 +573,9 @@ def evaluate(
     if which == "custom":
         results = evaluate_custom(Built(trained.model, spec), trained.keras, kwargs, trained.settings)
     else:
-        results = trained.model.evaluate(**kwargs, verbose=0, return_dict=True)
+        install_test_step(spec, trained.model)
+        with user_step_errors(spec, ("test_step",)):
+            results = trained.model.evaluate(**kwargs, verbose=0, return_dict=True)
     metrics = {k: float(v) for k, v in results.items()}
     return Evaluation(f"{spec.name}: evaluation on {trained.settings.samples} samples", metrics)
 
@@ -577,6 +595,7 @@ def predict(
     import numpy as np
 
     from .data import named_outputs
+    from .export import output_names
     from .files import write_new_file
     from .runner import feature_model
 
@@ -596,9 +615,29 @@ def predict(
     elif isinstance(predictions, (list, tuple)):
         arrays = {name: np.asarray(p) for (name, _), p in zip(named_outputs(loaded), predictions)}
     else:
-        name = named_outputs(target)[0][0]
-        if isinstance(target, trained.keras.Sequential) and not getattr(target, "output_names", None):
-            name = target.layers[-1].name  # a rebuilt Sequential names no outputs; a loaded one, its last layer
-        arrays = {name: np.asarray(predictions)}
+        arrays = {output_names(trained.keras, target)[0]: np.asarray(predictions)}
     write_new_file(out, lambda tmp: np.savez(tmp, **arrays), force=force)
     return {k: tuple(v.shape) for k, v in arrays.items()}
+
+
+def export(
+    path: Path,
+    options: SpecOptions,
+    trained_options: TrainedOptions,
+    *,
+    out: Path,
+    fmt: str | None = None,
+    warn: Warn = _ignore,
+) -> Exported:
+    """`export`: write the trained model (`--run` or `--model`, as evaluate and predict take it)
+    as a SavedModel directory, an .onnx or a .tflite file at `out`, named as the spec names its
+    inputs and outputs. The format and `out` are checked before anything is loaded."""
+    from .export import check_target, choose_format, export_model, require_converters
+
+    fmt = choose_format(fmt, out)
+    check_target(out)
+    spec = load_spec(path, options)
+    require_keras()
+    require_converters(fmt)
+    trained = load_trained(spec, trained_options)
+    return export_model(trained.keras, trained.model, spec, fmt, out, warn=warn)

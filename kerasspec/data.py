@@ -696,5 +696,23 @@ def _csv_arrays(
             arrays[name] = np.array(buffer, dtype=object).reshape((rows, *column.shape))
         else:
             values = np.frombuffer(buffer, dtype=np.float64).reshape((rows, *column.shape))
+            if np.dtype(column.dtype).kind in "iu":
+                _refuse_fractions(path, mark, name, column, values)
             arrays[name] = values.astype(column.dtype)
     return arrays, total
+
+
+def _refuse_fractions(path: Path, mark: Any, name: str, column: Column, values: np.ndarray) -> None:
+    """An integer input's column must hold whole numbers: 1.7 would silently become 1."""
+    fractional = np.flatnonzero(np.mod(values.reshape(len(values), -1), 1).any(axis=1))
+    if fractional.size:
+        row = int(fractional[0])
+        value = values.reshape(len(values), -1)[row]
+        shown = next(float(v) for v in value if v % 1)
+        raise SpecError(
+            mark,
+            f"'{path}' data row {row + 1}, column '{name}': {shown} is not a whole number, but input '{name}' "
+            f"takes {column.dtype}",
+            hint=f"give input '{name}' a float dtype (float32), or round the column",
+            code="data-file",
+        )

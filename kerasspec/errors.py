@@ -87,22 +87,27 @@ KERAS_INSTALL = "pip install 'kerasspec[keras]'"
 # two in step): a command that needs one of them says so in one line, without a traceback.
 KERAS_EXTRA_MODULES = ("keras", "tensorflow", "numpy", "pydot", "matplotlib", "tensorboard")
 _DISPLAY_NAMES = {"keras": "Keras", "tensorflow": "TensorFlow"}
+EXPORT_INSTALL = "pip install 'kerasspec[export]'"
+# What `export --format onnx` imports beyond the `keras` extra (pyproject.toml's `export` extra;
+# the same test keeps them in step): its converter, tf2onnx, and the onnx package it writes with.
+EXPORT_EXTRA_MODULES = ("tf2onnx", "onnx")
 
 
 class KerasMissing(Exception):
     """A command (or option) that builds or runs models, where kerasspec was installed without
     its `keras` extra: bad input of the environment, exit 2, one line with the install command."""
 
-    def __init__(self, missing: Iterable[str], option: str | None = None):
+    def __init__(self, missing: Iterable[str], option: str | None = None, install: str = KERAS_INSTALL):
         self.missing = [_DISPLAY_NAMES.get(name, name) for name in missing]
         self.option = option  # `--build`, `--refresh`: the option that needs them, if not the command
+        self.install = install  # the extra that brings them (`export`'s converters have their own)
         super().__init__(" and ".join(self.missing) + " not installed")
 
     def render(self, command: str) -> str:
         names = " and ".join(self.missing)
         verb = "is" if len(self.missing) == 1 else "are"
         used = f"kerasspec {command}" + (f" {self.option}" if self.option else "")
-        return f"{used} needs {names}, which {verb} not installed here; install with: {KERAS_INSTALL}"
+        return f"{used} needs {names}, which {verb} not installed here; install with: {self.install}"
 
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:

@@ -53,3 +53,39 @@ def write_new_file(path: Path, write: Callable[[Path], object], *, force: bool =
 
 def write_new_text(path: Path, text: str, *, force: bool = False) -> None:
     write_new_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
+
+
+def write_new_directory(path: Path, write: Callable[[Path], object]) -> None:
+    """Call `write(tmp)` to make a directory at `tmp`, then rename it to `path` in one step.
+
+    `tmp` has `path`'s name, inside a hidden directory beside `path` (same filesystem, so the
+    rename is atomic) that is removed whatever happens: a failed `write` leaves nothing behind.
+    An existing `path` is never replaced.
+    """
+    import shutil
+    import tempfile
+
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise SpecError(None, f"directory '{path.parent}' does not exist", source=str(path), code="no-directory")
+    if path.exists():
+        raise SpecError(None, "exists; choose another path or remove it", source=str(path), code="file-exists")
+    try:
+        holder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as exc:
+        raise SpecError(
+            None, f"cannot write the directory: {exc.strerror or exc}", source=str(path), code="write-failed"
+        ) from None
+    try:
+        tmp = holder / path.name
+        try:
+            write(tmp)
+        except OSError as exc:
+            raise SpecError(
+                None, f"cannot write the directory: {exc.strerror or exc}", source=str(path), code="write-failed"
+            ) from None
+        if path.exists():  # appeared meanwhile: os.rename would replace an empty directory
+            raise SpecError(None, "exists; choose another path or remove it", source=str(path), code="file-exists")
+        os.rename(tmp, path)
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)

@@ -192,7 +192,13 @@ def folder_datasets(built: Built, keras: Any, settings: DataSettings, *, with_ta
         keras.utils.image_dataset_from_directory if folder.kind == "images" else keras.utils.text_dataset_from_directory
     )
     try:
-        made = utility(**arguments)
+        logging = keras.config.is_interactive_logging_enabled()
+        keras.config.disable_interactive_logging()  # its "Using N files for training." lines (printed whatever verbose says)
+        try:
+            made = utility(**arguments)
+        finally:
+            if logging:
+                keras.config.enable_interactive_logging()
     except (ValueError, TypeError) as exc:  # Keras judges the arguments it was passed on
         raise SpecError(where, f"{utility.__name__}: {keras_message(exc)}", code="data-folder") from None
     train_rows, held_out = (made, None) if not validation else made
@@ -201,7 +207,14 @@ def folder_datasets(built: Built, keras: Any, settings: DataSettings, *, with_ta
     used = total if limit is None else min(int(limit), total)
     if used < total:
         settings.note = f"data: the first {used} of {total} files of {folder.written}"
-    kept = used - round(used * validation) if held_out is not None else used
+    kept = training_count(used, validation if held_out is not None else 0.0)
+    if kept == 0:
+        raise SpecError(
+            where,
+            f"`train.validation_split` {validation} holds out all {used} files: none is left to train on",
+            hint="lower train.validation_split, or give more files (--samples)",
+            code="data-folder",
+        )
     single_string = folder.kind == "text" and tuple(tensors[0].shape)[1:] != ()
 
     def as_model_takes(x: Any, y: Any = None) -> Any:
@@ -219,6 +232,11 @@ def folder_datasets(built: Built, keras: Any, settings: DataSettings, *, with_ta
     # fit's shuffle=True is for arrays; the folder's dataset shuffles itself (when training)
     warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed, but will be ignored")
     result = {"x": batches(train_rows, kept)}
-    if held_out is not None:
+    if held_out is not None and used > kept:
         result["validation_data"] = batches(held_out, used - kept)
     return result
+
+
+def training_count(rows: int, validation_split: float) -> int:
+    """How many of `rows` files the utilities train on: they hold out int(split * rows)."""
+    return rows - int(validation_split * rows)

@@ -21,7 +21,7 @@ from .loader import PList, PMap
 if TYPE_CHECKING:
     from .spec import Spec
 
-# keras.src.utils.image_dataset_utils.ALLOWLIST_FORMATS, and the text utility's one format
+# The image utility's allow-list of formats (Keras's image_dataset_utils), and the text utility's one format
 FORMATS = {"images": (".bmp", ".gif", ".jpeg", ".jpg", ".png"), "text": (".txt",)}
 WHAT = {"images": "image", "text": "text"}
 

@@ -186,6 +186,14 @@ KINDS: dict[str, Kind] = {
             accepts_functions=True,
             saved=False,
         ),
+        Kind(
+            "test step",
+            "test step",
+            "test step",
+            "a function (model, batch) -> logs",
+            accepts_functions=True,
+            saved=False,
+        ),
     )
 }
 

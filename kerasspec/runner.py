@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import data as data_module
 from . import distribute
+from ._keras import keep_step_logs
 from .builder import DEFAULT_MAX_PARAMS, Built, build, convert, keras_message, user_code_error
 from .errors import Mark, SpecError, SpecErrors
 from .files import write_new_file, write_new_text
@@ -185,13 +187,13 @@ def _loop_choice(spec: Spec, override: str | None) -> str:
     return str(loop)
 
 
-def _refuse_broken_rules(spec: Spec, loop: str, *, keys: tuple[str, ...] | None = None) -> None:
+def _refuse_broken_rules(spec: Spec, loop: str) -> None:
     """The declaration's train rules for the loop chosen on the command line (static validate
-    already held `train.loop` to them); `keys` limits them to what evaluation uses."""
+    already held `train.loop` to them)."""
     from .check.sections import rule_errors
     from .format.declaration import TRAIN
 
-    errors = [e for e in rule_errors(spec.tree, TRAIN, {"loop": loop}) if keys is None or e.key_path in keys]
+    errors = rule_errors(spec.tree, TRAIN, {"loop": loop})
     if errors:
         raise SpecErrors(errors)
 
@@ -204,10 +206,9 @@ def chosen_loop(spec: Spec, override: str | None) -> str:
 
 
 def evaluation_loop(spec: Spec, override: str | None) -> str:
-    """`evaluate` runs the loop the spec trains with, unless `--loop` says otherwise."""
-    loop = _loop_choice(spec, override)
-    _refuse_broken_rules(spec, loop, keys=("compile.weighted_metrics", "data.sample_weight"))
-    return loop
+    """`evaluate` runs the loop the spec trains with, unless `--loop` says otherwise (the train
+    rules of the loop concern training only)."""
+    return _loop_choice(spec, override)
 
 
 @contextmanager
@@ -227,21 +228,23 @@ def nothing_to_minimize(spec: Spec) -> Iterator[None]:
         ) from None
 
 
-def check_evaluation_loss(spec: Spec, model: Any = None) -> None:
-    """Evaluation computes the compiled loss; a spec whose loss lives only in its `train.step`
-    has none to compute (Keras: "No loss to compute"; the custom loop: a loss of 0). With the
-    `model` to evaluate: a run trained from such a spec has none either, whatever `spec` says."""
-    if spec.train.step is None:
+def check_evaluation_loss(spec: Spec, model: Any = None, what: str = "evaluate") -> None:
+    """Evaluation computes the compiled loss, or runs the spec's `train.test_step`; a spec whose
+    loss lives only in its `train.step` has none to compute (Keras: "No loss to compute"; the
+    custom loop: a loss of 0). With the `model` to evaluate: a run trained from such a spec has
+    none either, whatever `spec` says."""
+    if spec.train.step is None or spec.train.test_step is not None:
         return
     hint = (
         "add the loss the step minimizes to `compile`, e.g. `loss: mean_squared_error` "
-        "(the train step still does the training)"
+        "(the train step still does the training), or a `train.test_step: module:function` "
+        "that evaluates the model and returns its logs"
     )
     if spec.compile.loss is None:
         raise SpecError(
             spec.tree.key_mark("compile"),
-            f"evaluate needs `compile.loss`: this spec's loss is computed only by its train step "
-            f"'{spec.train.step}', which evaluation does not run",
+            f"{what} needs `compile.loss` or `train.test_step`: this spec's loss is computed only by its "
+            f"train step '{spec.train.step}', which evaluation does not run",
             hint=hint,
             code="no-loss",
         )
@@ -250,32 +253,62 @@ def check_evaluation_loss(spec: Spec, model: Any = None) -> None:
             spec.tree.key_mark("compile"),
             "evaluate needs `compile.loss`: the model was trained from a spec without one, so it has no loss to "
             "compute",
-            hint="train again from this spec, which has `compile.loss`",
+            hint="train again from this spec, which has `compile.loss`, or add a `train.test_step`",
             code="no-loss",
         )
 
 
-def install_train_step(spec: Spec, model: Any) -> None:
-    """`train.step: package.module:function` becomes the model's train step inside fit, so a
-    user's own update keeps Keras's callbacks and progress. It is called as step(model, batch)
-    and must return a dict of logs."""
-    if spec.train.step is None:
-        return
-    reference, mark = str(spec.train.step), spec.train.value_mark("step")
-    step = import_object(reference, mark, spec.code_directory, KINDS["step"])
-    check_step_signature(step, reference, mark)
+# The user's steps: `train.<key>` -> what messages call it; their kinds (KINDS) are named alike.
+STEP_NOUNS = {"step": "train step", "test_step": "test step"}
+STEP_KINDS = {"step": "step", "test_step": "test step"}
 
-    def train_step(data: Any) -> Any:
-        logs = step(model, data)
+
+def user_step(spec: Spec, key: str) -> Callable[[Any, Any], dict[str, Any]] | None:
+    """`train.step` / `train.test_step` imported (under --allow-code) and checked: called as
+    step(model, batch), it must return a dict of logs. None when the spec has none."""
+    value = spec.train.get(key)
+    if value is None:
+        return None
+    noun, reference, mark = STEP_NOUNS[key], str(value), spec.train.value_mark(key)
+    step = import_object(reference, mark, spec.code_directory, KINDS[STEP_KINDS[key]])
+    check_step_signature(step, reference, mark, noun)
+
+    def run(model: Any, data: Any) -> dict[str, Any]:
+        try:
+            logs = step(model, data)
+        except Exception as exc:  # noqa: BLE001 - told apart by user_step_errors
+            exc.kerasspec_step = key  # type: ignore[attr-defined]
+            raise
         if not isinstance(logs, dict):
             raise SpecError(
                 mark,
-                f"train step '{reference}' returned {type(logs).__name__}; it must return a dict of logs such as {{'loss': loss}}",
+                f"{noun} '{reference}' returned {type(logs).__name__}; it must return a dict of logs such as "
+                "{'loss': loss}",
                 code="code-signature",
             )
         return logs
 
-    model.train_step = train_step
+    return run
+
+
+def install_train_step(spec: Spec, model: Any) -> None:
+    """`train.step: package.module:function` becomes the model's train step inside fit, so a
+    user's own update keeps Keras's callbacks and progress; `train.test_step`, its test step
+    (fit's validation, evaluate). What they return is what fit and evaluate report."""
+    train_step = user_step(spec, "step")
+    if train_step is not None:
+        model.train_step = lambda data: train_step(model, data)
+    install_test_step(spec, model)
+    if train_step is not None:
+        keep_step_logs(model)
+
+
+def install_test_step(spec: Spec, model: Any) -> None:
+    """`train.test_step` as the model's test step (evaluate, and fit's validation)."""
+    test_step = user_step(spec, "test_step")
+    if test_step is not None:
+        model.test_step = lambda data: test_step(model, data)
+        keep_step_logs(model)
 
 
 @dataclass
@@ -323,6 +356,9 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
             result["y"] = data_module.structure(model, targets, y, outputs=True)
             if weights is not None:
                 result["sample_weight"] = data_module.structure(model, targets, weights, outputs=True)
+                result["y"], result["sample_weight"] = (
+                    in_output_order(model, result[k]) for k in ("y", "sample_weight")
+                )
             if settings.validation_split:
                 result["validation_split"] = settings.validation_split
         return data_module.keras_ready(result)
@@ -337,6 +373,15 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
         if "batch_size" in held_out:
             result["validation_batch_size"] = settings.batch_size
     return data_module.keras_ready(result)
+
+
+def in_output_order(model: Any, value: Any) -> Any:
+    """Targets or sample weights by output name as a list in output order where the model's
+    outputs are a list: with sample weights, Keras 3.15 looks a dict of them up by output index
+    (KeyError 0) and wants the targets in the same structure."""
+    if isinstance(value, dict) and not outputs_are_dict(model):
+        return [value[name] for name, _ in data_module.named_outputs(model)]
+    return value
 
 
 def build_spec(
@@ -402,7 +447,9 @@ def _adapted(built: Built, shape: tuple | None, limit: int, adapt_on: DataSettin
     keras = import_keras()
     if not built.is_built:
         return built  # no input shape: nothing to adapt on (the command says so)
-    rows = training_rows(built, keras, adapt_on or data_settings(spec, None, None, None))
+    settings = adapt_on or data_settings(spec, None, None, None)
+    keras.utils.set_random_seed(settings.seed)  # the rows a shuffled folder yields: alike in train and summary
+    rows = training_rows(built, keras, settings)
     keras.utils.clear_session()  # the same layer names again
     adapter = DataAdapter(rows)
     adapted = build(spec, input_shape=shape, max_params=limit, adapter=adapter)
@@ -420,7 +467,9 @@ def training_rows(built: Built, keras: Any, settings: DataSettings) -> TrainingR
         used = replace(settings)
         fit_kwargs = datasets(built, keras, used)
         name = data_module.plan_columns(built.spec, built.model)[0][0].name
-        kept = used.samples - int(round(used.samples * settings.validation_split))
+        from .folder_data import training_count
+
+        kept = training_count(used.samples, settings.validation_split)
         stream = fit_kwargs["x"].map(lambda x, y: x if isinstance(x, dict) else {name: x})
         return TrainingRows(kept, settings.batch_size, stream=stream)
     # planned from the inputs alone: the model's lookups have not learnt their vocabularies yet
@@ -477,6 +526,62 @@ def save_weights(model: Any, path: Path) -> None:
     write_new_file(path, write)
 
 
+def weights_layout(path: Path) -> dict[str, tuple[int, ...]]:
+    """The model's arrays in a Keras .weights.h5 file, by path, with their shapes (the
+    optimizer's state left out). OSError when the file is no HDF5 file, or a truncated one."""
+    import h5py
+
+    found: dict[str, tuple[int, ...]] = {}
+    with h5py.File(path, "r") as file:
+
+        def visit(name: str, item: Any) -> None:
+            if isinstance(item, h5py.Dataset) and not name.startswith("optimizer/"):
+                found[name] = tuple(item.shape)
+
+        file.visititems(visit)
+    return found
+
+
+def weights_misfit(model: Any, path: Path) -> str | None:
+    """Why the weights in `path` do not fit `model` (rebuilt from a run's spec), or None.
+    Keras's load_weights refuses arrays of the wrong shape, but not a file holding more layers
+    than the model (it loads those it finds a place for and says nothing), so the file's
+    layout is compared with the one Keras writes for this model."""
+    import tempfile
+    from collections import Counter
+
+    written = weights_layout(path)
+    if Counter(written.values()) == Counter(tuple(w.shape) for w in model.weights):
+        return None  # as many arrays of each shape as the model has: load_weights places them or says why
+    # Else write the model's own file (a few layers store other arrays than their weights) and compare.
+    with tempfile.TemporaryDirectory(prefix="kerasspec-", dir=_fast_temp()) as directory:
+        fresh = Path(directory) / "fresh.weights.h5"
+        model.save_weights(fresh)
+        wanted = weights_layout(fresh)
+    if written == wanted:
+        return None
+    extra = sorted(set(written) - set(wanted))
+    missing = sorted(set(wanted) - set(written))
+    reshaped = sorted(k for k in set(written) & set(wanted) if written[k] != wanted[k])
+    parts = []
+    if extra:
+        parts.append(f"holds {len(extra)} array(s) the model has no place for ({', '.join(extra[:3])})")
+    if missing:
+        parts.append(f"lacks {len(missing)} of the model's arrays ({', '.join(missing[:3])})")
+    if reshaped:
+        first = reshaped[0]
+        parts.append(
+            f"has {len(reshaped)} array(s) of another shape ({first}: {written[first]}, the model's {wanted[first]})"
+        )
+    return "the file " + "; ".join(parts)
+
+
+def _fast_temp() -> str | None:
+    """A directory in memory (Linux's /dev/shm) for scratch files, else the system's default."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 def why_not_saveable(model: Any, spec: Spec, keras: Any) -> str | None:
     """None when Keras can both save the (untrained) model as .keras and load it again in safe
     mode with the spec's user code; else why not, in a few words. Random states are kept, so
@@ -517,16 +622,17 @@ def loop_batches(keras: Any, fit_kwargs: dict[str, Any], settings: DataSettings,
     validation split)."""
     from .loops import Batches, split_validation
 
-    x, y = fit_kwargs["x"], fit_kwargs.get("y")
+    x, y, weights = fit_kwargs["x"], fit_kwargs.get("y"), fit_kwargs.get("sample_weight")
+    batch_size, seed = settings.batch_size, settings.seed
     validation = None
     if "validation_split" in fit_kwargs:
-        x, y, val_x, val_y = split_validation(x, y, fit_kwargs["validation_split"])
-        validation = Batches(keras, val_x, val_y, settings.batch_size, shuffle=False, seed=settings.seed)
+        (x, y, weights), (val_x, val_y, val_weights) = split_validation(x, y, weights, fit_kwargs["validation_split"])
+        validation = Batches(keras, val_x, val_y, batch_size, shuffle=False, seed=seed, sample_weight=val_weights)
     elif "validation_data" in fit_kwargs:
         held_out = fit_kwargs["validation_data"]
         val_x, val_y = held_out if isinstance(held_out, tuple) else (held_out, None)  # a dataset: x only
-        validation = Batches(keras, val_x, val_y, settings.batch_size, shuffle=False, seed=settings.seed)
-    return Batches(keras, x, y, settings.batch_size, shuffle=shuffle, seed=settings.seed), validation
+        validation = Batches(keras, val_x, val_y, batch_size, shuffle=False, seed=seed)
+    return Batches(keras, x, y, batch_size, shuffle=shuffle, seed=seed, sample_weight=weights), validation
 
 
 def train(
@@ -550,6 +656,8 @@ def train(
     spec = built.spec
     which = chosen_loop(spec, loop)
     compile_model(built, keras)
+    if settings.validation_split:
+        check_evaluation_loss(spec, what="validation (`train.validation_split`)")
     if which == "fit":
         install_train_step(spec, built.model)
     quiet_structure_warning()
@@ -568,8 +676,8 @@ def train(
             from .loops import CustomLoop
 
             batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.shuffle))
-            with nothing_to_minimize(spec):
-                logs = CustomLoop(keras, built, batches).fit(
+            with user_step_errors(spec, ("test_step",)), nothing_to_minimize(spec):
+                logs = CustomLoop(keras, built, batches, user_step(spec, "test_step")).fit(
                     batches, validation, epoch_count, callbacks, verbosity(quiet)
                 )
         else:
@@ -637,9 +745,11 @@ def _first_rows(value: Any) -> Any:
 
 
 @contextmanager
-def user_step_errors(spec: Spec) -> Iterator[None]:
-    """A failure inside a user's train step is reported at `train.step`, not as a kerasspec bug."""
-    if spec.train.step is None:
+def user_step_errors(spec: Spec, keys: tuple[str, ...] = ("step", "test_step")) -> Iterator[None]:
+    """A failure inside a user's train or test step (of those `keys` that run here) is reported
+    at `train.step` / `train.test_step`, not as a kerasspec bug."""
+    present = [key for key in keys if spec.train.get(key) is not None]
+    if not present:
         yield
         return
     try:
@@ -647,7 +757,9 @@ def user_step_errors(spec: Spec) -> Iterator[None]:
     except SpecError:
         raise
     except Exception as exc:  # noqa: BLE001 - the user's step raised
-        mark, what = spec.train.value_mark("step"), f"train step '{spec.train.step}' failed"
+        key = getattr(exc, "kerasspec_step", present[0])
+        key = key if key in present else present[0]
+        mark, what = spec.train.value_mark(key), f"{STEP_NOUNS[key]} '{spec.train[key]}' failed"
         in_user_code = user_code_error(exc)
         if in_user_code is None:
             raise SpecError(mark, f"{what}: {keras_message(exc)}", code="code-error") from None
@@ -660,7 +772,8 @@ def evaluate_custom(built: Built, keras: Any, kwargs: dict[str, Any], settings: 
     from .loops import CustomLoop
 
     batches, _ = loop_batches(keras, kwargs, settings, shuffle=False)
-    return CustomLoop(keras, built, batches).evaluate(batches)
+    with user_step_errors(built.spec, ("test_step",)):
+        return CustomLoop(keras, built, batches, user_step(built.spec, "test_step")).evaluate(batches)
 
 
 def custom_objects(spec: Spec) -> dict[str, Any]:
@@ -710,7 +823,7 @@ def load_saved_model(spec: Spec, keras: Any, path: Path) -> Any:
 def check_model_fits(spec: Spec, keras: Any, model: Any, source: str, objects: dict[str, Any] | None = None) -> None:
     """A trained model (loaded from `source`, or rebuilt from it) must be of `spec`'s kind, with
     its inputs and outputs; a subclass model, of its class."""
-    mismatch = {"hint": "evaluate a model trained from this spec", "source": source, "code": "model-mismatch"}
+    mismatch = {"hint": "give a model trained from this spec", "source": source, "code": "model-mismatch"}
     if spec.kind == "subclass":
         objects = custom_objects(spec) if objects is None else objects
         cls = objects.get(str(spec.class_ref).split(":")[1].split(".")[-1])

@@ -220,15 +220,15 @@ def _remember_if_local(top: str, where: list[str]) -> None:
         _LOCAL_MODULES[top] = Path(origin).resolve()
 
 
-def check_step_signature(step: Any, reference: str, mark: Mark | None) -> None:
-    """A train step is called as `step(model, batch)`."""
+def check_step_signature(step: Any, reference: str, mark: Mark | None, noun: str = "train step") -> None:
+    """A train (or test) step is called as `step(model, batch)`."""
     try:
         inspect.signature(step).bind(object(), object())
     except TypeError:
         raise SpecError(
             mark,
-            f"train step '{reference}' must take (model, batch); it takes {inspect.signature(step)}",
-            hint="def train_step(model, batch): ... return {'loss': loss}",
+            f"{noun} '{reference}' must take (model, batch); it takes {inspect.signature(step)}",
+            hint=f"def {noun.replace(' ', '_')}(model, batch): ... return {{'loss': loss}}",
             code="code-signature",
         ) from None
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for set-up: creates .venv (once, or again when pyproject.toml changes),
-# installs kerasspec with its pinned dependencies and both extras (keras: Keras, TensorFlow and
-# what builds, draws and trains; test), then runs what was asked:
+# installs kerasspec with its pinned dependencies and its extras (keras: Keras, TensorFlow and
+# what builds, draws and trains; test; export: the ONNX converter and the runtimes the export
+# tests load artifacts with), then runs what was asked:
 #   bash scripts/dev.sh demo   -> the main job on a bundled spec
 #   bash scripts/dev.sh test   -> the test suite (what CI runs)
 set -euo pipefail
@@ -26,7 +27,7 @@ if need_install; then
     echo "setting up $VENV (first run takes about a minute)..." >&2
     "$PYTHON" -m venv "$VENV"
     LOG="$VENV/install.log"
-    if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e ".[keras,test]"; } >"$LOG" 2>&1; then
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e ".[keras,test,export]"; } >"$LOG" 2>&1; then
         tail -n 30 "$LOG" >&2
         echo "installing kerasspec's dependencies failed; the full log is $LOG" >&2
         exit 1

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,19 @@ def write_spec(tmp_path):
         path = tmp_path / name
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
         return path
+
+    return write
+
+
+@pytest.fixture
+def module(tmp_path):
+    """Write a Python module next to the specs of a test, under a name no other test uses
+    (modules stay imported for the whole in-process test run)."""
+
+    def write(source: str) -> str:
+        name = f"user_{uuid.uuid4().hex[:10]}"
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+        return name
 
     return write
 

@@ -309,3 +309,117 @@ def test_text_vectorization_adapts_on_a_text_folder(cli, write_spec, tmp_path):
     ok(cli("predict", spec, "--run", run, "--out", tmp_path / "a.npz"))
     ok(cli("predict", spec, "--model", run / "model.keras", "--out", tmp_path / "b.npz"))
     np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["out"], np.load(tmp_path / "b.npz")["out"])
+
+
+SEQUENTIAL = """
+name: seq
+input: {shape: [3]}
+layers:
+  - {type: Dense, name: project, units: 4, kernel_initializer: {type: GlorotUniform, seed: 1}}
+  - {type: Normalization, name: norm, adapt: true}
+  - {type: Dense, name: out, units: 1}
+compile: {optimizer: sgd, loss: mean_squared_error}
+data: {samples: 64, seed: 5}
+train: {epochs: 1, batch_size: 16, validation_split: 0.25}
+"""
+
+
+def test_sequential_spec_adapts_after_the_layers_above_it_on_synthetic_rows(cli, write_spec, tmp_path):
+    """In a sequential spec the layers above an adapted one (a Dense, its weights allocated for
+    it) transform the rows it learns from: its mean is the projected rows' mean."""
+    spec = write_spec(SEQUENTIAL)
+    run = tmp_path / "run"
+    ok(cli("train", spec, "--out", run, "--quiet"))
+    (record,) = json.loads((run / "adapted.json").read_text())["layers"]
+    assert record["rows"] == 48 and record["class"] == "Normalization"
+    model = keras.saving.load_model(run / "model.keras")
+    norm = model.get_layer("norm")
+    from kerasspec import load
+    from kerasspec.data import Synthetic, plan_columns
+
+    built = load(spec).build()
+    inputs, _ = plan_columns(load(spec), built)
+    rows = np.concatenate([Synthetic(built, inputs, None, 48, 16, 5).batch(i)[0]["input"] for i in range(3)])
+    projected = np.asarray(built.get_layer("project")(rows))
+    np.testing.assert_allclose(np.asarray(norm.mean).ravel(), projected.mean(axis=0), rtol=1e-4, atol=1e-5)
+
+
+def test_a_lookup_that_neither_adapts_nor_has_a_vocabulary_is_refused_statically(cli, write_spec):
+    text = """
+    name: empty
+    kind: functional
+    inputs: {word: {shape: [1], dtype: string}}
+    layers:
+      - {type: StringLookup, name: lookup, inputs: word}
+    outputs: lookup
+    """
+    spec = write_spec(text)
+    result = cli("validate", spec)
+    assert_located_error(
+        result,
+        spec,
+        5,
+        column_of(textwrap_dedent(text).lstrip("\n"), 5, "StringLookup"),
+        "layer 'lookup' (StringLookup) has no vocabulary: it neither learns one (`adapt`) nor is given one "
+        "(`vocabulary`)",
+    )
+    assert "add `adapt: true`" in result.stderr
+
+
+TF_IDF = """
+name: weighted
+kind: functional
+inputs:
+  word: {shape: [1], dtype: string}
+layers:
+  - {type: StringLookup, name: lookup, output_mode: tf_idf, adapt: true}
+  - {type: Dense, name: out, units: 1}
+outputs: out
+compile: {optimizer: sgd, loss: mean_squared_error}
+data:
+  samples: 60
+  inputs: {word: {distribution: choice, values: [red, green, blue, red]}}
+train: {epochs: 1}
+"""
+
+
+def test_a_tf_idf_lookup_adapts_and_its_idf_weights_come_back_with_the_run(cli, write_spec, tmp_path):
+    spec = write_spec(TF_IDF)
+    run = tmp_path / "run"
+    ok(cli("train", spec, "--out", run, "--quiet"))
+    assert (run / "adapted" / "lookup" / "variables.npz").is_file()
+    ok(cli("predict", spec, "--run", run, "--out", tmp_path / "a.npz", "--samples", "20"))
+    ok(cli("predict", spec, "--model", run / "model.keras", "--out", tmp_path / "b.npz", "--samples", "20"))
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["out"], np.load(tmp_path / "b.npz")["out"])
+
+
+def test_a_folder_adapts_on_the_files_keras_trains_on_and_summary_sees_the_same(cli, write_spec, tmp_path):
+    """Keras holds out int(split * files) (7 of 30 at 0.25); the adapted layer learns from the
+    23 others, and summary (adapting on the same shuffled rows) shows the model train makes."""
+    for label in ("neg", "pos"):
+        (tmp_path / "reviews" / label).mkdir(parents=True)
+        for i in range(15):
+            (tmp_path / "reviews" / label / f"{i}.txt").write_text(f"a film word{label}{i}", encoding="utf-8")
+    text = TEXT_FOLDER.replace(
+        "output_mode: int,\n     output_sequence_length: 6, adapt: true", "output_mode: multi_hot, adapt: {samples: 12}"
+    )
+    text = text.replace(
+        "  - {type: Embedding, name: embed, input_dim: 50, output_dim: 4}\n  - {type: GlobalAveragePooling1D, name: pool}\n",
+        "",
+    )
+    spec = write_spec(text)
+    run = tmp_path / "run"
+    trained = ok(cli("train", spec, "--out", run, "--quiet"))
+    assert "Using" not in trained.stdout  # Keras's own file counts stay quiet
+    record = json.loads((run / "adapted.json").read_text())["layers"][0]
+    assert record["rows"] == 12
+    summary = json.loads(ok(cli("summary", spec, "--json")).stdout)
+    model = keras.saving.load_model(run / "model.keras")
+    assert summary["params"]["total"] == model.count_params()
+    (tmp_path / "few" / "neg").mkdir(parents=True)
+    (tmp_path / "few" / "pos").mkdir(parents=True)
+    (tmp_path / "few" / "neg" / "a.txt").write_text("bad")
+    (tmp_path / "few" / "pos" / "b.txt").write_text("good")
+    few = ["--set", "data.text.directory=few", "--set", "train.validation_split=0.9", "--out", tmp_path / "few-run"]
+    result = ok(cli("train", spec, *few))  # Keras holds out int(0.9 * 2) = 1 file: one is left to train on
+    assert "words on 1 rows" in result.stderr

@@ -198,7 +198,12 @@ def test_validate_schema_resolve_import_of_a_bad_file_and_help_never_import_tens
         assert runner.invoke(app, ["resolve", {str(SPECS / "autoencoder.yaml")!r}]).exit_code == 0
         assert runner.invoke(app, ["import", "--help"]).exit_code == 0
         assert runner.invoke(app, ["import", {str(SPECS / "encoder.yaml")!r}]).exit_code == 2  # not a model file
-        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "jax", "torch"))
+        assert runner.invoke(app, ["export", "--help"]).exit_code == 0
+        spec = {str(SPECS / "encoder.yaml")!r}
+        assert runner.invoke(app, ["export", spec, "--run", "r", "-o", "m", "--format", "onxx"]).exit_code == 2
+        heavy = sorted(
+            m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "jax", "torch", "tf2onnx", "onnx")
+        )
         print("HEAVY", heavy)
     """)
     proc = run_python(code)

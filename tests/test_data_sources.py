@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 import numpy as np
 import pytest
@@ -282,16 +283,6 @@ def test_bad_sample_weight_is_one_located_line(cli, write_spec, tmp_path):
     assert "sample_weight 'w' in" in result.stderr and "it must be one number per row" in result.stderr
     assert result.exit_code == 2 and "Traceback" not in result.stderr
 
-    custom = write_spec(text.replace("weights}", "w}"), "custom.yaml")
-    for command in [("train", custom, "--out", tmp_path / "run"), ("evaluate", custom, "--run", tmp_path / "no")]:
-        located(
-            cli(*command, "--loop", "custom"),
-            custom,
-            text,
-            "sample_weight",
-            "sample_weight",
-            "`data.sample_weight` weighs the loss by sample weights, which the custom loop does not take",
-        )
     text = STRING_SPEC + "data:\n  sample_weight: {targt: w}\n"
     path = write_spec(text, "nofile.yaml")
     result = cli("validate", path)
@@ -304,4 +295,29 @@ def test_bad_sample_weight_is_one_located_line(cli, write_spec, tmp_path):
         "`data.sample_weight` names an array or column of `data.file`, but the spec has no data.file",
     )
     assert "'targt' in `data.sample_weight` is not an output of the model" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_fraction_in_an_integer_inputs_column_is_one_located_line(cli, write_spec, tmp_path):
+    """1.7 for a `dtype: int64` input would be truncated to 1 without a word."""
+    (tmp_path / "rows.csv").write_text("count,out\n1,0\n2,1\n1.7,0\n")
+    text = """
+    name: counts
+    kind: functional
+    inputs: {count: {shape: [1], dtype: int64}}
+    layers:
+      - {type: Dense, name: out, units: 1, inputs: count}
+    outputs: out
+    compile: {optimizer: sgd, loss: mean_squared_error}
+    data: {file: rows.csv}
+    """
+    spec = write_spec(text)
+    result = cli("train", spec, "--out", tmp_path / "run")
+    assert_located_error(
+        result,
+        spec,
+        8,
+        column_of(textwrap.dedent(text).lstrip("\n"), 8, "rows.csv"),
+        f"'{tmp_path / 'rows.csv'}' data row 3, column 'count': 1.7 is not a whole number, but input 'count' takes int64",
+    )
     assert not (tmp_path / "run").exists()

@@ -33,6 +33,7 @@ def holders():
         "_inbound_nodes": dense,
         "_build_shapes_dict": dense,
         "_keras_history": outputs,
+        "_get_metrics_result_or_logs": functional,
         "_symbolic_build": functional,
         "_maybe_symbolic_build": functional,
     }

@@ -24,7 +24,8 @@ def test_every_bundled_spec_trains_evaluates_and_predicts(cli, tmp_path, name):
     run = tmp_path / "run"
     result = train(cli, SPECS / name, run)
     assert f"run directory: {run}" in result.stdout
-    assert sorted(p.name for p in run.iterdir()) == RUN_FILES
+    adapted = ["adapted", "adapted.json"] if "adapt:" in (SPECS / name).read_text() else []
+    assert sorted(p.name for p in run.iterdir()) == sorted(RUN_FILES + adapted)
     history = json.loads((run / "history.json").read_text())
     assert history["epochs"] == 1 and "loss" in history["history"]
     assert json.loads((run / "metrics.json").read_text())["loss"] == history["history"]["loss"][-1]

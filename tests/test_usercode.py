@@ -15,19 +15,6 @@ keras = pytest.importorskip("keras")
 CODE = SPECS / "code"
 
 
-@pytest.fixture
-def module(tmp_path):
-    """Write a Python module next to the specs of a test, under a name no other test uses
-    (modules stay imported for the whole in-process test run)."""
-
-    def write(source: str) -> str:
-        name = f"user_{uuid.uuid4().hex[:10]}"
-        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
-        return name
-
-    return write
-
-
 # A small keras.Model subclass (its call's last line is added by each test).
 SMALL_MODEL = """
 import keras
@@ -500,10 +487,11 @@ def test_evaluate_without_a_compiled_loss_says_what_to_add(cli, write_spec, modu
             spec,
             4,
             1,
-            f"evaluate needs `compile.loss`: this spec's loss is computed only by its train step '{name}:step', "
-            "which evaluation does not run",
+            f"evaluate needs `compile.loss` or `train.test_step`: this spec's loss is computed only by its train "
+            f"step '{name}:step', which evaluation does not run",
         )
         assert "hint: add the loss the step minimizes to `compile`" in result.stderr
+        assert "or a `train.test_step: module:function`" in result.stderr
         assert "internal error" not in result.stderr
     fixed = write_spec(text.replace("{optimizer: sgd}", "{optimizer: sgd, loss: mse}"), "fixed.yaml")
     result = cli("evaluate", fixed, "--allow-code", "--run", run, "--samples", "16")

@@ -44,6 +44,10 @@ def test_snapshot_is_package_data_and_keras_is_an_extra():
     assert base == {"pyyaml", "typer", "rich"}  # what static checks import: no TensorFlow, no numpy
     extra = [requirement_name(r) for r in PYPROJECT["project"]["optional-dependencies"]["keras"]]
     assert extra == list(errors.KERAS_EXTRA_MODULES)  # each distribution is imported by its own name
+    # `export`'s converters come first in its extra (the runtimes that load artifacts follow)
+    converters = [requirement_name(r) for r in PYPROJECT["project"]["optional-dependencies"]["export"]]
+    assert converters[: len(errors.EXPORT_EXTRA_MODULES)] == list(errors.EXPORT_EXTRA_MODULES)
+    assert errors.EXPORT_INSTALL == "pip install 'kerasspec[export]'"
 
 
 def hide_keras(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,6 +107,7 @@ NEEDS_KERAS: dict[str, list[str | Path]] = {
     "train": ["train", SPECS / "ticket_classifier.yaml"],
     "evaluate": ["evaluate", SPECS / "ticket_classifier.yaml", "--run", "runs/x"],
     "predict": ["predict", SPECS / "ticket_classifier.yaml", "--run", "runs/x"],
+    "export": ["export", SPECS / "ticket_classifier.yaml", "--run", "runs/x", "-o", "model.onnx"],
     "validate --build": ["validate", "--build", SPECS / "ticket_classifier.yaml"],
     "lock": ["lock", SPECS / "ticket_classifier.yaml", "-o", "ticket.lock.json"],
     "diff": ["diff", SPECS / "ticket_classifier.yaml", SPECS / "ticket_classifier.yaml"],
@@ -154,6 +159,11 @@ def test_validate_build_reports_the_specs_own_errors_first(cli, without_keras):
     [
         ("pydot", 2, f"kerasspec summary needs pydot, which is not installed here; {INSTALL_LINE}"),
         ("tensorflow.python", 2, f"kerasspec summary needs TensorFlow, which is not installed here; {INSTALL_LINE}"),
+        (
+            "tf2onnx",
+            2,
+            "kerasspec summary needs tf2onnx, which is not installed here; install with: pip install 'kerasspec[export]'",
+        ),
         ("somethingelse", 3, "kerasspec: internal error: ModuleNotFoundError: No module named 'somethingelse'."),
     ],
 )

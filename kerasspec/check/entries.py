@@ -136,11 +136,22 @@ def read_entry(
 
 
 _ADAPT = next(key for key in ENTRY_KEYS if key.name == "adapt")
+LEARNS_VOCABULARY = ("StringLookup", "IntegerLookup", "TextVectorization")  # empty without adapt or vocabulary
 
 
 def read_adapt(ctx: Context, raw: PMap, entry: LayerEntry, mode: str) -> None:
-    """`adapt: true | {samples: N}`: on a layer `type:` whose class has `adapt()`."""
-    if raw.get("adapt") is None:
+    """`adapt: true | {samples: N}`: on a layer `type:` whose class has `adapt()`. A lookup
+    that neither adapts nor is given its vocabulary has an empty table, which fails only when
+    data first goes through it."""
+    if raw.get("adapt") in (None, False):
+        if mode == "type" and raw.get("type") in LEARNS_VOCABULARY and raw.get("vocabulary") is None:
+            ctx.error(
+                raw.value_mark("type"),
+                f"{entry.describe()} ({raw['type']}) has no vocabulary: it neither learns one (`adapt`) nor is "
+                "given one (`vocabulary`)",
+                hint="add `adapt: true` to learn it from the training data, or give `vocabulary: [...]`",
+                code="no-vocabulary",
+            )
         return
     value, mark = raw["adapt"], raw.value_mark("adapt")
     before = len(ctx.errors)

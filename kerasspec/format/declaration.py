@@ -392,8 +392,18 @@ DATA = Section(
 
 LOOPS = ("fit", "custom")
 FIT_EXCLUDED = ("x", "y", "validation_data", "callbacks")  # data comes from `data:`
-TRAIN_OWN_KEYS = ("loop", "step", "seed", "callbacks", "distribute")  # kerasspec's own; the rest go to model.fit
-CUSTOM_LOOP_KEYS = ("epochs", "batch_size", "validation_split", "shuffle", "loop", "seed", "callbacks", "distribute")
+TRAIN_OWN_KEYS = ("loop", "step", "test_step", "seed", "callbacks", "distribute")  # kerasspec's own; the rest: fit
+CUSTOM_LOOP_KEYS = (
+    "epochs",
+    "batch_size",
+    "validation_split",
+    "shuffle",
+    "loop",
+    "seed",
+    "callbacks",
+    "test_step",
+    "distribute",
+)
 STRATEGIES = ("none", "mirrored", "multi_worker")  # tf.distribute: one device, MirroredStrategy, MultiWorkerMirrored
 DISTRIBUTE = Section(
     label="distribute",
@@ -437,6 +447,11 @@ TRAIN = Section(
         ),
         Key("loop", Choice(LOOPS), "fit (model.fit) or custom (a GradientTape loop)", "fit"),
         Key("step", CodeReference("train step"), "a user's train step used inside fit (--allow-code)"),
+        Key(
+            "test_step",
+            CodeReference("test step"),
+            "a user's test step (model, batch) -> logs, used by evaluate and validation, in both loops (--allow-code)",
+        ),
         Key("seed", Seed, "seeds data, weights and shuffling", 0),
         Key("callbacks", ListOf(KerasObject("callbacks")), "keras.callbacks objects"),
         Key("distribute", Nested(DISTRIBUTE), "train on several devices or machines (tf.distribute)"),
@@ -453,23 +468,9 @@ TRAIN = Section(
             "loop",
             "custom",
             "`{key}` is a model.fit argument; the custom loop does not take it",
-            "the custom loop takes epochs, batch_size, validation_split, shuffle, seed and callbacks; "
+            "the custom loop takes epochs, batch_size, validation_split, shuffle, seed, callbacks and test_step; "
             "use `loop: fit` for the rest",
             allows=(*CUSTOM_LOOP_KEYS, "step"),  # `step` has its own rule above
-        ),
-        Rule(
-            "loop",
-            "custom",
-            "`{key}` weighs metrics by sample weights, which the custom loop does not take",
-            "list them under `metrics`, or use `--loop fit`",
-            forbids=("compile.weighted_metrics",),
-        ),
-        Rule(
-            "loop",
-            "custom",
-            "`{key}` weighs the loss by sample weights, which the custom loop does not take",
-            "remove it, or use `--loop fit`",
-            forbids=("data.sample_weight",),
         ),
     ),
 )
