@@ -154,6 +154,7 @@ def loop_for(plan: Plan, spec: Spec, loop: str | None, warn: Callable[[str], Non
 class Active:
     plan: Plan
     strategy: Any  # the tf.distribute strategy
+    entered: Any = None  # its scope, while a run is inside it
 
 
 _started: Active | None = None  # the strategy created when TensorFlow started (multi_worker needs that)
@@ -238,11 +239,36 @@ def scope(plan: Plan) -> Iterator[None]:
         return
     assert _started is not None and _started.plan == plan, "start(plan) comes first"
     _current = _started
+    _enter(_current)
     try:
-        with _started.strategy.scope():
-            yield
+        yield
     finally:
+        _leave(_current)
         _current = None
+
+
+def _enter(active: Active) -> None:
+    active.entered = active.strategy.scope()
+    active.entered.__enter__()
+
+
+def _leave(active: Active) -> None:
+    entered, active.entered = active.entered, None
+    try:
+        entered.__exit__(None, None, None)
+    except IndexError:  # a clear_session inside (a build that failed) dropped the graph holding the scope
+        pass
+
+
+def clear_session(keras: Any) -> None:
+    """`keras.utils.clear_session()`, which resets the graph a strategy's scope is kept in: inside
+    a run's scope, the scope is left and entered again around it."""
+    if _current is None:
+        keras.utils.clear_session()
+        return
+    _leave(_current)
+    keras.utils.clear_session()
+    _enter(_current)
 
 
 def record() -> dict[str, Any] | None:

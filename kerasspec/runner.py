@@ -450,7 +450,7 @@ def _adapted(built: Built, shape: tuple | None, limit: int, adapt_on: DataSettin
     settings = adapt_on or data_settings(spec, None, None, None)
     keras.utils.set_random_seed(settings.seed)  # the rows a shuffled folder yields: alike in train and summary
     rows = training_rows(built, keras, settings)
-    keras.utils.clear_session()  # the same layer names again
+    distribute.clear_session(keras)  # the same layer names again (in a strategy's scope still)
     adapter = DataAdapter(rows)
     adapted = build(spec, input_shape=shape, max_params=limit, adapter=adapter)
     adapted.adapter = adapter

@@ -257,6 +257,8 @@ def data_source(kind: str, root: Path) -> str:
     if kind == "text":
         write_texts(root / "reviews", per_class=10)
         return TEXT_SPEC
+    if kind == "adapted":  # a layer that learns from the training rows (built twice, the session cleared)
+        return SPEC.replace("layers:\n", "layers:\n  - {type: Normalization, adapt: true}\n")
     lines = ["a,b,out"] + [f"{i / 10},{(i * 7 % 10) / 10},{i % 3}" for i in range(48)]
     (root / "rows.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return CSV_SPEC
@@ -264,9 +266,10 @@ def data_source(kind: str, root: Path) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("loop", ["fit", "custom"])
-@pytest.mark.parametrize("kind", ["file", "images", "text"])
+@pytest.mark.parametrize("kind", ["file", "images", "text", "adapted"])
 def test_mirrored_reads_files_and_folders_as_one_device(write_spec, tmp_path, kind, loop):
-    """Each replica takes its share of every batch, whatever the data's source."""
+    """Each replica takes its share of every batch, whatever the data's source (synthetic data
+    for the adapted layer)."""
     spec = write_spec(data_source(kind, tmp_path))
     one = train(spec, tmp_path / "one", "--loop", loop)
     two = train(
