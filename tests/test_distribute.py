@@ -259,14 +259,16 @@ def data_source(kind: str, root: Path) -> str:
         return TEXT_SPEC
     if kind == "adapted":  # a layer that learns from the training rows (built twice, the session cleared)
         return SPEC.replace("layers:\n", "layers:\n  - {type: Normalization, adapt: true}\n")
-    lines = ["a,b,out"] + [f"{i / 10},{(i * 7 % 10) / 10},{i % 3}" for i in range(48)]
+    lines = ["a,b,out,w"] + [f"{i / 10},{(i * 7 % 10) / 10},{i % 3},{1 + i % 4}" for i in range(48)]
     (root / "rows.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if kind == "weighted":  # each row's loss weighed by its sample weight
+        return CSV_SPEC.replace("data: {file: rows.csv}", "data: {file: rows.csv, sample_weight: w}")
     return CSV_SPEC
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("loop", ["fit", "custom"])
-@pytest.mark.parametrize("kind", ["file", "images", "text", "adapted"])
+@pytest.mark.parametrize("kind", ["file", "weighted", "images", "text", "adapted"])
 def test_mirrored_reads_files_and_folders_as_one_device(write_spec, tmp_path, kind, loop):
     """Each replica takes its share of every batch, whatever the data's source (synthetic data
     for the adapted layer)."""
