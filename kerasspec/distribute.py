@@ -87,6 +87,15 @@ def plan(spec: Spec) -> Plan:
             hint="use `strategy: mirrored`, or remove `devices`",
             code="bad-distribute",
         )
+    for key in ("step", "test_step"):
+        if strategy != "none" and spec.train.get(key) is not None:
+            raise SpecError(
+                spec.train.key_mark(key),
+                f"`train.{key}` is a one-device step: kerasspec does not run a user's step on the replicas of "
+                f"train.distribute (its loss would need scaling to each replica's share of the batch)",
+                hint="train it with `--set train.distribute.strategy=none`, or leave the step out",
+                code="bad-distribute",
+            )
     if strategy == "multi_worker":
         return _multi_worker(mark)
     return Plan(strategy, mark, listed)

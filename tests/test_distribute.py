@@ -279,3 +279,17 @@ def test_mirrored_reads_files_and_folders_as_one_device(write_spec, tmp_path, ki
     )
     assert two["distribute"]["replicas"] == 2
     assert_same_losses(two["history"], one["history"])
+
+
+def test_a_users_step_is_refused_under_a_strategy(cli, write_spec, tmp_path):
+    text = SPEC + "  step: steps:step\n  distribute: {strategy: mirrored}\n"
+    spec = write_spec(text)
+    result = cli("train", spec, "--allow-code", "--out", tmp_path / "run", "--quiet")
+    assert_located_error(
+        result,
+        spec,
+        12,
+        3,
+        "`train.step` is a one-device step: kerasspec does not run a user's step on the replicas of "
+        "train.distribute (its loss would need scaling to each replica's share of the batch)",
+    )
