@@ -410,7 +410,7 @@ def train(
             quiet=quiet,
             loop=loop,
             plotter=plotter,
-            options=recorded_options(spec, data, epochs, loop),
+            options=recorded_options(spec, data, epochs, loop, options.input_shape),
             warn=warn,
         )
         if settings.note is not None:
@@ -423,10 +423,13 @@ def train(
     return run_dir
 
 
-def recorded_options(spec: Spec, data: DataOptions, epochs: int | None, loop: str | None) -> dict[str, Any]:
+def recorded_options(
+    spec: Spec, data: DataOptions, epochs: int | None, loop: str | None, input_shape: str | None = None
+) -> dict[str, Any]:
     """The command-line options that shape a run, by the spec key they override, for its
     spec.resolved.yaml (`--set`s are in the tree already). `--seed` seeds data and weights, so
-    it replaces `data.seed` too where the spec gives one."""
+    it replaces `data.seed` too where the spec gives one; `--input-shape` becomes the `input`
+    of a sequential spec that has none, so evaluate/predict --run can build it."""
     options: dict[str, Any] = {
         "train.epochs": epochs,
         "data.samples": data.samples,
@@ -436,6 +439,10 @@ def recorded_options(spec: Spec, data: DataOptions, epochs: int | None, loop: st
     }
     if data.seed is not None and spec.data.seed is not None:
         options["data.seed"] = data.seed
+    if input_shape and spec.kind == "sequential" and spec.input is None:
+        from .builder import parse_input_shape
+
+        options["input.shape"] = list(parse_input_shape(input_shape))
     return options
 
 
