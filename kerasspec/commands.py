@@ -558,6 +558,7 @@ def evaluate(
     """`evaluate`: a trained model's metrics on the spec's data (the loop the spec trains with)."""
     require_keras()
     from .builder import Built
+    from .folder_data import folder_errors
     from .runner import check_evaluation_loss, evaluate_custom, evaluation_loop, install_test_step, user_step_errors
 
     spec = load_spec(path, options)
@@ -567,10 +568,11 @@ def evaluate(
     check_evaluation_loss(spec, trained.model)
     kwargs = trained.datasets(with_targets=True)
     if which == "custom":
-        results = evaluate_custom(Built(trained.model, spec), trained.keras, kwargs, trained.settings)
+        with folder_errors(spec):
+            results = evaluate_custom(Built(trained.model, spec), trained.keras, kwargs, trained.settings)
     else:
         install_test_step(spec, trained.model)
-        with user_step_errors(spec, ("test_step",)):
+        with user_step_errors(spec, ("test_step",)), folder_errors(spec):
             results = trained.model.evaluate(**kwargs, verbose=0, return_dict=True)
     metrics = {k: float(v) for k, v in results.items()}
     return Evaluation(f"{spec.name}: evaluation on {trained.settings.samples} samples", metrics)
@@ -593,6 +595,7 @@ def predict(
     from .data import named_outputs
     from .export import output_names
     from .files import write_new_file
+    from .folder_data import folder_errors
     from .runner import feature_model
 
     if out.suffix != ".npz":
@@ -604,7 +607,8 @@ def predict(
     kwargs = trained.datasets(with_targets=False)
     loaded = trained.model
     target = feature_model(trained.keras, loaded, list(outputs), spec.block_outputs) if outputs else loaded
-    predictions = target.predict(**kwargs, verbose=0)
+    with folder_errors(spec):
+        predictions = target.predict(**kwargs, verbose=0)
     arrays: dict[str, Any]
     if isinstance(predictions, dict):
         arrays = {k: np.asarray(v) for k, v in predictions.items()}
