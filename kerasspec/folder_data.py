@@ -82,20 +82,42 @@ def check_input(folder: Folder, data: PMap, tensor: Any, name: str) -> None:
     given, how = _image_shape(folder)
     if dtype == "string" or not _fits(wanted, given):
         settings = folder.settings
-        mark = settings.value_mark("image_size") if "image_size" in settings else where
         takes = f"{dtype} {_shape(wanted)}" if dtype == "string" else _shape(wanted)
-        hint = None
+        hint, key = None, "image_size"
         if len(wanted) == 3 and dtype != "string" and None not in wanted:
-            first = str(settings.get("data_format") or "channels_last") == "channels_first"
-            (channels, height, width) = wanted if first else (wanted[2], wanted[0], wanted[1])
-            color = {v: k for k, v in CHANNELS.items()}.get(int(channels))
-            hint = f"set image_size: [{height}, {width}]" + (f" and color_mode: {color}" if color else "")
+            hint, key = _image_settings_for(settings, wanted)
+        mark = settings.value_mark(key) if key in settings else where
         raise SpecError(
             mark,
             f"the image folder yields images of shape {_shape(given)} ({how}), but input '{name}' takes {takes}",
             hint=hint,
             code="data-shape",
         )
+
+
+def _image_settings_for(settings: PMap, wanted: tuple) -> tuple[str | None, str]:
+    """The folder settings that would yield images of the `wanted` shape, as a hint, and the
+    first key of them to point at."""
+    first = str(settings.get("data_format") or "channels_last") == "channels_first"
+    colors = {v: k for k, v in CHANNELS.items()}
+    for layout_first in (first, not first):  # the input's layout, if its channels say so
+        channels, height, width = wanted if layout_first else (wanted[2], wanted[0], wanted[1])
+        if int(channels) in colors:
+            break
+    else:
+        return None, "image_size"
+    size = settings.get("image_size", [256, 256])
+    current = [int(size), int(size)] if isinstance(size, int) else [int(v) for v in size]
+    changes = []
+    if current != [height, width]:
+        changes.append(("image_size", f"image_size: [{height}, {width}]"))
+    if colors[int(channels)] != str(settings.get("color_mode", "rgb")):
+        changes.append(("color_mode", f"color_mode: {colors[int(channels)]}"))
+    if layout_first != first:
+        changes.append(("data_format", f"data_format: {'channels_first' if layout_first else 'channels_last'}"))
+    if not changes:
+        return None, "image_size"
+    return "set " + " and ".join(text for _, text in changes), changes[0][0]
 
 
 def label_mode(built: Built, folder: Folder, data: PMap, index: FolderIndex, target: Any) -> str:
