@@ -206,6 +206,21 @@ def test_synthetic_data_adapts_on_its_first_rows_and_summary_refuses_without_dat
         ("{type: Normalization, name: n, adapt: {samples: 0}}", "0}", "`adapt.samples` must be a whole number from 1"),
         ("{reuse: first, name: n, adapt: true}", "adapt", "`adapt` goes with a layer that learns from data; a `reuse`"),
         ("{op: add, inputs: [x, x], adapt: true}", "adapt", "'adapt' is not allowed here"),
+        (
+            "{type: Normalization, name: n, inputs: x, mean: 0, variance: 1, adapt: true}",
+            "mean",
+            "layer 'n' is given `mean` and adapts (`adapt`)",
+        ),
+        (
+            "{type: Discretization, name: n, inputs: x, bin_boundaries: [0.5], adapt: true}",
+            "bin_boundaries",
+            "layer 'n' is given `bin_boundaries` and adapts",
+        ),
+        (
+            "{type: Normalization, name: n, inputs: [x, x], adapt: true}",
+            "adapt",
+            "layer 'n' is called on several tensors; a layer adapts on the one tensor it is called on",
+        ),
     ],
 )
 def test_adapt_written_wrong_is_one_located_line(cli, write_spec, entry, needle, message):
@@ -422,39 +437,3 @@ def test_a_folder_adapts_on_the_files_keras_trains_on_and_summary_sees_the_same(
     few = ["--set", "data.text.directory=few", "--set", "train.validation_split=0.9", "--out", tmp_path / "few-run"]
     result = ok(cli("train", spec, *few))  # Keras holds out int(0.9 * 2) = 1 file: one is left to train on
     assert "words on 1 rows" in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("entry", "needle", "message"),
-    [
-        (
-            "{type: Normalization, name: n, inputs: x, mean: 0, variance: 1, adapt: true}",
-            "mean",
-            "layer 'n' is given `mean` and adapts (`adapt`)",
-        ),
-        (
-            "{type: Discretization, name: n, inputs: x, bin_boundaries: [0.5], adapt: true}",
-            "bin_boundaries",
-            "layer 'n' is given `bin_boundaries` and adapts",
-        ),
-        (
-            "{type: Normalization, name: n, inputs: [x, x], adapt: true}",
-            "adapt",
-            "layer 'n' is called on several tensors; a layer adapts on the one tensor it is called on",
-        ),
-    ],
-)
-def test_adapt_against_what_the_entry_already_says_is_refused_statically(cli, write_spec, entry, needle, message):
-    text = f"""
-name: conflicting
-kind: functional
-inputs: {{x: [2]}}
-layers:
-  - {entry}
-outputs: n
-"""
-    spec = write_spec(text)
-    result = cli("validate", spec)
-    assert result.exit_code == 2, result.stderr
-    lines = [row for row in result.stderr.splitlines() if ": error: " in row]
-    assert any(row.startswith(f"{spec}:5:{column_of(text, 5, needle)}: error: {message}") for row in lines), lines
