@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,7 @@ class TrainingRows:
     arrays: dict[str, Any] | None = None
     batches: Callable[[], Iterator[dict[str, Any]]] | None = None
     stream: Any = None
+    reading: Callable[[], AbstractContextManager[None]] = nullcontext  # says what a file being read did wrong
 
     def dataset(self, rows: int) -> Any:
         """A tf.data.Dataset of the first `rows` rows, batched."""
@@ -145,7 +147,8 @@ class DataAdapter(Adapter):
         if feed.column is not None and not feed.chain and self.rows.arrays is not None:
             layer.adapt(self.rows.arrays[feed.column][:wanted])  # an input's own rows: as a user adapts by hand
         else:
-            layer.adapt(self.rows.dataset(wanted).map(feed))
+            with self.rows.reading():
+                layer.adapt(self.rows.dataset(wanted).map(feed))
         changed = {k: v for k, v in _config(layer).items() if before.get(k) != v}
         self.records.append(
             AdaptRecord(layer.name, type(layer).__name__, wanted, changed, hasattr(layer, "save_assets"))

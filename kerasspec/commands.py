@@ -416,7 +416,7 @@ def train(
                 quiet=quiet,
                 loop=trained_loop,
                 plotter=plotter,
-                options=recorded_options(spec, data, epochs, loop),
+                options=recorded_options(spec, data, epochs, loop, options.input_shape),
                 warn=warn,
             )
         if settings.note is not None:
@@ -434,10 +434,13 @@ def train(
     return run_dir
 
 
-def recorded_options(spec: Spec, data: DataOptions, epochs: int | None, loop: str | None) -> dict[str, Any]:
+def recorded_options(
+    spec: Spec, data: DataOptions, epochs: int | None, loop: str | None, input_shape: str | None = None
+) -> dict[str, Any]:
     """The command-line options that shape a run, by the spec key they override, for its
     spec.resolved.yaml (`--set`s are in the tree already). `--seed` seeds data and weights, so
-    it replaces `data.seed` too where the spec gives one."""
+    it replaces `data.seed` too where the spec gives one; `--input-shape` becomes the `input`
+    of a sequential spec that has none, so evaluate/predict --run can build it."""
     options: dict[str, Any] = {
         "train.epochs": epochs,
         "data.samples": data.samples,
@@ -447,6 +450,10 @@ def recorded_options(spec: Spec, data: DataOptions, epochs: int | None, loop: st
     }
     if data.seed is not None and spec.data.seed is not None:
         options["data.seed"] = data.seed
+    if input_shape and spec.kind == "sequential" and spec.input is None:
+        from .builder import parse_input_shape
+
+        options["input.shape"] = list(parse_input_shape(input_shape))
     return options
 
 
@@ -562,6 +569,7 @@ def evaluate(
     """`evaluate`: a trained model's metrics on the spec's data (the loop the spec trains with)."""
     require_keras()
     from .builder import Built
+    from .folder_data import folder_errors
     from .runner import check_evaluation_loss, evaluate_custom, evaluation_loop, install_test_step, user_step_errors
 
     spec = load_spec(path, options)
@@ -571,10 +579,11 @@ def evaluate(
     check_evaluation_loss(spec, trained.model)
     kwargs = trained.datasets(with_targets=True)
     if which == "custom":
-        results = evaluate_custom(Built(trained.model, spec), trained.keras, kwargs, trained.settings)
+        with folder_errors(spec):
+            results = evaluate_custom(Built(trained.model, spec), trained.keras, kwargs, trained.settings)
     else:
         install_test_step(spec, trained.model)
-        with user_step_errors(spec, ("test_step",)):
+        with user_step_errors(spec, ("test_step",)), folder_errors(spec):
             results = trained.model.evaluate(**kwargs, verbose=0, return_dict=True)
     metrics = {k: float(v) for k, v in results.items()}
     return Evaluation(f"{spec.name}: evaluation on {trained.settings.samples} samples", metrics)
@@ -597,6 +606,7 @@ def predict(
     from .data import named_outputs
     from .export import output_names
     from .files import write_new_file
+    from .folder_data import folder_errors
     from .runner import feature_model
 
     if out.suffix != ".npz":
@@ -608,7 +618,8 @@ def predict(
     kwargs = trained.datasets(with_targets=False)
     loaded = trained.model
     target = feature_model(trained.keras, loaded, list(outputs), spec.block_outputs) if outputs else loaded
-    predictions = target.predict(**kwargs, verbose=0)
+    with folder_errors(spec):
+        predictions = target.predict(**kwargs, verbose=0)
     arrays: dict[str, Any]
     if isinstance(predictions, dict):
         arrays = {k: np.asarray(v) for k, v in predictions.items()}

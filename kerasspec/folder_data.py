@@ -14,19 +14,23 @@ buffer); evaluate reads the same seeded order; predict reads the files in sorted
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .builder import Built, keras_message
 from .data import named_outputs, plan_columns, structure
 from .errors import SpecError
-from .folders import Folder, FolderIndex, data_folder, index_folder
+from .folders import FORMATS, Folder, FolderIndex, data_folder, folder_files, index_folder
 from .graph import model_inputs
 from .loader import PMap
 from .resolve import plain
 
 if TYPE_CHECKING:
     from .runner import DataSettings
+    from .spec import Spec
 
 # What a target's inferred distribution (`data.target_distribution`) makes of the labels.
 LABEL_MODES = {"binary": "binary", "integers": "int", "onehot": "categorical"}
@@ -78,20 +82,42 @@ def check_input(folder: Folder, data: PMap, tensor: Any, name: str) -> None:
     given, how = _image_shape(folder)
     if dtype == "string" or not _fits(wanted, given):
         settings = folder.settings
-        mark = settings.value_mark("image_size") if "image_size" in settings else where
         takes = f"{dtype} {_shape(wanted)}" if dtype == "string" else _shape(wanted)
-        hint = None
+        hint, key = None, "image_size"
         if len(wanted) == 3 and dtype != "string" and None not in wanted:
-            first = str(settings.get("data_format") or "channels_last") == "channels_first"
-            (channels, height, width) = wanted if first else (wanted[2], wanted[0], wanted[1])
-            color = {v: k for k, v in CHANNELS.items()}.get(int(channels))
-            hint = f"set image_size: [{height}, {width}]" + (f" and color_mode: {color}" if color else "")
+            hint, key = _image_settings_for(settings, wanted)
+        mark = settings.value_mark(key) if key in settings else where
         raise SpecError(
             mark,
             f"the image folder yields images of shape {_shape(given)} ({how}), but input '{name}' takes {takes}",
             hint=hint,
             code="data-shape",
         )
+
+
+def _image_settings_for(settings: PMap, wanted: tuple) -> tuple[str | None, str]:
+    """The folder settings that would yield images of the `wanted` shape, as a hint, and the
+    first key of them to point at."""
+    first = str(settings.get("data_format") or "channels_last") == "channels_first"
+    colors = {v: k for k, v in CHANNELS.items()}
+    for layout_first in (first, not first):  # the input's layout, if its channels say so
+        channels, height, width = wanted if layout_first else (wanted[2], wanted[0], wanted[1])
+        if int(channels) in colors:
+            break
+    else:
+        return None, "image_size"
+    size = settings.get("image_size", [256, 256])
+    current = [int(size), int(size)] if isinstance(size, int) else [int(v) for v in size]
+    changes = []
+    if current != [height, width]:
+        changes.append(("image_size", f"image_size: [{height}, {width}]"))
+    if colors[int(channels)] != str(settings.get("color_mode", "rgb")):
+        changes.append(("color_mode", f"color_mode: {colors[int(channels)]}"))
+    if layout_first != first:
+        changes.append(("data_format", f"data_format: {'channels_first' if layout_first else 'channels_last'}"))
+    if not changes:
+        return None, "image_size"
+    return "set " + " and ".join(text for _, text in changes), changes[0][0]
 
 
 def label_mode(built: Built, folder: Folder, data: PMap, index: FolderIndex, target: Any) -> str:
@@ -240,3 +266,45 @@ def folder_datasets(built: Built, keras: Any, settings: DataSettings, *, with_ta
 def training_count(rows: int, validation_split: float) -> int:
     """How many of `rows` files the utilities train on: they hold out int(split * rows)."""
     return rows - int(validation_split * rows)
+
+
+# TensorFlow's words for a file its image decoder cannot read (an image utility's folder may hold
+# files whose extension says image but whose bytes do not, as keras.io's PetImages does).
+_UNDECODABLE = re.compile(r"(Unknown image file format[^.\n]*\.|Input is empty\.|Invalid (?:JPEG|PNG|GIF|BMP)[^\n\]]*)")
+
+
+@contextmanager
+def folder_errors(spec: Spec) -> Iterator[None]:
+    """A file of the spec's image folder that cannot be decoded, found while reading it (in fit,
+    evaluate, predict or adapting), as one located line naming the file."""
+    folder = data_folder(spec)
+    try:
+        yield
+    except SpecError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - TensorFlow's error while decoding a file
+        found = _UNDECODABLE.search(str(exc)) if folder is not None and folder.kind == "images" else None
+        if found is None or folder is None:
+            raise
+        bad = first_undecodable(folder)
+        where = f"'{bad}'" if bad is not None else "a file"
+        raise SpecError(
+            folder.mark,
+            f"{where} in '{folder.written}' cannot be read as an image: {found.group(1).rstrip('.')}",
+            hint="remove or convert the files that are not images (the folder is read by their extension: "
+            + ", ".join(FORMATS["images"])
+            + ")",
+            code="data-folder",
+        ) from None
+
+
+def first_undecodable(folder: Folder) -> str | None:
+    """The first file (in sorted order, relative to the folder) TensorFlow's decoder refuses."""
+    import tensorflow as tf
+
+    for path in folder_files(folder.path, FORMATS["images"], bool(folder.settings.get("follow_links", False))):
+        try:
+            tf.io.decode_image(tf.io.read_file(str(path)), expand_animations=False)
+        except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError):
+            return str(path.relative_to(folder.path))
+    return None

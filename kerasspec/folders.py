@@ -10,6 +10,7 @@ folder is, its classes and how many files each has. `folder_data` makes the data
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,12 +79,16 @@ def data_folder(spec: Spec) -> Folder | None:
 
 def _files(directory: Path, formats: tuple[str, ...], follow_links: bool) -> int:
     """How many files with one of `formats` lie below `directory` (as Keras's `iter_valid_files`)."""
-    return sum(
-        1
-        for _, _, names in os.walk(directory, followlinks=follow_links)
-        for name in names
-        if name.lower().endswith(formats)
-    )
+    return sum(1 for _ in folder_files(directory, formats, follow_links))
+
+
+def folder_files(directory: Path, formats: tuple[str, ...], follow_links: bool = False) -> Iterator[Path]:
+    """The files with one of `formats` below `directory`, in sorted order."""
+    for root, folders, names in os.walk(directory, followlinks=follow_links):
+        folders.sort()
+        for name in sorted(names):
+            if name.lower().endswith(formats):
+                yield Path(root) / name
 
 
 def index_folder(folder: Folder) -> FolderIndex:

@@ -471,7 +471,9 @@ def training_rows(built: Built, keras: Any, settings: DataSettings) -> TrainingR
 
         kept = training_count(used.samples, settings.validation_split)
         stream = fit_kwargs["x"].map(lambda x, y: x if isinstance(x, dict) else {name: x})
-        return TrainingRows(kept, settings.batch_size, stream=stream)
+        from .folder_data import folder_errors
+
+        return TrainingRows(kept, settings.batch_size, stream=stream, reading=lambda: folder_errors(built.spec))
     # planned from the inputs alone: the model's lookups have not learnt their vocabularies yet
     inputs = model_inputs(built.model)
     only_inputs = Built(keras.Model(inputs, inputs, name=f"{built.spec.name}.inputs"), built.spec)
@@ -658,6 +660,8 @@ def train(
     compile_model(built, keras)
     if settings.validation_split:
         check_evaluation_loss(spec, what="validation (`train.validation_split`)")
+    from .folder_data import folder_errors
+
     if which == "fit":
         install_train_step(spec, built.model)
     quiet_structure_warning()
@@ -676,7 +680,7 @@ def train(
             from .loops import CustomLoop
 
             batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.shuffle))
-            with user_step_errors(spec, ("test_step",)), nothing_to_minimize(spec):
+            with user_step_errors(spec, ("test_step",)), nothing_to_minimize(spec), folder_errors(spec):
                 logs = CustomLoop(keras, built, batches, user_step(spec, "test_step")).fit(
                     batches, validation, epoch_count, callbacks, verbosity(quiet)
                 )
@@ -686,7 +690,12 @@ def train(
                 for k, v in train_section.items()
                 if k not in ("epochs", "batch_size", "validation_split", "verbose") + TRAIN_OWN_KEYS and v is not None
             }
-            with user_step_errors(spec), nothing_to_minimize(spec), distributed_fit(keras, built.model, fit_kwargs):
+            with (
+                user_step_errors(spec),
+                nothing_to_minimize(spec),
+                folder_errors(spec),
+                distributed_fit(keras, built.model, fit_kwargs),
+            ):
                 history = built.model.fit(
                     **fit_kwargs, epochs=epoch_count, callbacks=callbacks, verbose=verbosity(quiet, spec), **passthrough
                 )

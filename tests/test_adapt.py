@@ -28,6 +28,14 @@ def ok(result):
     return result
 
 
+def assert_run_predicts_as_its_model(cli, spec, run, tmp_path, output="out", *options):
+    """predict --run (rebuilt from spec.resolved.yaml, learnt state and weights) gives exactly
+    what the run's model.keras gives."""
+    ok(cli("predict", spec, "--run", run, "--out", tmp_path / "by-run.npz", *options))
+    ok(cli("predict", spec, "--model", run / "model.keras", "--out", tmp_path / "by-model.npz", *options))
+    np.testing.assert_array_equal(np.load(tmp_path / "by-run.npz")[output], np.load(tmp_path / "by-model.npz")[output])
+
+
 def heart_columns(rows: int | None = None) -> dict[str, np.ndarray]:
     with open(SPECS / "data" / "heart.csv", newline="", encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))[:rows]
@@ -111,10 +119,7 @@ def test_adapted_run_is_recorded_and_reloads_exactly(cli, tmp_path):
     by_weights = ok(cli("evaluate", HEART, "--run", run, "--json"))
     by_model = ok(cli("evaluate", HEART, "--model", run / "model.keras", "--json"))
     assert json.loads(by_weights.stdout) == json.loads(by_model.stdout)
-    ok(cli("predict", HEART, "--run", run, "--out", tmp_path / "a.npz"))
-    ok(cli("predict", HEART, "--model", run / "model.keras", "--out", tmp_path / "b.npz"))
-    a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
-    np.testing.assert_array_equal(a["target"], b["target"])
+    assert_run_predicts_as_its_model(cli, HEART, run, tmp_path, "target")
 
     custom = tmp_path / "custom"
     ok(cli("train", HEART, "--epochs", "1", "--loop", "custom", "--out", custom, "--quiet"))
@@ -147,9 +152,7 @@ def test_a_layer_adapted_after_another_learns_from_its_output(cli, write_spec, t
     np.testing.assert_allclose(record["bins"]["config"]["bin_boundaries"], bins.bin_boundaries, rtol=1e-5)
     assert max(abs(b) for b in record["bins"]["config"]["bin_boundaries"]) < 2  # normalized, not raw
     # the rebuilt run bins as the trained one did
-    ok(cli("predict", spec, "--run", tmp_path / "run", "--out", tmp_path / "a.npz"))
-    ok(cli("predict", spec, "--model", tmp_path / "run" / "model.keras", "--out", tmp_path / "b.npz"))
-    np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["out"], np.load(tmp_path / "b.npz")["out"])
+    assert_run_predicts_as_its_model(cli, spec, tmp_path / "run", tmp_path)
 
 
 SYNTHETIC_STRINGS = """
@@ -203,6 +206,21 @@ def test_synthetic_data_adapts_on_its_first_rows_and_summary_refuses_without_dat
         ("{type: Normalization, name: n, adapt: {samples: 0}}", "0}", "`adapt.samples` must be a whole number from 1"),
         ("{reuse: first, name: n, adapt: true}", "adapt", "`adapt` goes with a layer that learns from data; a `reuse`"),
         ("{op: add, inputs: [x, x], adapt: true}", "adapt", "'adapt' is not allowed here"),
+        (
+            "{type: Normalization, name: n, inputs: x, mean: 0, variance: 1, adapt: true}",
+            "mean",
+            "layer 'n' is given `mean` and adapts (`adapt`)",
+        ),
+        (
+            "{type: Discretization, name: n, inputs: x, bin_boundaries: [0.5], adapt: true}",
+            "bin_boundaries",
+            "layer 'n' is given `bin_boundaries` and adapts",
+        ),
+        (
+            "{type: Normalization, name: n, inputs: [x, x], adapt: true}",
+            "adapt",
+            "layer 'n' is called on several tensors; a layer adapts on the one tensor it is called on",
+        ),
     ],
 )
 def test_adapt_written_wrong_is_one_located_line(cli, write_spec, entry, needle, message):
@@ -306,9 +324,7 @@ def test_text_vectorization_adapts_on_a_text_folder(cli, write_spec, tmp_path):
     vocabulary = (run / "adapted" / "words" / "vocabulary.txt").read_text().split("\n")
     assert {"a", "film", "awful", "great"} <= set(vocabulary)
     assert len([w for w in vocabulary if w.startswith("number")]) == 12  # only the training files' words
-    ok(cli("predict", spec, "--run", run, "--out", tmp_path / "a.npz"))
-    ok(cli("predict", spec, "--model", run / "model.keras", "--out", tmp_path / "b.npz"))
-    np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["out"], np.load(tmp_path / "b.npz")["out"])
+    assert_run_predicts_as_its_model(cli, spec, run, tmp_path)
 
 
 SEQUENTIAL = """
@@ -388,9 +404,7 @@ def test_a_tf_idf_lookup_adapts_and_its_idf_weights_come_back_with_the_run(cli, 
     run = tmp_path / "run"
     ok(cli("train", spec, "--out", run, "--quiet"))
     assert (run / "adapted" / "lookup" / "variables.npz").is_file()
-    ok(cli("predict", spec, "--run", run, "--out", tmp_path / "a.npz", "--samples", "20"))
-    ok(cli("predict", spec, "--model", run / "model.keras", "--out", tmp_path / "b.npz", "--samples", "20"))
-    np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["out"], np.load(tmp_path / "b.npz")["out"])
+    assert_run_predicts_as_its_model(cli, spec, run, tmp_path, "out", "--samples", "20")
 
 
 def test_a_folder_adapts_on_the_files_keras_trains_on_and_summary_sees_the_same(cli, write_spec, tmp_path):

@@ -322,3 +322,25 @@ def test_folder_keys_are_checked_statically(cli, write_spec, tmp_path):
     assert result.exit_code == 2 and "`data.text` and `data.images` both say where the data is" in result.stderr
     result = cli("validate", write_spec(image_spec(BINARY).replace("[8, 8]}", "[8, 8], batch_size: 2}"), "b.yaml"))
     assert result.exit_code == 2 and "unknown images key 'batch_size'" in result.stderr
+
+
+@pytest.mark.parametrize("adapt", [False, True])
+def test_a_file_that_is_no_image_is_named_in_one_located_line(cli, write_spec, tmp_path, adapt):
+    """keras.io's PetImages holds such files: TensorFlow's decoder fails deep inside fit (or
+    while a layer adapts); the error names the file, at the folder's `directory`."""
+    write_images(tmp_path / "pets", ["cat", "dog"], per_class=3)
+    (tmp_path / "pets" / "dog" / "broken.jpg").write_text("not an image")
+    text = image_spec(BINARY)
+    if adapt:
+        text = text.replace("  - {type: Flatten}", "  - {type: Normalization, adapt: true}\n  - {type: Flatten}")
+    path = write_spec(text)
+    result = cli("train", path, "--out", tmp_path / "run")
+    line = next(i for i, row in enumerate(text.lstrip("\n").splitlines(), 1) if "directory: pets" in row)
+    assert_located_error(
+        result,
+        path,
+        line,
+        column_of(text.lstrip("\n"), line, "pets,"),
+        "'dog/broken.jpg' in 'pets' cannot be read as an image: Unknown image file format",
+    )
+    assert not (tmp_path / "run").exists()

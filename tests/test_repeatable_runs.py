@@ -228,3 +228,25 @@ def test_a_loss_made_by_a_factory_is_evaluated_from_the_weights(cli, write_spec,
     assert sorted(p.name for p in run.iterdir()) == [f for f in RUN_FILES if f != "model.keras"]
     evaluated = ok(cli("evaluate", spec, "--allow-code", "--run", run, "--samples", "16", "--json"))
     assert np.isfinite(json.loads(evaluated.stdout)["loss"])
+
+
+def test_input_shape_given_on_the_command_line_is_kept_by_the_run(cli, write_spec, tmp_path):
+    """A sequential spec without `input:` trains with --input-shape; its run's resolved spec
+    has the input, so evaluate/predict --run (which take no --input-shape) and a repeat work."""
+    spec = write_spec(
+        """
+        name: lazy
+        layers:
+          - {type: Dense, name: hidden, units: 3}
+          - {type: Dense, name: out, units: 1}
+        compile: {optimizer: sgd, loss: mean_squared_error}
+        data: {samples: 32}
+        train: {epochs: 1}
+        """
+    )
+    run = tmp_path / "run"
+    ok(cli("train", spec, "--input-shape", "4", "--out", run, "--quiet"))
+    assert yaml.safe_load((run / "spec.resolved.yaml").read_text())["input"] == {"shape": [4]}
+    ok(cli("predict", spec, "--run", run, "--out", tmp_path / "p.npz", "--samples", "5"))
+    ok(cli("train", run / "spec.resolved.yaml", "--out", tmp_path / "again", "--quiet"))
+    assert_same_history(run, tmp_path / "again")

@@ -137,6 +137,12 @@ def read_entry(
 
 _ADAPT = next(key for key in ENTRY_KEYS if key.name == "adapt")
 LEARNS_VOCABULARY = ("StringLookup", "IntegerLookup", "TextVectorization")  # empty without adapt or vocabulary
+# What an adapting layer learns, when written as its arguments instead.
+GIVEN_STATE = {
+    **{name: ("vocabulary",) for name in LEARNS_VOCABULARY},
+    "Discretization": ("bin_boundaries",),
+    "Normalization": ("mean", "variance"),
+}
 
 
 def read_adapt(ctx: Context, raw: PMap, entry: LayerEntry, mode: str) -> None:
@@ -183,6 +189,23 @@ def read_adapt(ctx: Context, raw: PMap, entry: LayerEntry, mode: str) -> None:
                 code="bad-adapt",
             )
             return
+    given = [key for key in GIVEN_STATE.get(str(type_name), ()) if raw.get(key) is not None]
+    if given:
+        ctx.error(
+            raw.key_mark(given[0]),
+            f"{entry.describe()} is given `{given[0]}` and adapts (`adapt`): adapting would learn what `{given[0]}` "
+            "already says",
+            hint=f"remove `{given[0]}` to learn it from the data, or remove `adapt`",
+            code="bad-adapt",
+        )
+        return
+    if isinstance(raw.get("inputs"), (PList, PMap)):
+        ctx.error(
+            raw.key_mark("adapt"),
+            f"{entry.describe()} is called on several tensors; a layer adapts on the one tensor it is called on",
+            code="bad-adapt",
+        )
+        return
     samples = value.get("samples") if isinstance(value, PMap) else None
     entry.adapt = int(samples) if samples is not None else True
 
