@@ -117,11 +117,15 @@ def test_mirrored_on_listed_devices(write_spec, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_workers_on_this_machine_train_as_one_process(write_spec, tmp_path):
+@pytest.mark.parametrize("jobs", [("worker", "worker"), ("chief", "worker")], ids=["workers", "chief-and-worker"])
+def test_two_workers_on_this_machine_train_as_one_process(write_spec, tmp_path, jobs):
+    """With only `worker` tasks worker 0 is the chief; with a `chief` task, that task is."""
     spec = write_spec(SPEC)
     single = train(spec, tmp_path / "single", "--loop", "custom")
-    ports = free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    tasks = [(job, jobs[:i].count(job)) for i, job in enumerate(jobs)]  # (type, index), the chief first
+    cluster: dict[str, list[str]] = {}
+    for (job, _), port in zip(tasks, free_ports(2)):
+        cluster.setdefault(job, []).append(f"127.0.0.1:{port}")
     scratch = tmp_path / "tmp"  # where the other worker's temporary run directory goes
     scratch.mkdir()
     out = tmp_path / "cluster"
@@ -131,10 +135,10 @@ def test_two_workers_on_this_machine_train_as_one_process(write_spec, tmp_path):
             out,
             "--set",
             "train.distribute.strategy=multi_worker",
-            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": job, "index": index}}),
             TMPDIR=str(scratch),
         )
-        for index in range(2)
+        for job, index in tasks
     ]
     (chief_code, chief_out, chief_err), (other_code, other_out, other_err) = finish(processes)
     assert (chief_code, other_code) == (0, 0), chief_err + other_err
