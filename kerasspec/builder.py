@@ -148,6 +148,7 @@ def keras_message(exc: BaseException, limit: int | None = 400) -> str:
         exc.args[0] if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str) else str(exc)
     )  # str() quotes it
     text = re.sub(r"\x1b\[[0-9;]*m", "", raw).strip() or type(exc).__name__
+    text = re.sub(r", numpy=[^>]*>", ">", text)  # a variable's values, which say nothing to the reader
     if "could not be deserialized properly" in text:  # deserialize_keras_object wraps the constructor's TypeError
         text = text.rsplit("Exception encountered: ", 1)[-1]
     if text.startswith("Exception encountered when calling"):

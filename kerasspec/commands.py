@@ -135,12 +135,13 @@ def build_model(
     `adapt_on` and `adapter`: how `adapt:` layers learn (`runner.build_spec`)."""
     from .builder import parse_input_shape
     from .check import spec_trees, with_key_paths
-    from .runner import build_spec
 
     shape = parse_input_shape(options.input_shape) if options.input_shape else None
     limit = parse_max_params(options.max_params)
     spec = spec if spec is not None else load_spec(path, options)
     require_keras(option)
+    from .runner import build_spec  # imports NumPy: only once Keras (and so NumPy) is known to be installed
+
     try:
         built = build_spec(
             spec, input_shape=shape, max_params=limit, initialize=initialize, adapt_on=adapt_on, adapter=adapter

@@ -681,9 +681,10 @@ def train(
 
             batches, validation = loop_batches(keras, fit_kwargs, settings, bool(train_section.shuffle))
             with user_step_errors(spec, ("test_step",)), nothing_to_minimize(spec), folder_errors(spec):
-                logs = CustomLoop(keras, built, batches, user_step(spec, "test_step")).fit(
-                    batches, validation, epoch_count, callbacks, verbosity(quiet)
-                )
+                with layer_call_errors(built):
+                    logs = CustomLoop(keras, built, batches, user_step(spec, "test_step")).fit(
+                        batches, validation, epoch_count, callbacks, verbosity(quiet)
+                    )
         else:
             passthrough = {
                 k: plain(v)
@@ -694,6 +695,7 @@ def train(
                 user_step_errors(spec),
                 nothing_to_minimize(spec),
                 folder_errors(spec),
+                layer_call_errors(built),
                 distributed_fit(keras, built.model, fit_kwargs),
             ):
                 history = built.model.fit(
@@ -751,6 +753,42 @@ def _first_rows(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_first_rows(v) for v in value)
     return value[:1]
+
+
+@contextmanager
+def layer_call_errors(built: Built) -> Iterator[None]:
+    """A layer that fails on the data while training (a Conv2D given the integers a
+    Discretization makes, which the symbolic build does not check) is reported at its entry:
+    Keras names the class whose call failed, and the spec's entries of that class are found."""
+    import re
+
+    try:
+        yield
+    except SpecError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Keras's failure inside a layer's call
+        failed = re.search(r"Exception encountered when calling (\w+)\.call\(\)", str(exc))
+        if failed is None:
+            raise
+        from .graph import operations
+
+        entries = [
+            entry
+            for layer in operations(built.model)
+            if type(layer).__name__ == failed.group(1) and (entry := built.entries.get(id(layer))) is not None
+        ]
+        if not entries or user_code_error(exc) is not None:
+            raise
+        which = entries[0].describe() if len(entries) == 1 else f"one of the {failed.group(1)} layers"
+        raise SpecError(
+            entries[0].mark,
+            f"{which} ({failed.group(1)}) failed on the data: {keras_message(exc)}",
+            hint="the layer above it may give another dtype than it computes in (an integer lookup or "
+            "Discretization output into a Conv2D, say)"
+            if "type" in str(exc)
+            else None,
+            code="keras-error",
+        ) from None
 
 
 @contextmanager

@@ -437,3 +437,30 @@ def test_a_folder_adapts_on_the_files_keras_trains_on_and_summary_sees_the_same(
     few = ["--set", "data.text.directory=few", "--set", "train.validation_split=0.9", "--out", tmp_path / "few-run"]
     result = ok(cli("train", spec, *few))  # Keras holds out int(0.9 * 2) = 1 file: one is left to train on
     assert "words on 1 rows" in result.stderr
+
+
+INTEGERS_INTO_CONV = """
+name: conv
+input: {shape: [8, 8, 3]}
+layers:
+  - {type: Discretization, name: bins, num_bins: 4, adapt: true}
+  - {type: Conv2D, name: conv, filters: 2, kernel_size: 3}
+  - {type: Flatten}
+  - {type: Dense, name: out, units: 1}
+compile: {optimizer: sgd, loss: mean_squared_error}
+data: {samples: 16}
+train: {epochs: 1}
+"""
+
+
+@pytest.mark.parametrize("loop", ["fit", "custom"])
+def test_a_layer_failing_on_the_data_is_located_at_its_entry(cli, write_spec, tmp_path, loop):
+    """The symbolic build does not check dtypes: a Conv2D given Discretization's integers fails
+    only in the first step; that is a located error at the Conv2D, not an internal error."""
+    spec = write_spec(INTEGERS_INTO_CONV)
+    result = cli("train", spec, "--loop", loop, "--out", tmp_path / "run")
+    assert result.exit_code == 2 and "internal error" not in result.stderr, result.stderr
+    (line,) = [row for row in result.stderr.splitlines() if ": error: " in row]
+    assert line.startswith(f"{spec}:5:5: error: layer 'conv' (Conv2D) failed on the data: "), line
+    assert "numpy=" not in line and "int32" in line
+    assert not (tmp_path / "run").exists()
