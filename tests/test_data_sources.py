@@ -77,7 +77,8 @@ def test_string_values_from_choice_and_random_tokens(write_spec):
     inputs, targets = plan_columns(built.spec, built.model)
     x, _ = Synthetic(built.model, inputs, targets, 10, 10, 0).batch(0)
     assert set(x["thal"].ravel()) == {"normal"}
-    plain = write_spec(STRING_SPEC.replace("vocabulary: [fixed, normal, reversible]", "num_oov_indices: 1"), "p.yaml")
+    hashed = "{type: Hashing, name: lookup, inputs: thal, num_bins: 4}"  # no vocabulary to draw from
+    plain = write_spec(STRING_SPEC.replace(STRING_SPEC.splitlines()[6], f"  - {hashed}"), "p.yaml")
     built = build_model(plain, _options())
     inputs, targets = plan_columns(built.spec, built.model)
     x, _ = Synthetic(built.model, inputs, targets, 50, 50, 0).batch(0)
