@@ -223,13 +223,36 @@ class LearnedState(Adapter):
                     source=str(folder),
                     code="bad-run",
                 )
-            if (folder / VARIABLES).is_file():  # before the assets, as Keras loads them
-                import numpy as np
-
-                with np.load(folder / VARIABLES) as stored:
-                    layer.load_own_variables({k: stored[k] for k in stored.files})
-            layer.load_assets(str(folder))
+            stored = _stored_variables(folder)
+            if "idf_weights" in stored:
+                _set_weighted_vocabulary(layer, folder, stored["idf_weights"])
+            else:
+                if stored:  # before the assets, as Keras loads them
+                    layer.load_own_variables(stored)
+                layer.load_assets(str(folder))
         return layer
+
+
+def _stored_variables(folder: Path) -> dict[str, Any]:
+    if not (folder / VARIABLES).is_file():
+        return {}
+    import numpy as np
+
+    with np.load(folder / VARIABLES) as stored:
+        return {k: stored[k] for k in stored.files}
+
+
+def _set_weighted_vocabulary(layer: Any, folder: Path, idf_weights: Any) -> None:
+    """A tf_idf lookup's vocabulary with its idf weights. Keras's own load_assets passes the
+    weights as saved, which `pad_to_max_tokens` pads to max_tokens, and then refuses them for a
+    shorter vocabulary (its model.keras of such a layer does not load either): one weight per
+    word of the vocabulary, as adapting made them."""
+    lines = (folder / "vocabulary.txt").read_text(encoding="utf-8").split("\n")
+    while lines and lines[-1] == "":
+        lines.pop()
+    dtype = str(getattr(layer, "vocabulary_dtype", "string"))
+    vocabulary: list[Any] = lines if "str" in dtype else [int(line) for line in lines]
+    layer.set_vocabulary(vocabulary, idf_weights=idf_weights[: len(vocabulary)])
 
 
 def _config(layer: Any) -> dict[str, Any]:

@@ -409,7 +409,7 @@ def build_spec(
         spec,
         input_shape=input_shape,
         max_params=max_params,
-        initialize=initialize,
+        initialize=initialize and not adapts,  # a first build only describes: its weights are never used
         adapter=Provisional() if adapts else adapter,
     )
     if not adapts:
