@@ -49,7 +49,14 @@ def unknown_name_keys(mapping: Any, names: list[str], section: str, noun: str = 
 def report_unknown_keys(ctx: Context, mapping: PMap, known: list[str], section: Section, label: str) -> None:
     """Every key of `mapping` its section does not declare, with a close match or the list."""
     for key in mapping:
-        if key not in known:
+        if key in section.set_elsewhere:
+            ctx.error(
+                mapping.key_mark(key),
+                f"`{_label(label, key)}` is not given here: {section.set_elsewhere[key]}",
+                code="unknown-key",
+                key_path=_label(label, key),
+            )
+        elif key not in known:
             where = _label(label, key)
             ctx.unknown_key(mapping, key, known, f"unknown {section.noun} '{key}'", section.listing, where)
 

@@ -87,6 +87,7 @@ class Section:
     catalog_keys: Callable[[Catalog], dict[str, Key]] | None = None
     rules: tuple[Rule, ...] = ()
     ref: str = ""  # its name among the schema's definitions; the label when empty
+    set_elsewhere: dict[str, str] = field(default_factory=dict)  # key -> where the spec says it instead
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "listing", self.listing or self.noun + "s")
@@ -261,16 +262,16 @@ INPUT_DATA = Section(
 # Arguments of Keras's directory utilities that kerasspec sets itself: from `train` / `data`
 # (batch_size, seed, shuffle, validation_split), from the loss (label_mode), or always (a
 # tf.data dataset, quietly).
-FOLDER_SET_BY_KERASSPEC = (
-    "batch_size",
-    "seed",
-    "shuffle",
-    "validation_split",
-    "subset",
-    "label_mode",
-    "format",
-    "verbose",
-)
+FOLDER_SET_BY_KERASSPEC = {
+    "batch_size": "rows are batched by `train.batch_size`",
+    "seed": "files are shuffled and split with `data.seed` (else `train.seed`)",
+    "shuffle": "training shuffles the files as `train.shuffle` says",
+    "validation_split": "`train.validation_split` holds files out",
+    "subset": "`train.validation_split` holds files out",
+    "label_mode": "the labels follow the loss (binary crossentropy: binary, sparse categorical: int, else categorical)",
+    "format": "kerasspec reads the folder as a tf.data dataset",
+    "verbose": "kerasspec reads the folder quietly",
+}
 
 
 def _folder_section(label: str, utility: str, what: str, *keys: Key) -> Section:
@@ -290,6 +291,7 @@ def _folder_section(label: str, utility: str, what: str, *keys: Key) -> Section:
         noun=f"{label} key",
         listing=f"{utility} arguments kerasspec passes on",
         catalog_keys=passed_on,
+        set_elsewhere=FOLDER_SET_BY_KERASSPEC,
         keys=(
             Key(
                 "directory",
