@@ -297,3 +297,28 @@ def test_a_users_step_is_refused_under_a_strategy(cli, write_spec, tmp_path):
         "`train.step` is a one-device step: kerasspec does not run a user's step on the replicas of "
         "train.distribute (its loss would need scaling to each replica's share of the batch)",
     )
+
+
+@pytest.mark.parametrize("strategy", [None, "multi_worker"])
+def test_devices_for_another_strategy_than_mirrored_are_refused_by_validate(cli, write_spec, strategy):
+    written = f"strategy: {strategy}, " if strategy else ""
+    text = f"""
+name: dv
+input: {{shape: [3]}}
+layers:
+  - {{type: Dense, name: out, units: 1}}
+compile: {{optimizer: sgd, loss: mean_squared_error}}
+train:
+  distribute: {{{written}devices: [CPU:0]}}
+"""
+    spec = write_spec(text)
+    result = cli("validate", spec)
+    assert_located_error(
+        result,
+        spec,
+        7,
+        column_of(text, 7, "devices"),
+        "`train.distribute.devices` lists this machine's devices for the mirrored strategy, "
+        f"not for {strategy or 'none'}",
+    )
+    assert "at: train.distribute.devices" in result.stderr

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Mark, SpecError, closest, did_you_mean
-from ..format.declaration import COMPILE, DATA, DISTRIBUTIONS, TRAIN, Rule, Section
+from ..format.declaration import COMPILE, DATA, DISTRIBUTE, DISTRIBUTIONS, TRAIN, Rule, Section
 from ..format.types import (
     Choice,
     CodeReference,
@@ -262,6 +262,11 @@ def check_settings(ctx: Context, spec: Spec) -> None:
     if train is not None:
         check_section(ctx, train, TRAIN, "train", spec)
         ctx.errors.extend(rule_errors(tree, TRAIN))
+        distribute = train.get("distribute")
+        if isinstance(distribute, PMap):
+            for error in rule_errors(train, DISTRIBUTE, {"strategy": distribute.get("strategy") or "none"}):
+                error.key_path = f"train.{error.key_path}"  # the rule's paths start at `train`
+                ctx.errors.append(error)
         spec.train = Train(train)
 
 

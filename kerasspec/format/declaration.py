@@ -424,6 +424,17 @@ DISTRIBUTE = Section(
             "mirrored: the devices to train on (`GPU:0`, `CPU:1`); all local GPUs, else all CPUs, when absent",
         ),
     ),
+    rules=tuple(  # `strategy` as written, or its default
+        Rule(
+            "strategy",
+            strategy,
+            f"`train.distribute.devices` lists this machine's devices for the mirrored strategy, not for {strategy}",
+            "remove `devices`, or use `strategy: mirrored`",
+            forbids=("distribute.devices",),
+        )
+        for strategy in STRATEGIES
+        if strategy != "mirrored"
+    ),
 )
 
 
