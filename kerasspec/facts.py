@@ -132,6 +132,8 @@ def _walk(
             config["arguments"] = _arguments(entry.op_arguments)
             if entry.op_varargs:
                 config["varargs"] = _arguments(entry.op_varargs)
+        if entry is not None and entry.adapt:  # learning from the data is not in the layer's config either
+            config["adapt"] = True if entry.adapt is True else {"samples": int(entry.adapt)}
         out[key] = {
             "type": type(operation).__name__,
             "config": config,

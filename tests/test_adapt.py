@@ -473,3 +473,18 @@ def test_a_layer_failing_on_the_data_is_located_at_its_entry(cli, write_spec, tm
     assert line.startswith(f"{spec}:5:5: error: layer 'conv' (Conv2D) failed on the data: "), line
     assert "numpy=" not in line and "int32" in line
     assert not (tmp_path / "run").exists()
+
+
+def test_diff_says_when_a_layer_stops_adapting(cli, tmp_path):
+    """What adapting learns is in no layer config, so a PR that drops `adapt` from a layer would
+    read as 'the same model': the diff names it."""
+    text = HEART.read_text()
+    changed = tmp_path / "structured_data.yaml"
+    changed.write_text(
+        text.replace("{type: Normalization, name: norm, adapt: true}", "{type: Normalization, name: norm}")
+    )
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "heart.csv").write_bytes((SPECS / "data" / "heart.csv").read_bytes())
+    result = cli("diff", HEART, changed)
+    assert result.exit_code == 1, result.stderr
+    assert "~ age_encoded.norm (Normalization): adapt: true → <absent>; params 3" in result.stdout
