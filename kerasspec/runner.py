@@ -363,7 +363,7 @@ def datasets(built: Built, keras: Any, settings: DataSettings, *, with_targets: 
                 result["validation_split"] = settings.validation_split
         return data_module.keras_ready(result)
     data_module.check_batch_size(spec, model, inputs, wanted_targets, settings.batch_size)
-    validation = int(round(settings.samples * settings.validation_split)) if with_targets else 0
+    validation = held_out_rows(settings) if with_targets else 0
     train_rows = settings.samples - validation
     plan = data_module.Synthetic(model, inputs, wanted_targets, train_rows, settings.batch_size, settings.seed)
     result = data_module.make_synthetic(keras, plan)
@@ -457,22 +457,24 @@ def _adapted(built: Built, shape: tuple | None, limit: int, adapt_on: DataSettin
     return adapted
 
 
+def held_out_rows(settings: DataSettings) -> int:
+    """How many synthetic rows `validation_split` draws apart for validation."""
+    return int(round(settings.samples * settings.validation_split))
+
+
 def training_rows(built: Built, keras: Any, settings: DataSettings) -> TrainingRows:
     """The inputs of the rows `train` trains on (validation rows left out), by input name, for
     adapting layers: the data `datasets` gives fit, whatever its source."""
     from .adapt import TrainingRows, first_rows
+    from .folder_data import folder_errors, training_count
     from .graph import model_inputs
 
     if data_folder(built.spec) is not None:  # the rows fit trains on, streamed from the folder
         used = replace(settings)
         fit_kwargs = datasets(built, keras, used)
         name = data_module.plan_columns(built.spec, built.model)[0][0].name
-        from .folder_data import training_count
-
         kept = training_count(used.samples, settings.validation_split)
         stream = fit_kwargs["x"].map(lambda x, y: x if isinstance(x, dict) else {name: x})
-        from .folder_data import folder_errors
-
         return TrainingRows(kept, settings.batch_size, stream=stream, reading=lambda: folder_errors(built.spec))
     # planned from the inputs alone: the model's lookups have not learnt their vocabularies yet
     inputs = model_inputs(built.model)
@@ -480,7 +482,7 @@ def training_rows(built: Built, keras: Any, settings: DataSettings) -> TrainingR
     names = [column.name for column in data_module.plan_columns(built.spec, only_inputs.model)[0]]
     training = replace(settings)
     if data_module.data_file(built.spec) is None:  # synthetic: the rows fit trains on, without the held-out ones
-        training.samples = settings.samples - int(round(settings.samples * settings.validation_split))
+        training.samples = settings.samples - held_out_rows(settings)
     kwargs = datasets(only_inputs, keras, training, with_targets=False)
 
     def by_name(x: Any) -> dict[str, Any]:

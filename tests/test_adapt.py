@@ -9,6 +9,7 @@ import json
 import math
 import subprocess
 import sys
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -261,15 +262,9 @@ def test_adapt_inside_a_nested_model_is_refused(cli, write_spec):
         result,
         spec,
         8,
-        column_of(textwrap_dedent(text), 8, "adapt"),
+        column_of(textwrap.dedent(text), 8, "adapt"),
         "`adapt` works on the spec's own layers; layer 'n' is inside the nested model 'inner'",
     )
-
-
-def textwrap_dedent(text: str) -> str:
-    import textwrap
-
-    return textwrap.dedent(text)
 
 
 @pytest.mark.slow
@@ -375,7 +370,7 @@ def test_a_lookup_that_neither_adapts_nor_has_a_vocabulary_is_refused_statically
         result,
         spec,
         5,
-        column_of(textwrap_dedent(text).lstrip("\n"), 5, "StringLookup"),
+        column_of(textwrap.dedent(text).lstrip("\n"), 5, "StringLookup"),
         "layer 'lookup' (StringLookup) has no vocabulary: it neither learns one (`adapt`) nor is given one "
         "(`vocabulary`)",
     )
